@@ -1,0 +1,54 @@
+"""Language codes imtrans knows, and the scripts they are written in."""
+
+from __future__ import annotations
+
+from imtrans.errors import LanguageError
+
+#: Languages imtrans can read from an image (OCR), ISO 639-1.
+SOURCE_LANGUAGES: dict[str, str] = {"ko": "Korean", "en": "English", "ja": "Japanese", "zh": "Chinese"}
+
+#: Languages imtrans can draw (it has fonts and line-breaking rules for them).
+TARGET_LANGUAGES: dict[str, str] = {
+    **SOURCE_LANGUAGES,
+    "fr": "French",
+    "de": "German",
+    "es": "Spanish",
+    "it": "Italian",
+    "pt": "Portuguese",
+    "nl": "Dutch",
+    "ru": "Russian",
+    "vi": "Vietnamese",
+    "id": "Indonesian",
+}
+
+_ALIASES = {
+    "kor": "ko", "korean": "ko", "ko-kr": "ko",
+    "eng": "en", "english": "en", "en-us": "en", "en-gb": "en",
+    "jpn": "ja", "japanese": "ja", "ja-jp": "ja", "jp": "ja",
+    "zho": "zh", "chi": "zh", "chinese": "zh", "zh-cn": "zh", "zh-hans": "zh", "zh-sg": "zh",
+}
+
+#: Scripts that are written without spaces between words.
+NO_SPACE_LANGUAGES = frozenset({"ja", "zh"})
+
+
+def normalize(code: str, *, allowed: dict[str, str], allow_auto: bool = False) -> str:
+    """Map a user's language code to ours, or raise a one-line LanguageError."""
+    c = code.strip().lower().replace("_", "-")
+    if allow_auto and c == "auto":
+        return "auto"
+    c = _ALIASES.get(c, c)
+    if c not in allowed:
+        known = ", ".join(sorted(allowed)) + (", auto" if allow_auto else "")
+        raise LanguageError(f"unknown language code {code!r}; known: {known}")
+    return c
+
+
+def source_language(code: str) -> str:
+    """Normalise a source language (ko, en, ja, zh or auto)."""
+    return normalize(code, allowed=SOURCE_LANGUAGES, allow_auto=True)
+
+
+def target_language(code: str) -> str:
+    """Normalise a target language."""
+    return normalize(code, allowed=TARGET_LANGUAGES)

@@ -1,0 +1,383 @@
+"""The typed hierarchy passed between stages: Page > Block > Line.
+
+Coordinates: pixels of the input image, origin at the top-left corner, x to the
+right, y down. Every text region is a quadrilateral (`Quad`) of four points in
+reading order of its own glyphs: top-left, top-right, bottom-right, bottom-left
+*as the text is read*, so a line rotated by 30 degrees keeps its exact outline
+and its angle is the angle of the first edge. Vertical CJK columns use the same
+convention with the column's own axes (the first edge runs across the column).
+
+Each concern is its own record: a `Block` holds what was read; its `Translation`
+and `Style` are attached by block id on the `Page`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Any
+
+Point = tuple[float, float]
+
+
+class Direction(str, Enum):
+    """Writing direction of a line or block."""
+
+    HORIZONTAL = "horizontal"
+    VERTICAL = "vertical"
+
+
+@dataclass(frozen=True)
+class Quad:
+    """Four points, clockwise, starting at the text's own top-left corner."""
+
+    points: tuple[Point, Point, Point, Point]
+
+    @classmethod
+    def from_rect(cls, x0: float, y0: float, x1: float, y1: float) -> Quad:
+        """An axis-aligned rectangle."""
+        return cls(((x0, y0), (x1, y0), (x1, y1), (x0, y1)))
+
+    @classmethod
+    def from_list(cls, points: Any) -> Quad:
+        """From any 4x2 sequence (list, tuple or numpy array)."""
+        pts = [(float(p[0]), float(p[1])) for p in points]
+        if len(pts) != 4:
+            raise ValueError(f"a quad needs 4 points, got {len(pts)}")
+        return cls((pts[0], pts[1], pts[2], pts[3]))
+
+    def to_list(self) -> list[list[float]]:
+        return [[round(x, 2), round(y, 2)] for x, y in self.points]
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float]:
+        """Axis-aligned bounds (x0, y0, x1, y1)."""
+        xs = [p[0] for p in self.points]
+        ys = [p[1] for p in self.points]
+        return min(xs), min(ys), max(xs), max(ys)
+
+    @property
+    def width(self) -> float:
+        """Length along the text's own x axis (mean of top and bottom edges)."""
+        (a, b, c, d) = self.points
+        return (_dist(a, b) + _dist(d, c)) / 2
+
+    @property
+    def height(self) -> float:
+        """Length along the text's own y axis (mean of left and right edges)."""
+        (a, b, c, d) = self.points
+        return (_dist(a, d) + _dist(b, c)) / 2
+
+    @property
+    def angle(self) -> float:
+        """Angle of the top edge in degrees, counter-clockwise positive (image y is down)."""
+        (a, b, _, _) = self.points
+        return -math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
+
+    @property
+    def centre(self) -> Point:
+        return (sum(p[0] for p in self.points) / 4, sum(p[1] for p in self.points) / 4)
+
+    @property
+    def area(self) -> float:
+        """Shoelace area."""
+        pts = self.points
+        s = 0.0
+        for i in range(4):
+            x0, y0 = pts[i]
+            x1, y1 = pts[(i + 1) % 4]
+            s += x0 * y1 - x1 * y0
+        return abs(s) / 2
+
+
+def _dist(p: Point, q: Point) -> float:
+    return math.hypot(q[0] - p[0], q[1] - p[1])
+
+
+RGB = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class Line:
+    """One detected text line: where it is and, after recognition, what it says."""
+
+    id: str
+    quad: Quad
+    direction: Direction = Direction.HORIZONTAL
+    det_score: float = 0.0
+    text: str = ""
+    language: str = ""
+    confidence: float = 0.0
+    recognizer: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "quad": self.quad.to_list(),
+            "direction": self.direction.value,
+            "det_score": round(self.det_score, 4),
+            "text": self.text,
+            "language": self.language,
+            "confidence": round(self.confidence, 4),
+            "recognizer": self.recognizer,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Line:
+        return cls(
+            id=d["id"],
+            quad=Quad.from_list(d["quad"]),
+            direction=Direction(d.get("direction", "horizontal")),
+            det_score=float(d.get("det_score", 0.0)),
+            text=d.get("text", ""),
+            language=d.get("language", ""),
+            confidence=float(d.get("confidence", 0.0)),
+            recognizer=d.get("recognizer", ""),
+        )
+
+
+class Alignment(str, Enum):
+    """How a block's lines sit in its region; the renderer follows it."""
+
+    LEFT = "left"
+    CENTRE = "centre"
+    RIGHT = "right"
+
+
+@dataclass(frozen=True)
+class Block:
+    """Lines read together (a paragraph, a speech bubble, a sign panel), in reading order."""
+
+    id: str
+    quad: Quad
+    lines: tuple[Line, ...]
+    direction: Direction = Direction.HORIZONTAL
+    alignment: Alignment = Alignment.LEFT
+    language: str = ""
+
+    @property
+    def text(self) -> str:
+        """The block's text: lines joined by a space, or directly for CJK scripts without spaces."""
+        return join_lines([ln.text for ln in self.lines], self.language)
+
+    @property
+    def confidence(self) -> float:
+        if not self.lines:
+            return 0.0
+        return sum(ln.confidence for ln in self.lines) / len(self.lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "quad": self.quad.to_list(),
+            "direction": self.direction.value,
+            "alignment": self.alignment.value,
+            "language": self.language,
+            "text": self.text,
+            "confidence": round(self.confidence, 4),
+            "lines": [ln.to_dict() for ln in self.lines],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Block:
+        return cls(
+            id=d["id"],
+            quad=Quad.from_list(d["quad"]),
+            lines=tuple(Line.from_dict(x) for x in d.get("lines", [])),
+            direction=Direction(d.get("direction", "horizontal")),
+            alignment=Alignment(d.get("alignment", "left")),
+            language=d.get("language", ""),
+        )
+
+
+def join_lines(texts: list[str], language: str) -> str:
+    """Join line texts of one block; Japanese and Chinese wrap without spaces."""
+    parts = [t.strip() for t in texts if t.strip()]
+    if language in ("ja", "zh"):
+        return "".join(parts)
+    return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class Style:
+    """How a block's original lettering looked; the renderer draws the translation in it."""
+
+    text_color: RGB = (0, 0, 0)
+    background_color: RGB = (255, 255, 255)
+    outline_color: RGB | None = None
+    outline_width: int = 0
+    font_size: float = 16.0
+    angle: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text_color": list(self.text_color),
+            "background_color": list(self.background_color),
+            "outline_color": list(self.outline_color) if self.outline_color else None,
+            "outline_width": self.outline_width,
+            "font_size": round(self.font_size, 2),
+            "angle": round(self.angle, 2),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Style:
+        oc = d.get("outline_color")
+        return cls(
+            text_color=_rgb(d.get("text_color", (0, 0, 0))),
+            background_color=_rgb(d.get("background_color", (255, 255, 255))),
+            outline_color=_rgb(oc) if oc else None,
+            outline_width=int(d.get("outline_width", 0)),
+            font_size=float(d.get("font_size", 16.0)),
+            angle=float(d.get("angle", 0.0)),
+        )
+
+
+def _rgb(v: Any) -> RGB:
+    return (int(v[0]), int(v[1]), int(v[2]))
+
+
+@dataclass(frozen=True)
+class Translation:
+    """A block's translated text, attached by block id."""
+
+    block_id: str
+    text: str
+    source_lang: str
+    target_lang: str
+    translator: str
+    model: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "block_id": self.block_id,
+            "text": self.text,
+            "source_lang": self.source_lang,
+            "target_lang": self.target_lang,
+            "translator": self.translator,
+            "model": self.model,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Translation:
+        return cls(
+            block_id=d["block_id"],
+            text=d["text"],
+            source_lang=d.get("source_lang", ""),
+            target_lang=d.get("target_lang", ""),
+            translator=d.get("translator", ""),
+            model=d.get("model", ""),
+        )
+
+
+class Severity(str, Enum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """Something a stage could not do as asked (a text that did not fit, a line that could not be read)."""
+
+    stage: str
+    code: str
+    message: str
+    severity: Severity = Severity.WARNING
+    block_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage,
+            "code": self.code,
+            "message": self.message,
+            "severity": self.severity.value,
+            "block_id": self.block_id,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Diagnostic:
+        return cls(
+            stage=d["stage"],
+            code=d["code"],
+            message=d["message"],
+            severity=Severity(d.get("severity", "warning")),
+            block_id=d.get("block_id"),
+        )
+
+
+@dataclass(frozen=True)
+class Page:
+    """Everything known about one image: blocks, and per block its translation and style."""
+
+    width: int
+    height: int
+    blocks: tuple[Block, ...] = ()
+    translations: dict[str, Translation] = field(default_factory=dict)
+    styles: dict[str, Style] = field(default_factory=dict)
+    diagnostics: tuple[Diagnostic, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+    source_lang: str = ""
+    target_lang: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def lines(self) -> list[Line]:
+        return [ln for b in self.blocks for ln in b.lines]
+
+    def with_(self, **changes: Any) -> Page:
+        """A copy with some fields replaced (frozen dataclasses are never edited in place)."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        blocks = []
+        for b in self.blocks:
+            d = b.to_dict()
+            t = self.translations.get(b.id)
+            s = self.styles.get(b.id)
+            d["translation"] = t.to_dict() if t else None
+            d["style"] = s.to_dict() if s else None
+            blocks.append(d)
+        return {
+            "width": self.width,
+            "height": self.height,
+            "source_lang": self.source_lang,
+            "target_lang": self.target_lang,
+            "blocks": blocks,
+            "diagnostics": [x.to_dict() for x in self.diagnostics],
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "settings": self.settings,
+            "versions": self.versions,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Page:
+        blocks = tuple(Block.from_dict(b) for b in d.get("blocks", []))
+        translations = {
+            b["id"]: Translation.from_dict(b["translation"])
+            for b in d.get("blocks", [])
+            if b.get("translation")
+        }
+        styles = {b["id"]: Style.from_dict(b["style"]) for b in d.get("blocks", []) if b.get("style")}
+        return cls(
+            width=int(d["width"]),
+            height=int(d["height"]),
+            blocks=blocks,
+            translations=translations,
+            styles=styles,
+            diagnostics=tuple(Diagnostic.from_dict(x) for x in d.get("diagnostics", [])),
+            timings={k: float(v) for k, v in d.get("timings", {}).items()},
+            source_lang=d.get("source_lang", ""),
+            target_lang=d.get("target_lang", ""),
+            settings=d.get("settings", {}),
+            versions=d.get("versions", {}),
+        )
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+    @classmethod
+    def from_json(cls, text: str) -> Page:
+        return cls.from_dict(json.loads(text))

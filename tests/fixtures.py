@@ -1,0 +1,93 @@
+"""Images the tests draw themselves: known text, in real fonts, at known places."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from imtrans.render.fonts import font_for
+from imtrans.types import Quad
+
+
+@dataclass
+class Rendered:
+    image: np.ndarray  # RGB uint8 with text
+    background: np.ndarray  # the same image without text
+    mask: np.ndarray  # uint8, 255 where a text pixel differs from the background
+    quads: list[Quad]  # one per line, axis-aligned
+
+
+def gradient_background(w: int, h: int, seed: int = 0) -> np.ndarray:
+    """A smooth two-colour gradient with mild noise: not flat, so inpainting has work to do."""
+    rng = np.random.default_rng(seed)
+    c0 = rng.integers(150, 255, 3)
+    c1 = rng.integers(150, 255, 3)
+    t = np.linspace(0, 1, w)[None, :, None]
+    img = c0 * (1 - t) + c1 * t
+    img = np.repeat(img, h, axis=0)
+    img = img + rng.normal(0, 2, img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def render_lines(
+    lines: list[str],
+    language: str,
+    *,
+    size: int = 40,
+    width: int = 800,
+    height: int | None = None,
+    color: tuple[int, int, int] = (20, 20, 20),
+    background: np.ndarray | tuple[int, int, int] = (255, 255, 255),
+    origin: tuple[int, int] = (40, 40),
+    spacing: float = 1.6,
+    letter_spacing: int = 0,
+) -> Rendered:
+    """Draw horizontal lines of text top to bottom; return image, clean background, mask, line quads."""
+    font = font_for(language).load(size)
+    if height is None:
+        height = origin[1] * 2 + int(size * spacing * len(lines))
+    if isinstance(background, np.ndarray):
+        bg = background[:height, :width].copy()
+    else:
+        bg = np.zeros((height, width, 3), np.uint8)
+        bg[:] = background
+    img = Image.fromarray(bg)
+    draw = ImageDraw.Draw(img)
+    quads = []
+    x0, y = origin
+    for text in lines:
+        x = x0
+        for ch in text if letter_spacing else [text]:
+            draw.text((x, y), ch, font=font, fill=color)
+            x += draw.textlength(ch, font=font) + letter_spacing
+        l, t, r, b = draw.textbbox((x0, y), text, font=font) if not letter_spacing else (x0, y, x, y + size)
+        quads.append(Quad.from_rect(l, t, r if not letter_spacing else x - letter_spacing, b))
+        y += int(size * spacing)
+    out = np.asarray(img)
+    mask = (np.abs(out.astype(int) - bg.astype(int)).max(axis=2) > 0).astype(np.uint8) * 255
+    return Rendered(out, bg, mask, quads)
+
+
+def render_vertical(
+    columns: list[str], language: str, *, size: int = 40, width: int = 400, height: int = 600
+) -> Rendered:
+    """Draw vertical columns right to left (Japanese/Chinese reading order), one glyph per step."""
+    font = font_for(language).load(size)
+    bg = np.full((height, width, 3), 255, np.uint8)
+    img = Image.fromarray(bg)
+    draw = ImageDraw.Draw(img)
+    quads = []
+    x = width - 40 - size
+    for text in columns:
+        y = 40
+        for ch in text:
+            draw.text((x, y), ch, font=font, fill=(0, 0, 0))
+            y += int(size * 1.1)
+        # Vertical convention: first edge runs across the column (see imtrans.types).
+        quads.append(Quad.from_rect(x, 40, x + size, y))
+        x -= int(size * 1.8)
+    out = np.asarray(img)
+    mask = (np.abs(out.astype(int) - bg.astype(int)).max(axis=2) > 0).astype(np.uint8) * 255
+    return Rendered(out, bg, mask, quads)
