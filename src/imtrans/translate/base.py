@@ -1,11 +1,19 @@
-"""What a translator does: N segments in, N strings out, in order."""
+"""What a translator does: N segments in, N strings out, in order.
+
+Besides the `Translator` Protocol this module holds the few things every backend
+shares: the alignment check, the blank-segment rule, and `SegmentNote`, the way a
+translator tells the pipeline about one segment (a glossary miss, a fuzzy match)
+without raising.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from imtrans.errors import TranslatorError
+from imtrans.types import Diagnostic, Severity
 
 
 class Translator(Protocol):
@@ -23,4 +31,92 @@ def check_aligned(texts: Sequence[str], out: Sequence[str], backend: str) -> lis
     """Every backend's output passes through here: N segments in must give N strings out."""
     if len(out) != len(texts):
         raise TranslatorError(f"{backend} returned {len(out)} translations for {len(texts)} segments")
+    if not all(isinstance(x, str) for x in out):
+        raise TranslatorError(f"{backend} returned a translation that is not a string")
     return list(out)
+
+
+def translate_nonblank(
+    texts: Sequence[str], translate: Callable[[list[str]], list[str]], backend: str
+) -> list[str]:
+    """Send only the segments with visible text, in one call, and put the answers back in place.
+
+    Blank segments come back unchanged, so no backend spends a request (or a model
+    forward pass) on them and none can invent text for an empty bubble.
+
+    Args:
+        texts: The segments, in order.
+        translate: Translates a list of non-blank texts, returning as many strings.
+        backend: Name used in the error when `translate` returns the wrong count.
+
+    Returns:
+        One string per input segment, in the input order.
+    """
+    index = [i for i, t in enumerate(texts) if t.strip()]
+    out = list(texts)
+    if not index:
+        return out
+    todo = [texts[i] for i in index]
+    done = check_aligned(todo, translate(todo), backend)
+    for i, text in zip(index, done, strict=True):
+        out[i] = text
+    return out
+
+
+@dataclass(frozen=True)
+class SegmentNote:
+    """Something a translator reports about one segment of its last `translate` call.
+
+    Attributes:
+        index: Position of the segment in that call.
+        code: Short machine-readable code, e.g. ``glossary_miss``.
+        message: One line for a person.
+        severity: How much it matters.
+    """
+
+    index: int
+    code: str
+    message: str
+    severity: Severity = Severity.WARNING
+
+
+@runtime_checkable
+class TakesNotes(Protocol):
+    """A translator that keeps notes about its last call (see `take_notes`)."""
+
+    def take_notes(self) -> list[SegmentNote]:
+        """Return the notes of the last `translate` call and forget them."""
+        ...
+
+
+def take_notes(translator: object) -> list[SegmentNote]:
+    """The notes of a translator's last call; an empty list for translators that keep none.
+
+    Notes belong to one translator object and its last call, so use one translator
+    per thread when you want them.
+    """
+    if isinstance(translator, TakesNotes):
+        return translator.take_notes()
+    return []
+
+
+def notes_to_diagnostics(notes: Sequence[SegmentNote], block_ids: Sequence[str]) -> list[Diagnostic]:
+    """Turn segment notes into page diagnostics, given the block id of each segment.
+
+    Args:
+        notes: Notes from `take_notes`.
+        block_ids: The block id of segment i at position i (the order passed to `translate`).
+
+    Returns:
+        One `Diagnostic` of stage ``translate`` per note.
+    """
+    return [
+        Diagnostic(
+            stage="translate",
+            code=n.code,
+            message=n.message,
+            severity=n.severity,
+            block_id=block_ids[n.index] if 0 <= n.index < len(block_ids) else None,
+        )
+        for n in notes
+    ]

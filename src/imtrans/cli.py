@@ -1,0 +1,236 @@
+"""The `imtrans` command line: a thin layer over the settings model and the pipeline."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from imtrans.errors import ConfigError, ImtransError, OutputError
+from imtrans.imageio import atomic_writes, image_format, load_image
+from imtrans.settings import Settings
+
+app = typer.Typer(
+    help="Translate the text inside images: detect, recognise, translate, erase, re-draw.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+models_app = typer.Typer(help="List and fetch local translation models.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _user_errors(fn: F) -> F:
+    """Turn an ImtransError into one line on stderr and its exit code; no traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ImtransError as e:
+            typer.echo(f"imtrans: error: {e}", err=True)
+            raise typer.Exit(e.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("imtrans: interrupted", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+# Options shared by the commands. Each maps onto one field of the settings model.
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="Settings JSON (e.g. one saved in an earlier --json output).")
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override any setting: --set detect.max_side=1024 (see `imtrans config`)."),
+]
+FromOpt = Annotated[str | None, typer.Option("--from", help="Source language: ko, en, ja, zh or auto.")]
+
+
+def _parse_value(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
+def resolve_settings(config: Path | None, sets: list[str] | None, **named: Any) -> Settings:
+    """Settings from a file (or defaults), then --set overrides, then named options."""
+    settings = Settings.load(config) if config else Settings()
+    overrides: dict[str, Any] = {}
+    for item in sets or []:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
+        overrides[key.strip()] = _parse_value(raw)
+    overrides.update({k: v for k, v in named.items() if v is not None})
+    return settings.with_overrides(overrides) if overrides else settings
+
+
+def _check_output(path: Path) -> None:
+    """Fail before any work when an output cannot be written."""
+    image_format(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputError(f"cannot write {path}: folder {folder} does not exist")
+
+
+def _check_json_output(path: Path) -> None:
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputError(f"cannot write {path}: folder {folder} does not exist")
+
+
+@app.command()
+@_user_errors
+def translate(
+    image: Annotated[Path, typer.Argument(help="Input image (PNG, JPEG, WebP, ...).")],
+    to: Annotated[str | None, typer.Option("--to", help="Target language, e.g. en, ko, ja, zh.")] = None,
+    source: FromOpt = None,
+    translator: Annotated[
+        str | None, typer.Option("--translator", help="local, glossary, papago, deepl, google or openai.")
+    ] = None,
+    glossary: Annotated[Path | None, typer.Option("--glossary", help="CSV or JSON of fixed translations.")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Model name for the translator.")] = None,
+    model_dir: Annotated[Path | None, typer.Option("--model-dir", help="Local model directory.")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Output image.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write blocks, text and timings here.")] = None,
+    erased_out: Annotated[Path | None, typer.Option("--erased", help="Also write the erased image.")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Translate the text of IMAGE and draw the translation in its place."""
+    from imtrans.pipeline import Pipeline
+
+    settings = resolve_settings(
+        config,
+        set_,
+        **{
+            "translate.target": to,
+            "recognize.source": source,
+            "translate.translator": translator,
+            "translate.glossary": str(glossary) if glossary else None,
+            "translate.model": model,
+            "translate.model_dir": str(model_dir) if model_dir else None,
+        },
+    )
+    output = output or Path(f"{image.stem}.{settings.translate.target}.png")
+    for path in (output, erased_out):
+        if path:
+            _check_output(path)
+    if json_out:
+        _check_json_output(json_out)
+    result = Pipeline(settings).translate(load_image(image, settings.image))
+    with atomic_writes() as w:
+        w.write_image(output, result.image)
+        if erased_out and result.erased is not None:
+            w.write_image(erased_out, result.erased)
+        if json_out:
+            w.write_text(json_out, result.to_json())
+    _summary(result.page, output, json_out)
+
+
+@app.command()
+@_user_errors
+def ocr(
+    image: Annotated[Path, typer.Argument(help="Input image.")],
+    source: FromOpt = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the blocks here (default: stdout).")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Detect, recognise and group the text of IMAGE; print the text or write JSON."""
+    from imtrans.pipeline import Pipeline
+
+    settings = resolve_settings(config, set_, **{"recognize.source": source})
+    if json_out:
+        _check_json_output(json_out)
+    result = Pipeline(settings).ocr(load_image(image, settings.image))
+    if json_out:
+        with atomic_writes() as w:
+            w.write_text(json_out, result.to_json())
+        _summary(result.page, None, json_out)
+    else:
+        sys.stdout.write(result.to_json() + "\n")
+
+
+@app.command()
+@_user_errors
+def erase(
+    image: Annotated[Path, typer.Argument(help="Input image.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Output image.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the erased blocks here.")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Remove the text of IMAGE (inpainting), keep everything else."""
+    from imtrans.pipeline import Pipeline
+
+    settings = resolve_settings(config, set_)
+    output = output or Path(f"{image.stem}.erased.png")
+    _check_output(output)
+    if json_out:
+        _check_json_output(json_out)
+    result = Pipeline(settings).erase(load_image(image, settings.image))
+    with atomic_writes() as w:
+        w.write_image(output, result.image)
+        if json_out:
+            w.write_text(json_out, result.to_json())
+    _summary(result.page, output, json_out)
+
+
+@app.command("config")
+@_user_errors
+def show_config(config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """Print the resolved settings as JSON (every key can be given to --set)."""
+    sys.stdout.write(json.dumps(resolve_settings(config, set_).to_dict(), indent=2) + "\n")
+
+
+@models_app.command("list")
+@_user_errors
+def models_list() -> None:
+    """Known translation models, their language pairs and whether they are installed."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from imtrans.translate.models import list_models
+
+    table = Table("name", "pairs", "installed", "size")
+    for row in list_models():
+        table.add_row(*(str(x) for x in row))
+    Console().print(table)
+
+
+@models_app.command("pull")
+@_user_errors
+def models_pull(name: Annotated[str, typer.Argument(help="Model name from `imtrans models list`.")]) -> None:
+    """Download a known model into the user cache, checking its sha256."""
+    from imtrans.translate.models import pull_model
+
+    path = pull_model(name, progress=True)
+    typer.echo(f"{name}: ready in {path}")
+
+
+def _summary(page: Any, output: Path | None, json_out: Path | None) -> None:
+    """One line per block on stderr, then where the outputs went."""
+    for b in page.blocks:
+        t = page.translations.get(b.id)
+        arrow = f" -> {t.text}" if t else ""
+        typer.echo(f"[{b.id} {b.language}] {b.text}{arrow}", err=True)
+    for d in page.diagnostics:
+        typer.echo(f"  {d.severity.value}: {d.stage}/{d.code}: {d.message}", err=True)
+    total = sum(page.timings.values())
+    written = ", ".join(str(p) for p in (output, json_out) if p)
+    typer.echo(f"{len(page.blocks)} block(s) in {total:.2f} s" + (f"; wrote {written}" if written else ""), err=True)
+
+
+if __name__ == "__main__":
+    app()

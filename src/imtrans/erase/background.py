@@ -1,0 +1,90 @@
+"""A robust linear colour model of a background, fitted on a ring of pixels.
+
+Both the mask builder (what colour is *not* text here?) and the eraser's fast path (what
+colour goes under the text?) need the same thing: the background colour around a region,
+allowing for a smooth ramp (gradients, uneven lighting) and ignoring the few stray text
+pixels a ring always catches. A per-channel plane ``c + a*x + b*y`` fitted by least squares,
+refitted once without the outliers, does both; on a flat background it is the mean colour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Rings larger than this are subsampled (evenly, deterministically) before fitting.
+_MAX_FIT_POINTS = 4096
+# Fewer ring pixels than this cannot support a plane; a constant (median) is used instead.
+_MIN_PLANE_POINTS = 12
+
+
+@dataclass(frozen=True)
+class ColourPlane:
+    """Background colour as a function of position: ``coef[0] + coef[1]*(x-cx) + coef[2]*(y-cy)``.
+
+    Attributes:
+        coef: float64 array (3, C), one column per colour channel.
+        cx: x origin the coefficients are relative to.
+        cy: y origin the coefficients are relative to.
+    """
+
+    coef: np.ndarray
+    cx: float
+    cy: float
+
+    def at(self, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        """Predicted colours (float32, shape (N, C)) at pixel coordinates ``ys``, ``xs``."""
+        dx = xs.astype(np.float32) - np.float32(self.cx)
+        dy = ys.astype(np.float32) - np.float32(self.cy)
+        c = self.coef.astype(np.float32)
+        return c[0][None, :] + dx[:, None] * c[1][None, :] + dy[:, None] * c[2][None, :]
+
+    def grid(self, h: int, w: int) -> np.ndarray:
+        """Predicted colours on a whole (h, w) grid, float32 (h, w, C)."""
+        c = self.coef.astype(np.float32)
+        dx = np.arange(w, dtype=np.float32) - np.float32(self.cx)
+        dy = np.arange(h, dtype=np.float32) - np.float32(self.cy)
+        return c[0] + dx[None, :, None] * c[1] + dy[:, None, None] * c[2]
+
+
+def fit_plane(ys: np.ndarray, xs: np.ndarray, values: np.ndarray) -> tuple[ColourPlane, np.ndarray]:
+    """Fit a robust colour plane to ring pixels.
+
+    Args:
+        ys: Row of each ring pixel (N,).
+        xs: Column of each ring pixel (N,).
+        values: Colours of the ring pixels, (N, C), any numeric dtype.
+
+    Returns:
+        The fitted plane and the Euclidean colour residual of every given ring pixel (float32, (N,)).
+
+    Raises:
+        ValueError: if no ring pixel is given.
+    """
+    n = len(ys)
+    if n == 0:
+        raise ValueError("cannot fit a background colour to an empty ring")
+    v = values.reshape(n, -1).astype(np.float32)
+    step = max(1, n // _MAX_FIT_POINTS)
+    fy, fx, fv = ys[::step], xs[::step], v[::step]
+    cx, cy = float(fx.mean()), float(fy.mean())
+    if len(fy) < _MIN_PLANE_POINTS:
+        coef = np.zeros((3, v.shape[1]))
+        coef[0] = np.median(fv, axis=0)
+        plane = ColourPlane(coef, cx, cy)
+    else:
+        design = np.stack([np.ones(len(fy), np.float32), fx - cx, fy - cy], axis=1).astype(np.float64)
+        plane = _lstsq(design, fv, cx, cy)
+        # One refit without outliers (stray glyph pixels, a neighbour's antialiasing).
+        r = np.linalg.norm(fv - plane.at(fy, fx), axis=1)
+        keep = r <= max(2.5 * float(np.median(r)), 2.0)
+        if _MIN_PLANE_POINTS <= keep.sum() < len(keep):
+            plane = _lstsq(design[keep], fv[keep], cx, cy)
+    residual = np.linalg.norm(v - plane.at(ys, xs), axis=1)
+    return plane, residual
+
+
+def _lstsq(design: np.ndarray, values: np.ndarray, cx: float, cy: float) -> ColourPlane:
+    coef, *_ = np.linalg.lstsq(design, values.astype(np.float64), rcond=None)
+    return ColourPlane(coef, cx, cy)

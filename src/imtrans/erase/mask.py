@@ -1,0 +1,243 @@
+"""Text-pixel masks: which pixels inside each detected line are ink, not background.
+
+Inpainting whole line boxes smears the background (MODELS.md); inpainting only the
+glyph pixels leaves most of the box untouched. Per line, on the line's bounding crop:
+
+1. grow the quad a little along its own axes (rotated quads stay exact) and rasterise it
+   with ``cv2.fillPoly`` as the line's *region*;
+2. model the background from the region's border ring (the grown part, outside the
+   detected quad) as a robust colour plane, so gradients are not mistaken for text;
+3. measure every region pixel's colour distance from that background;
+4. threshold the distance: Otsu's threshold, lowered to just above the ring's own noise
+   when the split is clean (so anti-aliased fringes and second tones such as an outline
+   or a fill count as text, whatever the polarity);
+5. dilate by ``dilate`` px, never beyond the region.
+
+When the distance does not separate (a textured background about as far from its own
+ring as the text is), the line falls back to its whole box, and the result says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from imtrans.erase.background import fit_plane
+from imtrans.types import Line, Quad
+
+# Colour distance (Euclidean, 0..441 on RGB) below which a pixel is never text.
+_MIN_CONTRAST = 18.0
+# Text must stand this many "ring noise levels" above the background.
+_NOISE_FACTOR = 3.0
+# Percentile of ring residuals taken as the ring's noise level (robust to a few glyph pixels).
+_NOISE_PERCENTILE = 80.0
+# Otsu's between-class / total variance below this: no clean split, fall back.
+_MIN_SEPARABILITY = 0.5
+# If more of the known background (ring) than this is classed as text, fall back.
+_MAX_RING_TEXT = 0.25
+# If more of the region than this is classed as text, fall back.
+_MAX_REGION_TEXT = 0.8
+# Normalised-convolution weight below which the background estimate fades to the plane.
+_DECAY = 0.02
+# Ring pixels needed to trust it; fewer (a quad covering the whole image) uses the region itself.
+_MIN_RING = 24
+
+
+@dataclass(frozen=True)
+class TextMask:
+    """A text mask and the lines whose text could not be separated from their background.
+
+    Attributes:
+        mask: uint8 (H, W), 255 at text pixels.
+        fallback_line_ids: ids of lines masked as whole (dilated) boxes because their region
+            was too noisy to separate; the pipeline may turn them into diagnostics.
+    """
+
+    mask: np.ndarray
+    fallback_line_ids: tuple[str, ...] = ()
+
+
+def text_mask(image: np.ndarray, lines: list[Line], dilate: int) -> np.ndarray:
+    """The text pixels of every line, dilated.
+
+    Args:
+        image: RGB uint8 (H, W, 3) (greyscale (H, W) works too).
+        lines: Detected lines; only their quads are used.
+        dilate: Pixels to grow the mask by (kept inside each line's slightly grown quad).
+
+    Returns:
+        uint8 (H, W), 255 at text pixels. See `build_text_mask` for which lines fell back.
+    """
+    return build_text_mask(image, lines, dilate).mask
+
+
+def build_text_mask(image: np.ndarray, lines: list[Line], dilate: int) -> TextMask:
+    """Like `text_mask`, also reporting the lines that fell back to their whole box.
+
+    Args:
+        image: RGB uint8 (H, W, 3) (greyscale (H, W) works too).
+        lines: Detected lines; only their quads are used.
+        dilate: Pixels to grow the mask by (kept inside each line's slightly grown quad).
+
+    Returns:
+        The mask and the ids of lines masked as whole boxes.
+
+    Raises:
+        ValueError: if ``image`` is not (H, W) or (H, W, C) or ``dilate`` is negative.
+    """
+    if image.ndim not in (2, 3):
+        raise ValueError(f"expected an (H, W) or (H, W, C) image, got shape {image.shape}")
+    if dilate < 0:
+        raise ValueError(f"dilate must be >= 0, got {dilate}")
+    h, w = image.shape[:2]
+    out = np.zeros((h, w), np.uint8)
+    fallbacks: list[str] = []
+    for line in lines:
+        result = line_mask(image, line.quad, dilate)
+        if result is None:
+            continue
+        (y0, x0), crop_mask, fell_back = result
+        view = out[y0 : y0 + crop_mask.shape[0], x0 : x0 + crop_mask.shape[1]]
+        np.maximum(view, crop_mask, out=view)
+        if fell_back:
+            fallbacks.append(line.id)
+    return TextMask(out, tuple(fallbacks))
+
+
+def line_mask(image: np.ndarray, quad: Quad, dilate: int) -> tuple[tuple[int, int], np.ndarray, bool] | None:
+    """The text mask of one line, on the line's bounding crop.
+
+    Args:
+        image: RGB uint8 (H, W, 3) or greyscale (H, W).
+        quad: The line's outline.
+        dilate: Pixels to grow the text pixels by, kept inside the grown quad.
+
+    Returns:
+        ``((y0, x0), crop_mask, fell_back)``: the crop's top-left corner in the image, a uint8
+        mask of the crop (255 at text), and whether the whole box was used because the text
+        could not be separated. None if the quad is degenerate or lies outside the image.
+    """
+    h, w = image.shape[:2]
+    pts = np.asarray(quad.points, np.float64)
+    if not np.isfinite(pts).all() or quad.area < 1.0:
+        return None
+    pad = max(3, dilate + 2, round(0.15 * min(quad.width, quad.height)))
+    grown = _grow(pts, pad)
+    x0 = max(0, int(np.floor(grown[:, 0].min())))
+    y0 = max(0, int(np.floor(grown[:, 1].min())))
+    x1 = min(w, int(np.ceil(grown[:, 0].max())) + 1)
+    y1 = min(h, int(np.ceil(grown[:, 1].max())) + 1)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    ch, cw = y1 - y0, x1 - x0
+    offset = np.array([x0, y0], np.float64)
+    region = _poly_mask(grown - offset, ch, cw)
+    inner = _poly_mask(pts - offset, ch, cw)
+    if not region.any():
+        return None
+    ring = region & ~inner
+    if ring.sum() < _MIN_RING:
+        ring = region
+
+    crop = image[y0:y1, x0:x1]
+    crop = crop.reshape(ch, cw, -1).astype(np.float32)
+    sigma = 0.35 * min(quad.width, quad.height) + pad
+    background, ring_residual = _local_background(crop, ring, sigma)
+    dist = np.linalg.norm(crop - background, axis=2)
+
+    text, fell_back = _separate(dist, region, ring, ring_residual)
+    if fell_back:
+        text = inner.copy()
+    text_u8 = text.astype(np.uint8) * 255
+    if dilate > 0:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * dilate + 1, 2 * dilate + 1))
+        text_u8 = cv2.dilate(text_u8, kernel)
+    text_u8[~region] = 0
+    return (y0, x0), text_u8, fell_back
+
+
+def _local_background(crop: np.ndarray, ring: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Estimate the background under a line from its ring: a colour plane plus local detail.
+
+    A robust plane carries the large-scale colour; the ring's residuals from it, spread
+    inward by normalised convolution (a Gaussian of ``sigma`` px), carry what changes along
+    the line (a photo behind a caption). Far from any ring pixel the estimate decays to the plane.
+
+    Returns:
+        The background estimate (float32, crop-shaped) and the Euclidean residual of every
+        ring pixel from it (its noise level).
+    """
+    ch, cw = ring.shape
+    ry, rx = np.nonzero(ring)
+    plane, _ = fit_plane(ry, rx, crop[ry, rx])
+    background = plane.grid(ch, cw)
+    weight = ring.astype(np.float32)
+    detail = (crop - background) * weight[:, :, None]
+    blur_w = cv2.GaussianBlur(weight, (0, 0), sigma)
+    blur_d = cv2.GaussianBlur(detail, (0, 0), sigma).reshape(ch, cw, -1)
+    background += blur_d / (blur_w + _DECAY)[:, :, None]
+    ring_residual = np.linalg.norm(crop[ry, rx] - background[ry, rx], axis=1)
+    return background, ring_residual
+
+
+def _separate(
+    dist: np.ndarray, region: np.ndarray, ring: np.ndarray, ring_residual: np.ndarray
+) -> tuple[np.ndarray, bool]:
+    """Split a region's pixels into text and background by colour distance.
+
+    Returns:
+        A boolean text mask (crop-sized) and whether the split failed (caller falls back).
+    """
+    values = dist[region]
+    noise = float(np.percentile(ring_residual, _NOISE_PERCENTILE))
+    t_noise = max(_MIN_CONTRAST, _NOISE_FACTOR * noise)
+    t_otsu, separability = _otsu(values)
+    if values.max() <= t_noise and noise * _NOISE_FACTOR <= _MIN_CONTRAST:
+        # A quiet background and nothing that stands out from it: nothing to erase.
+        return np.zeros_like(region), False
+    # Everything clearly above the ring's noise is text (fringes, outlines, second tones);
+    # on a busy background Otsu's split, if higher than the floor, is the safer threshold.
+    threshold = max(_MIN_CONTRAST, min(t_otsu, t_noise))
+    text = (dist > threshold) & region
+    ring_text = float(text[ring].mean())
+    region_text = float((values > threshold).mean())
+    failed = separability < _MIN_SEPARABILITY or ring_text > _MAX_RING_TEXT or region_text > _MAX_REGION_TEXT
+    return text, failed
+
+
+def _otsu(values: np.ndarray) -> tuple[float, float]:
+    """Otsu's threshold of distances (clipped to 0..255) and its separability (0..1)."""
+    v8 = np.clip(values, 0, 255).astype(np.uint8)
+    hist = np.bincount(v8, minlength=256).astype(np.float64)
+    p = hist / hist.sum()
+    levels = np.arange(256, dtype=np.float64)
+    w0 = np.cumsum(p)
+    m = np.cumsum(p * levels)
+    mt = m[-1]
+    var_t = float((p * (levels - mt) ** 2).sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var_b = (mt * w0 - m) ** 2 / (w0 * (1.0 - w0))
+    var_b = np.nan_to_num(var_b, nan=0.0, posinf=0.0)
+    k = int(np.argmax(var_b))
+    if var_t <= 0:
+        return float(k), 0.0
+    return float(k), float(var_b[k] / var_t)
+
+
+def _grow(pts: np.ndarray, pad: float) -> np.ndarray:
+    """Move each edge of a quad outward by ``pad`` px along the quad's own axes."""
+    a, b, c, d = pts
+    u = (b - a) + (c - d)  # along the text
+    v = (d - a) + (c - b)  # across the text
+    u = u / max(float(np.linalg.norm(u)), 1e-9)
+    v = v / max(float(np.linalg.norm(v)), 1e-9)
+    return np.stack([a - pad * (u + v), b + pad * (u - v), c + pad * (u + v), d - pad * (u - v)])
+
+
+def _poly_mask(pts: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Boolean (h, w) raster of a polygon, with sub-pixel vertex positions."""
+    m = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(m, [np.round(pts * 16).astype(np.int32)], 255, lineType=cv2.LINE_8, shift=4)
+    return m.astype(bool)

@@ -1,0 +1,117 @@
+"""Classical inpainting (OpenCV Telea or Navier-Stokes), region by region, with a flat-fill fast path.
+
+The mask is split into clusters (connected regions after joining pixels closer than a
+few px, so one glyph's strokes, or one line's glyphs, go together). Per cluster, on a
+crop around it only:
+
+- if the ring of unmasked pixels around the cluster is smooth (the std of its residual
+  from a robust colour plane is below ``flat_tolerance``), the cluster is filled with
+  that plane: the median-like background colour on a flat background, the ramp on a
+  gradient, with no inpainting at all;
+- otherwise ``cv2.inpaint`` runs on the crop plus a margin (never the whole image).
+
+Only masked pixels are ever written: where mask == 0 the output is the input, bit for bit.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from imtrans.erase.background import fit_plane
+from imtrans.settings import EraseSettings
+
+_METHODS = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
+# Masked pixels closer than this (px) belong to one cluster.
+_JOIN_PX = 4
+# Share of the ring's largest residuals ignored when judging flatness (stray fringe pixels).
+_TRIM = 0.05
+
+
+class TeleaEraser:
+    """Erase text by filling flat surroundings directly and inpainting the rest with OpenCV.
+
+    Attributes:
+        name: ``"telea"`` or ``"ns"``.
+    """
+
+    def __init__(self, settings: EraseSettings | None = None) -> None:
+        """Build an eraser.
+
+        Args:
+            settings: Backend (``telea`` or ``ns``), inpaint radius and flat tolerance;
+                defaults to ``EraseSettings()``.
+
+        Raises:
+            ValueError: if the backend is not one this eraser implements.
+        """
+        s = settings or EraseSettings()
+        if s.backend not in _METHODS:
+            raise ValueError(f"TeleaEraser does not implement backend {s.backend!r}")
+        self.name: str = s.backend
+        self.radius: int = s.inpaint_radius
+        self.flat_tolerance: float = s.flat_tolerance
+        self._method: int = _METHODS[s.backend]
+
+    def erase(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Fill the masked pixels of ``image`` with plausible background.
+
+        Args:
+            image: RGB uint8 (H, W, 3) (greyscale (H, W) works too). Not modified.
+            mask: uint8 (H, W), non-zero where text pixels are.
+
+        Returns:
+            A new uint8 image of the same shape; pixels where ``mask == 0`` are unchanged.
+
+        Raises:
+            ValueError: on a dtype or shape mismatch.
+        """
+        if image.dtype != np.uint8 or image.ndim not in (2, 3):
+            raise ValueError(f"expected a uint8 (H, W) or (H, W, C) image, got {image.dtype} {image.shape}")
+        if mask.shape != image.shape[:2]:
+            raise ValueError(f"mask shape {mask.shape} does not match image shape {image.shape[:2]}")
+        out = image.copy()
+        m = mask > 0
+        if not m.any():
+            return out
+        h, w = m.shape
+        m8 = m.astype(np.uint8)
+        joined = cv2.dilate(m8, cv2.getStructuringElement(cv2.MORPH_RECT, (_JOIN_PX, _JOIN_PX)))
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+        ring_px = max(3, self.radius)
+        margin = ring_px + 2 * self.radius + 2
+        ring_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring_px + 1, 2 * ring_px + 1))
+        for k in range(1, n):
+            bx, by, bw, bh, _ = stats[k]
+            x0, y0 = max(0, bx - margin), max(0, by - margin)
+            x1, y1 = min(w, bx + bw + margin), min(h, by + bh + margin)
+            crop_m = m[y0:y1, x0:x1]
+            mine = (labels[y0:y1, x0:x1] == k) & crop_m
+            if not mine.any():
+                continue
+            crop_img = image[y0:y1, x0:x1]
+            cluster8 = mine.astype(np.uint8)
+            ring = cv2.dilate(cluster8, ring_kernel).astype(bool) & ~crop_m
+            fill = self._flat_fill(crop_img, mine, ring)
+            if fill is None:
+                inpainted = cv2.inpaint(
+                    np.ascontiguousarray(crop_img), crop_m.astype(np.uint8), self.radius, self._method
+                )
+                fill = inpainted[mine]
+            out[y0:y1, x0:x1][mine] = fill
+        return out
+
+    def _flat_fill(self, crop: np.ndarray, mine: np.ndarray, ring: np.ndarray) -> np.ndarray | None:
+        """Fill colours for the cluster's pixels if its ring is smooth, else None."""
+        ry, rx = np.nonzero(ring)
+        if len(ry) < 8:
+            return None
+        values = crop[ry, rx].reshape(len(ry), -1)
+        plane, residual = fit_plane(ry, rx, values)
+        signed = values.astype(np.float32) - plane.at(ry, rx)
+        keep = residual <= np.quantile(residual, 1.0 - _TRIM)
+        if float(signed[keep].std(axis=0).max()) >= self.flat_tolerance:
+            return None
+        my, mx = np.nonzero(mine)
+        fill = np.clip(np.rint(plane.at(my, mx)), 0, 255).astype(np.uint8)
+        return fill.reshape((len(my),) + crop.shape[2:])

@@ -1,0 +1,214 @@
+"""Group recognised lines into blocks (paragraphs, speech bubbles, sign panels) and order them.
+
+Two lines belong to one block when, in the frame of the first line's own axes, they are
+either stacked (the gap across the lines is at most `max_line_gap` line thicknesses and
+they overlap along the reading axis) or fragments of one line (they overlap across and the
+gap along is under a line thickness). Both must share direction, roughly their angle, and a
+thickness within `max_height_ratio`. Blocks are the connected components of that relation.
+
+"Thickness" is the glyph size: a horizontal line's height, a vertical column's width.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from imtrans.settings import GroupSettings
+from imtrans.types import Alignment, Block, Direction, Line, Quad
+
+_MAX_ANGLE_DIFF = 12.0  # degrees
+_MIN_ALONG_OVERLAP = 0.3  # of the shorter line, for stacked lines
+_SAME_ROW_OVERLAP = 0.5  # of the thinner line, for fragments of one line
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """A line's own axes: `along` is the reading direction, `across` the stacking direction."""
+
+    along: np.ndarray
+    across: np.ndarray
+
+
+def _frame(line: Line) -> _Frame:
+    p = np.asarray(line.quad.points, dtype=float)
+    e1 = _unit(p[1] - p[0])  # first edge: along a horizontal line, across a vertical column
+    e2 = _unit(p[3] - p[0])  # second edge: down a horizontal line, down a vertical column
+    if line.direction is Direction.VERTICAL:
+        # Columns read top to bottom and stack right to left.
+        return _Frame(along=e2, across=-e1)
+    return _Frame(along=e1, across=e2)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = float(np.hypot(v[0], v[1]))
+    return v / n if n > 1e-9 else np.array([1.0, 0.0])
+
+
+def thickness(line: Line) -> float:
+    """Glyph size of a line: its quad height when horizontal, its quad width when vertical."""
+    return line.quad.width if line.direction is Direction.VERTICAL else line.quad.height
+
+
+def _interval(quad: Quad, axis: np.ndarray) -> tuple[float, float]:
+    proj = np.asarray(quad.points, dtype=float) @ axis
+    return float(proj.min()), float(proj.max())
+
+
+def _gap(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Distance between two intervals (negative when they overlap, by the overlap length)."""
+    return max(a[0], b[0]) - min(a[1], b[1])
+
+
+def _angle_diff(a: float, b: float) -> float:
+    d = abs(a - b) % 360
+    return min(d, 360 - d)
+
+
+def lines_belong_together(a: Line, b: Line, settings: GroupSettings) -> bool:
+    """Whether two lines are part of one block (symmetric up to the frame of `a`)."""
+    if a.direction is not b.direction:
+        return False
+    if _angle_diff(a.quad.angle, b.quad.angle) > _MAX_ANGLE_DIFF:
+        return False
+    ta, tb = thickness(a), thickness(b)
+    if min(ta, tb) <= 0 or max(ta, tb) / min(ta, tb) > settings.max_height_ratio:
+        return False
+    frame = _frame(a)
+    along_a, along_b = _interval(a.quad, frame.along), _interval(b.quad, frame.along)
+    across_a, across_b = _interval(a.quad, frame.across), _interval(b.quad, frame.across)
+    t = min(ta, tb)
+    along_gap = _gap(along_a, along_b)
+    across_gap = _gap(across_a, across_b)
+    shorter = min(along_a[1] - along_a[0], along_b[1] - along_b[0])
+    stacked = across_gap <= settings.max_line_gap * t and -along_gap >= _MIN_ALONG_OVERLAP * shorter
+    same_row = -across_gap >= _SAME_ROW_OVERLAP * t and along_gap <= t
+    return stacked or same_row
+
+
+def group_lines(lines: list[Line], settings: GroupSettings | None = None) -> list[Block]:
+    """Group lines into blocks in reading order; each block's lines are in reading order too."""
+    settings = settings or GroupSettings()
+    lines = [ln for ln in lines if ln.text.strip()]
+    parent = list(range(len(lines)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(lines)):
+        for j in range(i + 1, len(lines)):
+            if lines_belong_together(lines[i], lines[j], settings) or lines_belong_together(
+                lines[j], lines[i], settings
+            ):
+                parent[find(i)] = find(j)
+
+    components: dict[int, list[Line]] = {}
+    for i, ln in enumerate(lines):
+        components.setdefault(find(i), []).append(ln)
+    groups = [_order_lines(members) for members in components.values()]
+    groups = _order_blocks(groups)
+    return [_make_block(f"b{k}", members) for k, members in enumerate(groups)]
+
+
+def _order_lines(members: list[Line]) -> list[Line]:
+    """Rows across the block first (top to bottom, or right to left for columns), then along each row."""
+    frame = _frame(members[0])
+    t = float(np.median([thickness(m) for m in members]))
+    by_across = sorted(members, key=lambda m: _centre(m.quad) @ frame.across)
+    rows: list[list[Line]] = []
+    for m in by_across:
+        c = _centre(m.quad) @ frame.across
+        if rows and abs(c - _centre(rows[-1][-1].quad) @ frame.across) < _SAME_ROW_OVERLAP * t:
+            rows[-1].append(m)
+        else:
+            rows.append([m])
+    return [m for row in rows for m in sorted(row, key=lambda m: _centre(m.quad) @ frame.along)]
+
+
+def _centre(q: Quad) -> np.ndarray:
+    return np.asarray(q.centre, dtype=float)
+
+
+def _order_blocks(groups: list[list[Line]]) -> list[list[Line]]:
+    """Page reading order: rows of blocks top to bottom; within a row left to right,
+    or right to left when most of the page's text is vertical (Japanese manga, vertical Chinese)."""
+    if not groups:
+        return groups
+    n_vertical = sum(len(g) for g in groups if g[0].direction is Direction.VERTICAL)
+    right_to_left = n_vertical * 2 > sum(len(g) for g in groups)
+    boxes = [_bounds(g) for g in groups]
+    order = sorted(range(len(groups)), key=lambda k: boxes[k][1])
+    rows: list[list[int]] = []
+    for k in order:
+        if rows and _overlaps_row(boxes, rows[-1], boxes[k]):
+            rows[-1].append(k)
+        else:
+            rows.append([k])
+    result = []
+    for row in rows:
+        row.sort(key=lambda k: -boxes[k][2] if right_to_left else boxes[k][0])
+        result.extend(groups[k] for k in row)
+    return result
+
+
+def _overlaps_row(boxes: list[tuple[float, float, float, float]], row: list[int], box: tuple) -> bool:
+    """A block joins a row when it overlaps the row's vertical extent by half of the smaller height."""
+    y0 = min(boxes[k][1] for k in row)
+    y1 = max(boxes[k][3] for k in row)
+    overlap = min(y1, box[3]) - max(y0, box[1])
+    return overlap > 0.5 * min(y1 - y0, box[3] - box[1])
+
+
+def _bounds(members: list[Line]) -> tuple[float, float, float, float]:
+    xs0, ys0, xs1, ys1 = zip(*(m.quad.bbox for m in members), strict=True)
+    return min(xs0), min(ys0), max(xs1), max(ys1)
+
+
+def _make_block(block_id: str, members: list[Line]) -> Block:
+    first = members[0]
+    return Block(
+        id=block_id,
+        quad=enclosing_quad([m.quad for m in members], first.quad),
+        lines=tuple(members),
+        direction=first.direction,
+        alignment=_alignment(members),
+        language=_majority_language(members),
+    )
+
+
+def enclosing_quad(quads: list[Quad], reference: Quad) -> Quad:
+    """The smallest rectangle in `reference`'s own axes that holds every quad (rotation kept)."""
+    p = np.asarray(reference.points, dtype=float)
+    e1 = _unit(p[1] - p[0])
+    e2 = _unit(p[3] - p[0])
+    pts = np.asarray([pt for q in quads for pt in q.points], dtype=float)
+    a, b = pts @ e1, pts @ e2
+    a0, a1, b0, b1 = a.min(), a.max(), b.min(), b.max()
+    corners = [a0 * e1 + b0 * e2, a1 * e1 + b0 * e2, a1 * e1 + b1 * e2, a0 * e1 + b1 * e2]
+    return Quad.from_list(corners)
+
+
+def _alignment(members: list[Line]) -> Alignment:
+    """Left when line starts line up better than line centres; centred otherwise (bubbles, signs)."""
+    if len(members) < 2 or members[0].direction is Direction.VERTICAL:
+        return Alignment.CENTRE
+    frame = _frame(members[0])
+    starts = [_interval(m.quad, frame.along)[0] for m in members]
+    centres = [_centre(m.quad) @ frame.along for m in members]
+    t = float(np.median([thickness(m) for m in members]))
+    if float(np.std(starts)) <= float(np.std(centres)) or float(np.std(starts)) < 0.25 * t:
+        return Alignment.LEFT
+    return Alignment.CENTRE
+
+
+def _majority_language(members: list[Line]) -> str:
+    counts: Counter[str] = Counter()
+    for m in members:
+        if m.language:
+            counts[m.language] += max(1, len(m.text))
+    return counts.most_common(1)[0][0] if counts else ""

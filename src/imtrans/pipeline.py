@@ -1,0 +1,226 @@
+"""The pipeline, top to bottom: detect, recognise, group, translate, erase, render.
+
+A `Pipeline` holds the loaded models of one settings model; build it once and call it
+for many images. Every call returns a `PageResult`: the page data (blocks, translations,
+styles, diagnostics, timings, resolved settings) plus the images it produced.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from importlib.metadata import PackageNotFoundError, version
+
+import numpy as np
+
+from imtrans.detect.base import Detector
+from imtrans.erase.base import Eraser
+from imtrans.group import group_lines
+from imtrans.recognize.base import Recognizer
+from imtrans.settings import Settings
+from imtrans.translate.base import Translator
+from imtrans.types import Block, Diagnostic, Page, Severity, Style, Translation
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """What a pipeline call gives back: the page data and the images made from it."""
+
+    page: Page
+    image: np.ndarray
+    erased: np.ndarray | None = None
+    mask: np.ndarray | None = None
+
+    @property
+    def blocks(self) -> tuple[Block, ...]:
+        return self.page.blocks
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return self.page.to_json(indent)
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
+
+
+class Pipeline:
+    """Loaded stages for one `Settings`. Models load lazily on first use and stay loaded."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self._translators: dict[str, Translator] = {}
+
+    @cached_property
+    def versions(self) -> dict[str, str]:
+        """Versions of imtrans and its engines, recorded in every result."""
+        return _versions()
+
+    # -- stages, built on first use ------------------------------------------------------
+    @cached_property
+    def detector(self) -> Detector:
+        from imtrans.detect import make_detector
+
+        return make_detector(self.settings.detect)
+
+    @cached_property
+    def recognizer(self) -> Recognizer:
+        from imtrans.recognize import make_recognizer
+
+        return make_recognizer(self.settings.recognize)
+
+    @cached_property
+    def eraser(self) -> Eraser:
+        from imtrans.erase import make_eraser
+
+        return make_eraser(self.settings.erase)
+
+    def translator(self, source: str) -> Translator:
+        """The translator for one source language (local models are per language pair)."""
+        if source not in self._translators:
+            from imtrans.translate import make_translator
+
+            self._translators[source] = make_translator(self.settings.translate, source)
+        return self._translators[source]
+
+    # -- the three jobs ---------------------------------------------------------------------
+    def ocr(self, image: np.ndarray) -> PageResult:
+        """Detect, recognise and group; the image comes back unchanged."""
+        timings: dict[str, float] = {}
+        page = self._read(image, timings)
+        return PageResult(page=page.with_(timings=timings), image=image)
+
+    def erase(self, image: np.ndarray) -> PageResult:
+        """Remove every text found; blocks are reported but not translated."""
+        timings: dict[str, float] = {}
+        page = self._read(image, timings)
+        erased, mask = self._erase(image, page.blocks, timings)
+        return PageResult(page=page.with_(timings=timings), image=erased, erased=erased, mask=mask)
+
+    def translate(self, image: np.ndarray) -> PageResult:
+        """The whole job: read, translate, erase, render."""
+        from imtrans.render import estimate_style, render_page
+
+        timings: dict[str, float] = {}
+        target = self.settings.translate.target
+        # 1-3. detect, recognise, group
+        page = self._read(image, timings)
+        diagnostics = list(page.diagnostics)
+        # Text already in the target language stays as it is: not erased, not redrawn.
+        todo = [b for b in page.blocks if b.language != target]
+        diagnostics += [
+            Diagnostic("translate", "already_target", f"block is already {target}; left as is", Severity.INFO, b.id)
+            for b in page.blocks
+            if b.language == target
+        ]
+        # 4. translate whole blocks, one request per source language
+        with _timed(timings, "translate"):
+            translations, notes = self._translate(todo)
+        diagnostics += notes
+        # 5. erase the source lettering (styles are read from the original pixels first)
+        erased, mask = self._erase(image, todo, timings)
+        with _timed(timings, "style"):
+            styles: dict[str, Style] = {b.id: estimate_style(image, b, mask) for b in todo}
+        # 6. render the translations in the original style
+        with _timed(timings, "render"):
+            out, render_notes = render_page(
+                erased, todo, translations, styles, self.settings.render, target
+            )
+        diagnostics += render_notes
+        page = page.with_(
+            translations=translations,
+            styles=styles,
+            diagnostics=tuple(diagnostics),
+            timings=timings,
+            target_lang=target,
+        )
+        return PageResult(page=page, image=out, erased=erased, mask=mask)
+
+    def rerender(self, image: np.ndarray, page: Page) -> PageResult:
+        """Draw a page's (edited) translations again, without detecting or recognising."""
+        from imtrans.render import estimate_style, render_page
+
+        timings: dict[str, float] = {}
+        todo = [b for b in page.blocks if b.id in page.translations]
+        erased, mask = self._erase(image, todo, timings)
+        styles = {b.id: page.styles.get(b.id) or estimate_style(image, b, mask) for b in todo}
+        with _timed(timings, "render"):
+            out, notes = render_page(
+                erased, todo, page.translations, styles, self.settings.render, page.target_lang
+            )
+        page = page.with_(styles=styles, diagnostics=tuple(notes), timings=timings)
+        return PageResult(page=page, image=out, erased=erased, mask=mask)
+
+    # -- steps shared by the jobs -----------------------------------------------------------
+    def _read(self, image: np.ndarray, timings: dict[str, float]) -> Page:
+        """Steps 1-3: detect lines, recognise them, group them into blocks."""
+        with _timed(timings, "detect"):
+            lines = self.detector.detect(image)
+        with _timed(timings, "recognize"):
+            lines = self.recognizer.recognize(image, lines, self.settings.recognize.source)
+        with _timed(timings, "group"):
+            blocks = group_lines(lines, self.settings.group)
+        dropped = len(lines) - sum(len(b.lines) for b in blocks)
+        diagnostics = []
+        if dropped:
+            diagnostics.append(
+                Diagnostic(
+                    "recognize",
+                    "unread_lines",
+                    f"{dropped} detected line(s) could not be read with enough confidence",
+                    Severity.INFO,
+                )
+            )
+        languages = {b.language for b in blocks}
+        return Page(
+            width=int(image.shape[1]),
+            height=int(image.shape[0]),
+            blocks=tuple(blocks),
+            diagnostics=tuple(diagnostics),
+            source_lang=languages.pop() if len(languages) == 1 else ("mixed" if languages else ""),
+            settings=self.settings.to_dict(),
+            versions=self.versions,
+        )
+
+    def _translate(self, blocks: list[Block]) -> tuple[dict[str, Translation], list[Diagnostic]]:
+        from imtrans.translate import translate_blocks
+
+        target = self.settings.translate.target
+        translations: dict[str, Translation] = {}
+        notes: list[Diagnostic] = []
+        by_source: dict[str, list[Block]] = {}
+        for b in blocks:
+            by_source.setdefault(b.language, []).append(b)
+        for source, group in by_source.items():
+            found, found_notes = translate_blocks(self.translator(source), group, source, target)
+            translations.update(found)
+            notes += found_notes
+        return translations, notes
+
+    def _erase(
+        self, image: np.ndarray, blocks: list[Block] | tuple[Block, ...], timings: dict[str, float]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        from imtrans.erase import text_mask
+
+        with _timed(timings, "erase"):
+            lines = [ln for b in blocks for ln in b.lines]
+            mask = text_mask(image, lines, self.settings.erase.dilate)
+            erased = self.eraser.erase(image, mask) if lines else image.copy()
+        return erased, mask
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for pkg in ("imtrans", "rapidocr", "onnxruntime", "tesserocr", "opencv-python-headless", "pillow"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out

@@ -1,0 +1,270 @@
+"""Language-aware line breaking: pure functions of a text, a width and a measure callback.
+
+Every breaker works the same way: the text is cut into *pieces* that must never be split
+in normal breaking (words for spaced scripts, kinsoku clusters for Japanese/Chinese), the
+pieces are packed greedily into lines, and only a piece that is wider than a whole line
+is split further (hyphenation for Latin scripts, syllables or characters for the rest).
+
+The measure is any `str -> float` (a font's `getlength`, a column height, or `len` in
+tests), so the rules are testable with golden tables and no font.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Sequence
+
+import pyphen
+
+from imtrans.languages import NO_SPACE_LANGUAGES
+
+Measure = Callable[[str], float]
+
+#: Characters that may not start a line (Japanese 行頭禁則, also used for Chinese and Korean):
+#: closing brackets and quotes, sentence and clause punctuation, small kana, the long vowel
+#: mark, iteration marks, and their ASCII counterparts.
+NO_START: frozenset[str] = frozenset(
+    "、。，．・：；？！‼⁇⁈⁉‐゠–〜～ー"
+    "）］｝〕〉》」』】〙〗〟’”｠»"
+    "ぁぃぅぇぉっゃゅょゎゕゖァィゥェォッャュョヮヵヶㇰㇱㇲㇳㇴㇵㇶㇷㇸㇹㇺㇻㇼㇽㇾㇿ"
+    "ゝゞヽヾ々〻"
+    "％‰℃°¢"
+    ",.:;?!)]}%"
+)
+
+#: Characters that may not end a line (行末禁則): opening brackets and quotes.
+NO_END: frozenset[str] = frozenset("（［｛〔〈《「『【〘〖〝‘“｟«([{")
+
+#: Characters that come in unbreakable pairs (an ellipsis or dash is often doubled).
+INSEPARABLE: frozenset[str] = frozenset("…‥―—")
+
+# Hyphenation dictionaries for the target languages pyphen knows.
+_PYPHEN_LANG = {
+    "en": "en_US",
+    "de": "de_DE",
+    "fr": "fr",
+    "es": "es",
+    "it": "it_IT",
+    "pt": "pt_PT",
+    "nl": "nl_NL",
+    "ru": "ru_RU",
+    "id": "id_ID",
+}
+
+# A piece of text and the separator that precedes it when it follows another piece on a line.
+_Piece = tuple[str, str]
+
+
+def break_text(text: str, language: str, max_width: float, measure: Measure) -> list[str]:
+    """Break `text` into lines no wider than `max_width`, following `language`'s rules.
+
+    English and other Latin/Cyrillic scripts break on spaces and hyphenate (pyphen) only a
+    word that is wider than a line on its own. Korean breaks on spaces, then between
+    syllables of a word that is too long. Japanese and Chinese break between any two
+    characters except where kinsoku forbids it (no line starts with closing punctuation or
+    small kana, none ends with an opening bracket); Latin words inside them stay whole.
+
+    Newlines in `text` are forced breaks; blank lines are dropped. A piece that cannot be
+    split narrowly enough (one glyph wider than the line) is put on a line of its own,
+    which is then wider than `max_width`: callers check the widths.
+
+    Args:
+        text: The text to break.
+        language: Target language code (en, ko, ja, zh, fr, ...).
+        max_width: Largest line width, in the measure's unit.
+        measure: Width of a string (e.g. `FreeTypeFont.getlength`).
+
+    Returns:
+        The lines, stripped of leading and trailing spaces; empty for a blank text.
+    """
+    lines: list[str] = []
+    for paragraph in text.splitlines():
+        if not paragraph.strip():
+            continue
+        if language in NO_SPACE_LANGUAGES:
+            pieces = _cjk_pieces(paragraph)
+        else:
+            pieces = [("" if i == 0 else " ", w) for i, w in enumerate(paragraph.split())]
+        lines.extend(_pack(pieces, max_width, measure, lambda w: _split_units(w, language, max_width, measure)))
+    return lines
+
+
+def break_vertical(text: str, language: str, max_height: float, measure: Measure) -> list[str]:
+    """Break `text` into vertical columns no taller than `max_height` (kinsoku rules apply).
+
+    Vertical text is drawn for Japanese and Chinese only; the same per-character rules as
+    horizontal Japanese are used whatever `language` is. Columns are returned in reading
+    order (the caller draws them right to left).
+
+    Args:
+        text: The text to break.
+        language: Target language code (informative: the rules are the CJK ones).
+        max_height: Largest column height, in the measure's unit.
+        measure: Height of a column string (e.g. a sum of glyph cell heights).
+
+    Returns:
+        The columns' strings.
+    """
+    del language  # the CJK rules apply to every vertical text
+    columns: list[str] = []
+    for paragraph in text.splitlines():
+        if paragraph.strip():
+            pieces = _cjk_pieces(paragraph)
+            columns.extend(_pack(pieces, max_height, measure, lambda w: _char_units(w, max_height, measure)))
+    return columns
+
+
+def can_break_between(a: str, b: str) -> bool:
+    """Whether a CJK line may break between characters `a` and `b` (kinsoku and word rules)."""
+    if b in NO_START or a in NO_END:
+        return False
+    if a == b and a in INSEPARABLE:
+        return False
+    return not (_is_word_char(a) and _is_word_char(b))
+
+
+def _is_word_char(ch: str) -> bool:
+    """A character of a Latin-style word (kept whole inside CJK text): narrow letters, digits, ' -."""
+    if ch in "'’-_":
+        return True
+    return ch.isalnum() and unicodedata.east_asian_width(ch) not in ("W", "F")
+
+
+def _cjk_pieces(text: str) -> list[_Piece]:
+    """Cut a CJK paragraph into the smallest pieces between which a break is allowed."""
+    pieces: list[list[str]] = []
+    sep = ""
+    prev = ""
+    for ch in text:
+        if ch.isspace():
+            if pieces:
+                sep = " "
+            continue
+        if pieces and not sep and not can_break_between(prev, ch):
+            pieces[-1][1] += ch
+        elif pieces and sep and (ch in NO_START or prev in NO_END):
+            # A space does not make a closing mark startable: keep it with what precedes.
+            pieces[-1][1] += " " + ch
+        else:
+            pieces.append([sep, ch])
+        sep = ""
+        prev = ch
+    return [(s, p) for s, p in pieces]
+
+
+def _pack(
+    pieces: Sequence[_Piece],
+    max_width: float,
+    measure: Measure,
+    split: Callable[[str], list[tuple[str, str]]],
+) -> list[str]:
+    """Greedy packing of pieces into lines; a piece wider than a line is split by `split`.
+
+    `split(piece)` returns units with the mark to append when a line ends after the unit
+    (a hyphen, or nothing).
+    """
+    lines: list[str] = []
+    cur = ""
+    for sep, piece in pieces:
+        candidate = cur + sep + piece if cur else piece
+        if measure(candidate) <= max_width:
+            cur = candidate
+            continue
+        if measure(piece) <= max_width:
+            if cur:
+                lines.append(cur)
+            cur = piece
+            continue
+        cur = _fill(cur, sep, split(piece), max_width, measure, lines)
+    if cur:
+        lines.append(cur)
+    return lines
+
+
+def _fill(
+    cur: str,
+    sep: str,
+    units: list[tuple[str, str]],
+    max_width: float,
+    measure: Measure,
+    lines: list[str],
+) -> str:
+    """Lay out the units of an over-long piece, starting on the current line; return the new current line."""
+    i = 0
+    while i < len(units):
+        prefix = cur + sep if cur else ""
+        best = 0
+        for j in range(i + 1, len(units) + 1):
+            mark = units[j - 1][1] if j < len(units) else ""
+            if measure(prefix + "".join(u for u, _ in units[i:j]) + mark) <= max_width:
+                best = j
+            else:
+                break
+        if best == 0:
+            if cur:
+                lines.append(cur)
+                cur = ""
+                continue
+            best = i + 1  # one unit wider than the line: it overflows on a line of its own
+        text = prefix + "".join(u for u, _ in units[i:best])
+        if best < len(units):
+            lines.append(text + units[best - 1][1])
+            cur = ""
+        else:
+            cur = text
+        i = best
+    return cur
+
+
+def _split_units(word: str, language: str, max_width: float, measure: Measure) -> list[tuple[str, str]]:
+    """Units of a word wider than a line: syllables (pyphen) for Latin scripts, else characters."""
+    if language == "ko":
+        return _char_units(word, max_width, measure)
+    units: list[tuple[str, str]] = []
+    for part in _hyphen_parts(word):
+        for syl in _syllables(part, language):
+            if measure(syl + "-") <= max_width:
+                units.append((syl, "-"))
+            else:
+                units.extend((ch, "-") for ch in syl)
+        # A break after an existing hyphen needs no extra one.
+        if units and part.endswith("-"):
+            units[-1] = (units[-1][0], "")
+    # No hyphen after punctuation or before it.
+    for k in range(len(units) - 1):
+        if not (units[k][0][-1:].isalnum() and units[k + 1][0][:1].isalnum()):
+            units[k] = (units[k][0], "")
+    return units
+
+
+def _hyphen_parts(word: str) -> list[str]:
+    """Split a word after its own hyphens: 'well-known' -> ['well-', 'known']."""
+    parts: list[str] = []
+    start = 0
+    for k, ch in enumerate(word):
+        if ch == "-" and 0 < k < len(word) - 1:
+            parts.append(word[start : k + 1])
+            start = k + 1
+    parts.append(word[start:])
+    return parts
+
+
+def _syllables(word: str, language: str) -> list[str]:
+    """Hyphenation points of a word from pyphen's dictionary; the whole word if none is known."""
+    dic_lang = _PYPHEN_LANG.get(language)
+    if dic_lang is None or not word:
+        return [word]
+    positions = pyphen.Pyphen(lang=dic_lang).positions(word)  # pyphen caches its dictionaries
+    cuts = [0, *[int(p) for p in positions], len(word)]
+    return [word[a:b] for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+
+
+def _char_units(word: str, max_width: float, measure: Measure) -> list[tuple[str, str]]:
+    """Units of an over-long piece split between characters, honouring kinsoku where it can."""
+    units: list[tuple[str, str]] = []
+    for ch in word:
+        if units and not can_break_between(units[-1][0][-1], ch) and measure(units[-1][0] + ch) <= max_width:
+            units[-1] = (units[-1][0] + ch, "")
+        else:
+            units.append((ch, ""))
+    return units

@@ -1,0 +1,111 @@
+"""Grouping lines into blocks: golden cases on hand-placed lines."""
+
+import pytest
+
+from imtrans.group import enclosing_quad, group_lines, lines_belong_together, thickness
+from imtrans.settings import GroupSettings
+from imtrans.types import Alignment, Direction, Line, Quad
+
+
+def line(id_, x0, y0, x1, y1, text="text", lang="en", direction=Direction.HORIZONTAL):
+    return Line(id=id_, quad=Quad.from_rect(x0, y0, x1, y1), text=text, language=lang, direction=direction)
+
+
+def ids(blocks):
+    return [[ln.id for ln in b.lines] for b in blocks]
+
+
+S = GroupSettings()
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "together"),
+    [
+        # stacked lines of a paragraph, gap 10 px at height 30
+        (line("a", 0, 0, 300, 30), line("b", 0, 40, 250, 70), True),
+        # gap of 2 line heights: separate paragraphs
+        (line("a", 0, 0, 300, 30), line("b", 0, 90, 250, 120), False),
+        # side by side with a wide gutter: separate columns of a document
+        (line("a", 0, 0, 300, 30), line("b", 400, 0, 700, 30), False),
+        # fragments of one line (word boxes), gap under a line height
+        (line("a", 0, 0, 100, 30), line("b", 120, 2, 200, 31), True),
+        # a heading twice the size of the body is its own block
+        (line("a", 0, 0, 300, 60), line("b", 0, 70, 300, 95), False),
+        # a vertical column never joins a horizontal line
+        (line("a", 0, 0, 30, 300, direction=Direction.VERTICAL), line("b", 40, 0, 300, 30), False),
+        # neighbouring vertical columns, 10 px apart
+        (
+            line("a", 100, 0, 130, 300, direction=Direction.VERTICAL),
+            line("b", 60, 0, 90, 200, direction=Direction.VERTICAL),
+            True,
+        ),
+    ],
+)
+def test_lines_belong_together_golden(a, b, together):
+    assert (lines_belong_together(a, b, S) or lines_belong_together(b, a, S)) is together
+
+
+def test_two_paragraphs_become_two_blocks_in_reading_order():
+    lines = [
+        line("p2a", 0, 200, 300, 230),
+        line("p1b", 0, 40, 280, 70),
+        line("p1a", 0, 0, 300, 30),
+        line("p2b", 0, 240, 200, 270),
+    ]
+    assert ids(group_lines(lines)) == [["p1a", "p1b"], ["p2a", "p2b"]]
+
+
+def test_blocks_in_one_row_read_left_to_right_for_horizontal_text():
+    lines = [line("right", 500, 0, 700, 30), line("left", 0, 5, 200, 35)]
+    assert ids(group_lines(lines)) == [["left"], ["right"]]
+
+
+def test_vertical_page_reads_blocks_right_to_left_and_columns_right_to_left():
+    v = Direction.VERTICAL
+    lines = [
+        line("L1", 100, 0, 130, 300, "あ", "ja", v),
+        line("R2", 460, 0, 490, 300, "い", "ja", v),
+        line("R1", 500, 0, 530, 300, "う", "ja", v),
+    ]
+    blocks = group_lines(lines)
+    assert ids(blocks) == [["R1", "R2"], ["L1"]]
+    assert blocks[0].text == "うい"  # Japanese lines join without spaces
+
+
+def test_word_fragments_on_one_row_are_ordered_along_the_row():
+    lines = [line("w2", 120, 0, 200, 30, "world"), line("w1", 0, 1, 100, 31, "hello")]
+    (block,) = group_lines(lines)
+    assert block.text == "hello world"
+
+
+def test_centred_lines_make_a_centred_block_and_left_aligned_a_left_block():
+    centred = [line("a", 100, 0, 300, 30), line("b", 50, 40, 350, 70), line("c", 150, 80, 250, 110)]
+    left = [line("a", 0, 0, 300, 30), line("b", 0, 40, 350, 70), line("c", 0, 80, 120, 110)]
+    assert group_lines(centred)[0].alignment is Alignment.CENTRE
+    assert group_lines(left)[0].alignment is Alignment.LEFT
+
+
+def test_empty_lines_are_not_grouped():
+    assert group_lines([line("a", 0, 0, 10, 10, text="  ")]) == []
+
+
+def test_enclosing_quad_keeps_rotation():
+    # Two lines rotated by 30 degrees: the block quad has the same angle.
+    import math
+
+    def rotated(cx, cy, w, h, deg):
+        t = math.radians(-deg)
+        c, s = math.cos(t), math.sin(t)
+        pts = [(-w / 2, -h / 2), (w / 2, -h / 2), (w / 2, h / 2), (-w / 2, h / 2)]
+        return Quad.from_list([(cx + x * c - y * s, cy + x * s + y * c) for x, y in pts])
+
+    q1 = rotated(200, 200, 200, 30, 30)
+    q2 = rotated(220, 235, 200, 30, 30)
+    q = enclosing_quad([q1, q2], q1)
+    assert q.angle == pytest.approx(30, abs=0.01)
+    assert q.area >= q1.area + q2.area - 1
+
+
+def test_thickness_is_height_for_lines_and_width_for_columns():
+    assert thickness(line("a", 0, 0, 300, 30)) == 30
+    assert thickness(line("a", 0, 0, 30, 300, direction=Direction.VERTICAL)) == 30

@@ -1,0 +1,50 @@
+"""The settings model: validation, overrides, language codes."""
+
+import pytest
+
+from imtrans.errors import ConfigError, LanguageError
+from imtrans.languages import source_language, target_language
+from imtrans.settings import Settings
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [("ko", "ko"), ("KOR", "ko"), ("ja_JP", "ja"), ("zh-Hans", "zh"), ("english", "en"), ("auto", "auto")],
+)
+def test_source_language_aliases(code, expected):
+    assert source_language(code) == expected
+
+
+@pytest.mark.parametrize("code", ["xx", "", "klingon", "auto-detect"])
+def test_unknown_language_is_a_one_line_error(code):
+    with pytest.raises(LanguageError, match="unknown language code"):
+        source_language(code)
+
+
+def test_target_cannot_be_auto():
+    with pytest.raises(LanguageError):
+        target_language("auto")
+
+
+def test_overrides_are_validated_and_dotted():
+    s = Settings().with_overrides({"detect.max_side": 1024, "translate.target": "KO"})
+    assert s.detect.max_side == 1024
+    assert s.translate.target == "ko"
+    with pytest.raises(ConfigError, match="unknown setting"):
+        Settings().with_overrides({"detect.nope": 1})
+    with pytest.raises(ConfigError, match="detect.max_side"):
+        Settings().with_overrides({"detect.max_side": 3})
+    with pytest.raises(LanguageError):
+        Settings().with_overrides({"translate.target": "xx"})
+
+
+def test_settings_round_trip_through_a_file(tmp_path):
+    s = Settings().with_overrides({"erase.dilate": 4, "translate.glossary": "g.csv"})
+    p = tmp_path / "s.json"
+    p.write_text(s.model_dump_json())
+    assert Settings.load(p) == s
+
+
+def test_translator_defaults_to_glossary_when_a_glossary_is_given():
+    assert Settings().translate.resolved_translator == "local"
+    assert Settings().with_overrides({"translate.glossary": "g.csv"}).translate.resolved_translator == "glossary"
