@@ -38,6 +38,8 @@ NO_END: frozenset[str] = frozenset("（［｛〔〈《「『【〘〖〝‘“�
 #: Characters that come in unbreakable pairs (an ellipsis or dash is often doubled).
 INSEPARABLE: frozenset[str] = frozenset("…‥―—")
 
+_PAIRS = frozenset(ch + ch for ch in INSEPARABLE)
+
 # Hyphenation dictionaries for the target languages pyphen knows.
 _PYPHEN_LANG = {
     "en": "en_US",
@@ -55,7 +57,9 @@ _PYPHEN_LANG = {
 _Piece = tuple[str, str]
 
 
-def break_text(text: str, language: str, max_width: float, measure: Measure) -> list[str]:
+def break_text(
+    text: str, language: str, max_width: float, measure: Measure, *, split_words: bool = True
+) -> list[str]:
     """Break `text` into lines no wider than `max_width`, following `language`'s rules.
 
     English and other Latin/Cyrillic scripts break on spaces and hyphenate (pyphen) only a
@@ -65,14 +69,18 @@ def break_text(text: str, language: str, max_width: float, measure: Measure) -> 
     small kana, none ends with an opening bracket); Latin words inside them stay whole.
 
     Newlines in `text` are forced breaks; blank lines are dropped. A piece that cannot be
-    split narrowly enough (one glyph wider than the line) is put on a line of its own,
-    which is then wider than `max_width`: callers check the widths.
+    split narrowly enough (one glyph, or a kinsoku cluster such as 「えっ、, wider than the
+    line) goes on a line of its own, which is then wider than `max_width`: kinsoku is never
+    broken, and callers check the widths.
 
     Args:
         text: The text to break.
         language: Target language code (en, ko, ja, zh, fr, ...).
         max_width: Largest line width, in the measure's unit.
         measure: Width of a string (e.g. `FreeTypeFont.getlength`).
+        split_words: When False, a word (or CJK cluster) wider than a line is never split:
+            it is put on a line of its own, too wide. A caller that can shrink the font
+            tries that first, and splits words only as a last resort.
 
     Returns:
         The lines, stripped of leading and trailing spaces; empty for a blank text.
@@ -85,11 +93,14 @@ def break_text(text: str, language: str, max_width: float, measure: Measure) -> 
             pieces = _cjk_pieces(paragraph)
         else:
             pieces = [("" if i == 0 else " ", w) for i, w in enumerate(paragraph.split())]
-        lines.extend(_pack(pieces, max_width, measure, lambda w: _split_units(w, language, max_width, measure)))
+        split = (lambda w: _split_units(w, language, max_width, measure)) if split_words else _whole
+        lines.extend(_pack(pieces, max_width, measure, split))
     return lines
 
 
-def break_vertical(text: str, language: str, max_height: float, measure: Measure) -> list[str]:
+def break_vertical(
+    text: str, language: str, max_height: float, measure: Measure, *, split_words: bool = True
+) -> list[str]:
     """Break `text` into vertical columns no taller than `max_height` (kinsoku rules apply).
 
     Vertical text is drawn for Japanese and Chinese only; the same per-character rules as
@@ -101,6 +112,7 @@ def break_vertical(text: str, language: str, max_height: float, measure: Measure
         language: Target language code (informative: the rules are the CJK ones).
         max_height: Largest column height, in the measure's unit.
         measure: Height of a column string (e.g. a sum of glyph cell heights).
+        split_words: As for `break_text`.
 
     Returns:
         The columns' strings.
@@ -110,7 +122,8 @@ def break_vertical(text: str, language: str, max_height: float, measure: Measure
     for paragraph in text.splitlines():
         if paragraph.strip():
             pieces = _cjk_pieces(paragraph)
-            columns.extend(_pack(pieces, max_height, measure, lambda w: _char_units(w, max_height, measure)))
+            split = _char_units if split_words else _whole
+            columns.extend(_pack(pieces, max_height, measure, split))
     return columns
 
 
@@ -127,7 +140,11 @@ def _is_word_char(ch: str) -> bool:
     """A character of a Latin-style word (kept whole inside CJK text): narrow letters, digits, ' -."""
     if ch in "'’-_":
         return True
-    return ch.isalnum() and unicodedata.east_asian_width(ch) not in ("W", "F")
+    return ch.isalnum() and _is_narrow(ch)
+
+
+def _is_narrow(ch: str) -> bool:
+    return unicodedata.east_asian_width(ch) not in ("W", "F")
 
 
 def _cjk_pieces(text: str) -> list[_Piece]:
@@ -216,10 +233,15 @@ def _fill(
     return cur
 
 
+def _whole(piece: str) -> list[tuple[str, str]]:
+    """An over-long piece left whole (it overflows on a line of its own)."""
+    return [(piece, "")]
+
+
 def _split_units(word: str, language: str, max_width: float, measure: Measure) -> list[tuple[str, str]]:
     """Units of a word wider than a line: syllables (pyphen) for Latin scripts, else characters."""
-    if language == "ko":
-        return _char_units(word, max_width, measure)
+    if language == "ko" or (language in NO_SPACE_LANGUAGES and not all(map(_is_narrow, word))):
+        return _char_units(word)
     units: list[tuple[str, str]] = []
     for part in _hyphen_parts(word):
         for syl in _syllables(part, language):
@@ -230,6 +252,14 @@ def _split_units(word: str, language: str, max_width: float, measure: Measure) -
         # A break after an existing hyphen needs no extra one.
         if units and part.endswith("-"):
             units[-1] = (units[-1][0], "")
+    # Closing punctuation stays with what precedes it, as in kinsoku.
+    merged: list[tuple[str, str]] = []
+    for unit in units:
+        if merged and unit[0][:1] in NO_START:
+            merged[-1] = (merged[-1][0] + unit[0], unit[1])
+        else:
+            merged.append(unit)
+    units = merged
     # No hyphen after punctuation or before it.
     for k in range(len(units) - 1):
         if not (units[k][0][-1:].isalnum() and units[k + 1][0][:1].isalnum()):
@@ -251,19 +281,28 @@ def _hyphen_parts(word: str) -> list[str]:
 
 def _syllables(word: str, language: str) -> list[str]:
     """Hyphenation points of a word from pyphen's dictionary; the whole word if none is known."""
-    dic_lang = _PYPHEN_LANG.get(language)
-    if dic_lang is None or not word:
+    # Latin words inside Japanese or Chinese text are hyphenated as English.
+    dic_lang = _PYPHEN_LANG.get("en" if language in NO_SPACE_LANGUAGES else language)
+    start = next((k for k, ch in enumerate(word) if ch.isalpha()), len(word))
+    end = len(word) - next((k for k, ch in enumerate(reversed(word)) if ch.isalpha()), len(word))
+    if dic_lang is None or end <= start:
         return [word]
-    positions = pyphen.Pyphen(lang=dic_lang).positions(word)  # pyphen caches its dictionaries
-    cuts = [0, *[int(p) for p in positions], len(word)]
+    # Hyphenate the letters only: pyphen finds nothing in "moment," with its comma.
+    positions = pyphen.Pyphen(lang=dic_lang).positions(word[start:end])  # pyphen caches its dictionaries
+    cuts = [0, *[start + int(p) for p in positions], len(word)]
     return [word[a:b] for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
 
 
-def _char_units(word: str, max_width: float, measure: Measure) -> list[tuple[str, str]]:
-    """Units of an over-long piece split between characters, honouring kinsoku where it can."""
+def _char_units(word: str) -> list[tuple[str, str]]:
+    """Units of an over-long piece split between characters, except where kinsoku forbids.
+
+    Kinsoku is never broken: a cluster such as 「えっ、 wider than the line overflows it
+    (as hanging punctuation does in Japanese typesetting), and the caller's fit check
+    shrinks the font instead. Letters of a Latin word may be split here.
+    """
     units: list[tuple[str, str]] = []
     for ch in word:
-        if units and not can_break_between(units[-1][0][-1], ch) and measure(units[-1][0] + ch) <= max_width:
+        if units and (ch in NO_START or units[-1][0][-1] in NO_END or units[-1][0][-1] + ch in _PAIRS):
             units[-1] = (units[-1][0] + ch, "")
         else:
             units.append((ch, ""))

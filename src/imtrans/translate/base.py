@@ -8,7 +8,7 @@ without raising.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -24,6 +24,14 @@ class Translator(Protocol):
 
     def translate(self, texts: Sequence[str], source: str, target: str) -> list[str]:
         """Translate each text from `source` to `target` (ISO 639-1 codes)."""
+        ...
+
+
+class Backend(Translator, Protocol):
+    """A translation backend proper (not a wrapper): it can also say up front whether it serves a pair."""
+
+    def check_pair(self, source: str, target: str) -> None:
+        """Raise a one-line `TranslatorError` when this backend cannot translate `source` to `target`."""
         ...
 
 
@@ -120,3 +128,19 @@ def notes_to_diagnostics(notes: Sequence[SegmentNote], block_ids: Sequence[str])
         )
         for n in notes
     ]
+
+
+def service_code(service: str, table: Mapping[str, str], language: str) -> str:
+    """A service's own code for one of our languages, or a one-line error listing what it knows.
+
+    Args:
+        service: Service name for the message.
+        table: Our ISO 639-1 code -> the service's code.
+        language: The language asked for.
+    """
+    try:
+        return table[language]
+    except KeyError:
+        raise TranslatorError(
+            f"{service} cannot translate {language!r}; it knows {', '.join(sorted(table))}"
+        ) from None

@@ -101,7 +101,9 @@ class CachedTranslator:
         """Delete every cached translation of this backend and model; return how many."""
         with self._connect() as db:
             with db:
-                cur = db.execute("DELETE FROM translations WHERE backend = ? AND model = ?", (self.name, self.model))
+                cur = db.execute(
+                    "DELETE FROM translations WHERE backend = ? AND model = ?", (self.name, self.model)
+                )
             return cur.rowcount
 
     @contextmanager

@@ -89,7 +89,9 @@ class Glossary:
         origin: Where the entries came from, for messages.
     """
 
-    def __init__(self, entries: Iterable[GlossaryEntry], fuzzy_threshold: float = 90.0, origin: str = "") -> None:
+    def __init__(
+        self, entries: Iterable[GlossaryEntry], fuzzy_threshold: float = 90.0, origin: str = ""
+    ) -> None:
         self.entries: list[GlossaryEntry] = list(entries)
         self.fuzzy_threshold = fuzzy_threshold
         self.origin = origin
@@ -115,7 +117,9 @@ class Glossary:
             text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as e:
             raise ConfigError(f"cannot read glossary {path}: {e}") from None
-        is_json = path.suffix.lower() == ".json" or (path.suffix.lower() != ".csv" and text.lstrip()[:1] in "[{")
+        is_json = path.suffix.lower() == ".json" or (
+            path.suffix.lower() != ".csv" and text.lstrip()[:1] in "[{"
+        )
         entries = _parse_json(text, path) if is_json else _parse_csv(text, path)
         return cls(entries, fuzzy_threshold, origin=str(path))
 
@@ -164,7 +168,9 @@ def _parse_csv(text: str, path: Path) -> list[GlossaryEntry]:
         return []
     columns = [h.strip().lower() for h in header]
     if "source" not in columns or "target" not in columns:
-        raise ConfigError(f"glossary {path}: the first row must name the columns source,target[,source_lang,target_lang]")
+        raise ConfigError(
+            f"glossary {path}: the first row must name the columns source,target[,source_lang,target_lang]"
+        )
     entries = []
     for row in reader:
         if not any(cell.strip() for cell in row):
@@ -243,7 +249,9 @@ class GlossaryTranslator:
         """Each segment's glossary translation, or the segment itself when there is none."""
         out: list[str] = []
         self.misses, self._notes = [], []
-        for i, (text, match) in enumerate(zip(texts, self.glossary.match_all(texts, source, target), strict=True)):
+        for i, (text, match) in enumerate(
+            zip(texts, self.glossary.match_all(texts, source, target), strict=True)
+        ):
             if match is not None:
                 out.append(match.translation)
                 if not match.exact:
@@ -252,7 +260,9 @@ class GlossaryTranslator:
                 out.append(text)
                 self.misses.append(i)
                 self._notes.append(
-                    SegmentNote(i, "glossary_miss", f"no glossary entry for {text!r}; the source text is kept")
+                    SegmentNote(
+                        i, "glossary_miss", f"no glossary entry for {text!r}; the source text is kept"
+                    )
                 )
             else:
                 out.append(text)
@@ -289,7 +299,8 @@ class GlossaryFront:
         notes = [_fuzzy_note(i, texts[i], m) for i, m in enumerate(matches) if m is not None and not m.exact]
         rest = [i for i, m in enumerate(matches) if m is None]
         if rest:
-            answers = check_aligned(rest, self.inner.translate([texts[i] for i in rest], source, target), self.inner.name)
+            todo = [texts[i] for i in rest]
+            answers = check_aligned(todo, self.inner.translate(todo, source, target), self.inner.name)
             for i, answer in zip(rest, answers, strict=True):
                 out[i] = answer
             for note in take_notes(self.inner):

@@ -99,7 +99,9 @@ class ServiceClient:
                 f"{self.service}: no answer from {host} within {self.timeout:g} s (raise translate.timeout?)"
             ) from None
         except httpx.HTTPError as e:
-            raise TranslatorError(f"{self.service}: cannot reach {host}: {_one_line(str(e)) or type(e).__name__}") from None
+            raise TranslatorError(
+                f"{self.service}: cannot reach {host}: {_one_line(str(e)) or type(e).__name__}"
+            ) from None
         error = status_error(self.service, self.key_env, response)
         if error is not None:
             raise error

@@ -1,0 +1,265 @@
+"""Estimate how a block's original lettering looked: colours, outline, size and angle.
+
+*Ink* is every pixel near the text mask that differs clearly from the local background,
+so the estimate does not depend on how tightly or loosely the erase stage drew its mask
+(an outline left outside the mask is still found). The ink's colours are split in two:
+if the second colour is distinct from the first and from the background, is not a blend
+of the two (as antialiased edges are), and *encloses* the first (the fill seldom touches
+the background, the rim often does), it is an outline: black comic lettering with a
+white rim on art. Its width is how deep the fill's edge lies inside the ink.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from imtrans.types import RGB, Block, Direction, Line, Quad, Style
+
+#: Colour distance (Euclidean RGB) above which a pixel counts as ink rather than background.
+INK_THRESHOLD = 48.0
+#: An outline's colour must be this far from the fill, the background, and their blend.
+DISTINCT_COLOUR = 60.0
+#: Text and background closer than this (without an outline) are replaced by black or white.
+MIN_CONTRAST = 70.0
+# Fewer ink pixels than this: the estimate falls back to a legible default.
+_MIN_INK = 8
+# Fewest pixels a colour cluster needs to count.
+_MIN_LEVEL = 4
+
+
+def estimate_style(image: np.ndarray, block: Block, text_mask: np.ndarray) -> Style:
+    """Estimate a block's lettering style from the original image and the text mask.
+
+    Args:
+        image: The original RGB uint8 image (H, W, 3), before erasing.
+        block: The block; its line quads say where the glyphs are.
+        text_mask: uint8 (H, W), 255 at text pixels (from the erase stage).
+
+    Returns:
+        The style: text and background colours, outline colour and width (source pixels),
+        font size (median line height; line width for vertical lines) and angle (median
+        line angle, degrees counter-clockwise).
+    """
+    quads = [ln.quad for ln in block.lines] or [block.quad]
+    font_size = source_font_size(block)
+    angle = source_angle(block)
+    base = Style(font_size=font_size, angle=angle)
+
+    pad = max(3.0, 0.3 * font_size)
+    reach = max(3, round(0.25 * font_size))  # outlines are at most about a quarter of an em
+    polys = [_expand(q, pad) for q in quads]
+    h, w = text_mask.shape[:2]
+    allpts = np.concatenate(polys)
+    x0 = max(0, math.floor(allpts[:, 0].min()))
+    y0 = max(0, math.floor(allpts[:, 1].min()))
+    x1 = min(w, math.ceil(allpts[:, 0].max()) + 1)
+    y1 = min(h, math.ceil(allpts[:, 1].max()) + 1)
+    if x1 <= x0 or y1 <= y0:
+        return base
+
+    img = image[y0:y1, x0:x1, :3].astype(np.float32)
+    mask = text_mask[y0:y1, x0:x1] > 0
+    region = np.zeros(mask.shape, np.uint8)
+    cv2.fillPoly(region, [np.round(p - (x0, y0)).astype(np.int32) for p in polys], 1)
+    region_b = region > 0
+
+    bg_sel = _background_pixels(mask, region_b, reach)
+    if bg_sel.sum() == 0:
+        bg_sel = region_b
+    bg = np.median(img[bg_sel], axis=0) if bg_sel.any() else np.array([255.0, 255.0, 255.0])
+    local_bg = _local_mean(img, bg_sel, bg, size=max(9, 2 * reach + 1, int(font_size) | 1))
+
+    near = cv2.dilate(mask.astype(np.uint8), _disk(reach)) > 0
+    differs = np.linalg.norm(img - local_bg, axis=2) > INK_THRESHOLD
+    ink = near & region_b & differs
+    if ink.sum() < _MIN_INK:
+        ink = mask & region_b
+    if ink.sum() < _MIN_INK:
+        return _legible(base, bg)
+
+    text, outline, width = _split_ink(ink, img, bg)
+    style = Style(
+        text_color=_rgb(text),
+        background_color=_rgb(bg),
+        outline_color=_rgb(outline) if outline is not None else None,
+        outline_width=width if outline is not None else 0,
+        font_size=font_size,
+        angle=angle,
+    )
+    if outline is None and _dist(text, bg) < MIN_CONTRAST:
+        return _legible(style, bg)
+    return style
+
+
+def _split_ink(ink: np.ndarray, img: np.ndarray, bg: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """Fill colour, outline colour (or None) and outline width (px) of the ink pixels.
+
+    The ink's colours are split in two (2-means). Two clusters make an outline when both
+    stand apart from each other and from the background, the second is not a blend of the
+    first with the background (antialiased edges are), and it encloses the first: the
+    fill's pixels seldom touch the background, the outline's often do. The outline's
+    width is how deep the fill's own edge lies inside the ink.
+    """
+    depth = cv2.distanceTransform(ink.astype(np.uint8), cv2.DIST_L2, 3)
+    colours = img[ink]
+    touching = depth[ink] < 1.5  # next to a non-ink pixel
+    labels, centres = _two_means(colours, bg)
+    sizes = [int((labels == k).sum()) for k in (0, 1)]
+    if min(sizes) < _MIN_LEVEL:
+        return _solid(colours, touching), None, 0
+    edge = [float(touching[labels == k].mean()) for k in (0, 1)]
+    fill_k = 0 if edge[0] <= edge[1] else 1
+    fill, rim = centres[fill_k], centres[1 - fill_k]
+    apart = min(_dist(fill, rim), _dist(rim, bg), _dist(fill, bg), _segment_dist(rim, fill, bg))
+    distinct = apart > DISTINCT_COLOUR
+    if not distinct or edge[fill_k] > 0.5 * edge[1 - fill_k]:
+        # One colour and its antialiased edge (or two-tone lettering): the fill is the
+        # cluster standing out more from the background.
+        far = 0 if _dist(centres[0], bg) >= _dist(centres[1], bg) else 1
+        return _solid(colours[labels == far], touching[labels == far]), None, 0
+    fill_c = np.median(colours[labels == fill_k], axis=0)
+    rim_c = np.median(colours[labels != fill_k], axis=0)
+    fill_mask = np.zeros(ink.shape, np.uint8)
+    fill_mask[ink] = labels == fill_k
+    border = (fill_mask > 0) & (cv2.erode(fill_mask, np.ones((3, 3), np.uint8)) == 0)
+    # Where outlines of neighbouring strokes merge, the fill's edge lies deeper: take a low quantile.
+    width = max(1, round(float(np.percentile(depth[border], 25)) - 1.0)) if border.any() else 1
+    return fill_c, rim_c, width
+
+
+def _solid(colours: np.ndarray, touching: np.ndarray) -> np.ndarray:
+    """Median colour, leaving out antialiased edge pixels when enough others remain."""
+    inner = colours[~touching]
+    return np.median(inner if len(inner) >= _MIN_LEVEL else colours, axis=0)
+
+
+def _two_means(colours: np.ndarray, bg: np.ndarray, iterations: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Deterministic 2-means on colours, seeded by the colour farthest from the background
+    and the colour farthest from that one; fitted on at most 4096 evenly spaced pixels."""
+    sample = colours[:: max(1, len(colours) // 4096)].astype(np.float32)
+    c0 = sample[int(np.argmax(((sample - bg) ** 2).sum(axis=1)))]
+    c1 = sample[int(np.argmax(((sample - c0) ** 2).sum(axis=1)))]
+    centres = np.stack([c0, c1])
+    labels = np.zeros(len(sample), np.int32)
+    for _ in range(iterations):
+        new = _nearest(sample, centres)
+        for k in (0, 1):
+            if (new == k).any():
+                centres[k] = sample[new == k].mean(axis=0)
+        if np.array_equal(new, labels):
+            break
+        labels = new
+    return _nearest(colours.astype(np.float32), centres), centres
+
+
+def _nearest(colours: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    d0 = ((colours - centres[0]) ** 2).sum(axis=1)
+    d1 = ((colours - centres[1]) ** 2).sum(axis=1)
+    return (d1 < d0).astype(np.int32)
+
+
+def _background_pixels(mask: np.ndarray, region: np.ndarray, reach: int) -> np.ndarray:
+    """Pixels of the region clear of the text (and of any outline around it)."""
+    m8 = mask.astype(np.uint8)
+    for r in (reach, 2, 0):
+        grown = cv2.dilate(m8, _disk(r)) > 0 if r else mask
+        sel = region & ~grown
+        if sel.sum() >= 20:
+            return sel
+    return region & ~mask
+
+
+def _local_mean(img: np.ndarray, sel: np.ndarray, fallback: np.ndarray, size: int) -> np.ndarray:
+    """Mean background colour around each pixel (normalised box filter over `sel`)."""
+    wts = sel.astype(np.float32)
+    num = cv2.boxFilter(img * wts[..., None], -1, (size, size), normalize=False)
+    den = cv2.boxFilter(wts, -1, (size, size), normalize=False)[..., None]
+    out = np.where(den > 0.5, num / np.maximum(den, 1e-6), fallback[None, None, :])
+    return out.astype(np.float32)
+
+
+def source_font_size(block: Block) -> float:
+    """Font size of a block's lettering: the median line height (line width for vertical lines)."""
+    sizes = [_line_size(ln) for ln in block.lines]
+    if not sizes:
+        q = block.quad
+        return float(q.width if block.direction == Direction.VERTICAL else q.height)
+    return float(np.median(sizes))
+
+
+def _line_size(line: Line) -> float:
+    """A line's font size estimate: the quad's extent across the text."""
+    # Vertical quads also put their first edge across the column, so 'width' is across.
+    return line.quad.width if line.direction == Direction.VERTICAL else line.quad.height
+
+
+def source_angle(block: Block) -> float:
+    """Angle of a block's lettering: the median of its lines' angles (the block quad's without lines)."""
+    return _median_angle([ln.quad.angle for ln in block.lines] or [block.quad.angle])
+
+
+def _median_angle(angles: list[float]) -> float:
+    """Median of angles in degrees, unwrapped around the first so 179 and -179 agree."""
+    if not angles:
+        return 0.0
+    a0 = angles[0]
+    unwrapped = [a0 + ((a - a0 + 180.0) % 360.0 - 180.0) for a in angles]
+    m = float(np.median(unwrapped))
+    return (m + 180.0) % 360.0 - 180.0
+
+
+def _expand(q: Quad, pad: float) -> np.ndarray:
+    """A quad's points pushed outwards by `pad` pixels along its own axes."""
+    p = np.array(q.points, np.float64)
+    ux = (p[1] - p[0]) + (p[2] - p[3])
+    uy = (p[3] - p[0]) + (p[2] - p[1])
+    ux /= max(np.linalg.norm(ux), 1e-9)
+    uy /= max(np.linalg.norm(uy), 1e-9)
+    signs = [(-1, -1), (1, -1), (1, 1), (-1, 1)]
+    return np.array([p[i] + pad * (sx * ux + sy * uy) for i, (sx, sy) in enumerate(signs)])
+
+
+def _disk(r: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+
+
+def _dist(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(np.asarray(a, np.float64) - np.asarray(b, np.float64)))
+
+
+def _segment_dist(c: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    """Distance from colour c to the segment a-b (the blends an antialiased edge makes)."""
+    c, a, b = (np.asarray(v, np.float64) for v in (c, a, b))
+    ab = b - a
+    t = float(np.clip(np.dot(c - a, ab) / max(np.dot(ab, ab), 1e-9), 0.0, 1.0))
+    return float(np.linalg.norm(c - (a + t * ab)))
+
+
+def _luma(c: np.ndarray | RGB) -> float:
+    r, g, b = (float(v) for v in c)
+    return 0.299 * r + 0.587 * g + 0.114 * b
+
+
+def legible_on(background: RGB) -> RGB:
+    """Black or white, whichever stands out more from `background`."""
+    return (0, 0, 0) if _luma(background) >= 128 else (255, 255, 255)
+
+
+def _legible(style: Style, bg: np.ndarray) -> Style:
+    """The style with black or white text, whichever stands out more from the background."""
+    return Style(
+        text_color=legible_on(_rgb(bg)),
+        background_color=_rgb(bg),
+        outline_color=None,
+        outline_width=0,
+        font_size=style.font_size,
+        angle=style.angle,
+    )
+
+
+def _rgb(c: np.ndarray) -> RGB:
+    r, g, b = (int(round(float(v))) for v in c[:3])
+    return (min(255, max(0, r)), min(255, max(0, g)), min(255, max(0, b)))

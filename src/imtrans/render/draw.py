@@ -1,0 +1,385 @@
+"""Draw each block's translation into the erased image, in the style of the original.
+
+Each block is drawn upright on a canvas of its own size (region coordinates, see
+`layout.py`), then the canvas is warped onto the block's quad with one homography, so a
+rotated or perspective block follows its source with no special case. The canvas holds
+two coverage masks (glyph fill, and fill plus outline); colours are applied to them as
+premultiplied RGB, warped with the alpha, and blended: pixels the warped alpha does not
+touch stay bit-for-bit unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image, ImageChops, ImageDraw, ImageFont
+
+from imtrans.render.colours import legible_on, source_angle, source_font_size
+from imtrans.render.fonts import FontSpec, font_for
+from imtrans.render.layout import (
+    Layout,
+    em_top,
+    fit_block,
+    layout_direction,
+    text_region,
+    vertical_cells,
+    vertical_features,
+)
+from imtrans.settings import RenderSettings
+from imtrans.types import RGB, Block, Diagnostic, Direction, Quad, Severity, Style, Translation
+
+#: A block quad whose angle differs from the style's by more than this (degrees) is not
+#: trusted for orientation: the text is drawn in a rectangle at the style's angle instead.
+ANGLE_TOLERANCE = 3.0
+_STAGE = "render"
+
+
+@dataclass(frozen=True)
+class Patch:
+    """A block's drawing, ready to blend: premultiplied RGB and alpha over an image window.
+
+    Attributes:
+        x0: Left column of the window in the image.
+        y0: Top row of the window in the image.
+        premul: float32 (h, w, 3), colour times alpha, 0-255.
+        alpha: float32 (h, w), 0-1.
+    """
+
+    x0: int
+    y0: int
+    premul: np.ndarray
+    alpha: np.ndarray
+
+
+@dataclass(frozen=True)
+class BlockDrawing:
+    """What drawing one block produced: where the text went and its patch (None when off the image)."""
+
+    layout: Layout
+    quad: Quad
+    patch: Patch | None
+
+
+def render_page(
+    image: np.ndarray,
+    blocks: list[Block] | tuple[Block, ...],
+    translations: dict[str, Translation],
+    styles: dict[str, Style],
+    settings: RenderSettings,
+    target: str,
+) -> tuple[np.ndarray, list[Diagnostic]]:
+    """Draw every block's translation onto a copy of the erased image.
+
+    Blocks without a translation (or with an empty one) are skipped with an info
+    diagnostic; a block whose text did not fit at `settings.min_font_px` is drawn at that
+    size and reported as "overflow"; a block that fails to draw is reported as
+    "render_failed" and the others are still drawn. A missing font file is not a block's
+    failure: `ModelMissingError` propagates.
+
+    Args:
+        image: The erased RGB uint8 image (H, W, 3); not modified.
+        blocks: The page's blocks.
+        translations: Translations by block id.
+        styles: Styles by block id (from `estimate_style`); a block without one gets a
+            default style (black or white text on the erased background).
+        settings: Render settings (font size limits, vertical CJK, font override).
+        target: Target language code (fonts and line breaking).
+
+    Returns:
+        The drawn image and the diagnostics, in block order.
+    """
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"render_page needs an RGB uint8 image, got {image.dtype} {image.shape}")
+    out = image.copy()
+    diags: list[Diagnostic] = []
+    spec = font_for(target, override=settings.font_path)
+    for block in blocks:
+        tr = translations.get(block.id)
+        if tr is None or not tr.text.strip():
+            diags.append(
+                Diagnostic(_STAGE, "no_translation", "no translated text to draw", Severity.INFO, block.id)
+            )
+            continue
+        style = styles.get(block.id) or default_style(image, block)
+        try:
+            drawing = draw_block(block, tr.text, style, settings, target, spec, image.shape[:2])
+        except Exception as e:  # one block's failure must not lose the page  # noqa: BLE001
+            msg = f"could not draw the translation: {type(e).__name__}: {e}"
+            diags.append(Diagnostic(_STAGE, "render_failed", msg, Severity.ERROR, block.id))
+            continue
+        if drawing.patch is None:
+            msg = "block lies outside the image"
+            diags.append(Diagnostic(_STAGE, "outside_image", msg, Severity.INFO, block.id))
+            continue
+        composite(out, drawing.patch)
+        if drawing.layout.overflow:
+            msg = (
+                f"text does not fit in {drawing.layout.region[0]:.0f}x{drawing.layout.region[1]:.0f} px "
+                f"at the smallest size ({drawing.layout.font_px} px); drawn overflowing"
+            )
+            diags.append(Diagnostic(_STAGE, "overflow", msg, Severity.WARNING, block.id))
+    return out, diags
+
+
+def draw_block(
+    block: Block,
+    text: str,
+    style: Style,
+    settings: RenderSettings,
+    target: str,
+    font_spec: FontSpec,
+    image_shape: tuple[int, int],
+) -> BlockDrawing:
+    """Lay out and draw one block's text; return its patch for an image of `image_shape` (H, W).
+
+    Args:
+        block: The block (its quad, direction and alignment).
+        text: The translated text.
+        style: Colours, outline, source font size and angle.
+        settings: Render settings.
+        target: Target language code.
+        font_spec: The font.
+        image_shape: (height, width) of the image the patch is for.
+
+    Returns:
+        The layout, the quad the text was mapped onto, and the patch (None if the quad lies
+        wholly outside the image).
+    """
+    quad = placement_quad(block, style)
+    qw, qh = quad.width, quad.height
+    if qw < 1 or qh < 1:
+        raise ValueError(f"degenerate block quad ({qw:.1f}x{qh:.1f} px)")
+    direction = layout_direction(block.direction, target, settings.vertical_for_cjk)
+    region_w, region_h = text_region(qw, qh, block.direction, direction)
+    outlined = style.outline_color is not None and style.font_size > 0
+    stroke_ratio = style.outline_width / style.font_size if outlined else 0.0
+    layout = fit_block(
+        text,
+        target,
+        region_w,
+        region_h,
+        direction,
+        font_spec,
+        settings.min_font_px,
+        settings.max_font_px,
+        style.font_size,
+        alignment=block.alignment,
+        stroke_ratio=stroke_ratio,
+    )
+    # The canvas covers the region and any overflowing ink, with a little room for antialiasing.
+    ix0, iy0, ix1, iy1 = layout.ink_box
+    cx0 = math.floor(min(0.0, ix0)) - 2
+    cy0 = math.floor(min(0.0, iy0)) - 2
+    cx1 = math.ceil(max(region_w, ix1)) + 2
+    cy1 = math.ceil(max(region_h, iy1)) + 2
+    fill, cover = draw_masks(layout, font_spec, (cx1 - cx0, cy1 - cy0), (cx0, cy0))
+    premul, alpha = _colourise(fill, cover, style)
+    # canvas pixel -> region coordinates -> the quad's own coordinates -> image.
+    dx = (region_w - qw) / 2
+    to_quad = _translation(cx0 - dx, cy0)
+    src = np.float32([[0, 0], [qw, 0], [qw, qh], [0, qh]])
+    h_quad = cv2.getPerspectiveTransform(src, np.float32(quad.points)).astype(np.float64)
+    patch = _warp(premul, alpha, h_quad @ to_quad, image_shape)
+    return BlockDrawing(layout, quad, patch)
+
+
+def draw_masks(
+    layout: Layout, font_spec: FontSpec, size: tuple[int, int], offset: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw a layout's text as coverage masks on an upright canvas.
+
+    Args:
+        layout: The layout (region coordinates).
+        font_spec: The font.
+        size: Canvas (width, height).
+        offset: Region coordinates of the canvas's top-left pixel.
+
+    Returns:
+        (fill, cover): uint8 (h, w) masks of the glyph fill and of fill plus outline
+        (the same array when there is no outline).
+    """
+    fill = Image.new("L", size, 0)
+    cover = Image.new("L", size, 0) if layout.stroke_px else fill
+    font = font_spec.load(layout.font_px)
+    ox, oy = offset
+    if layout.direction == Direction.VERTICAL:
+        for column, (cx, top) in zip(layout.lines, layout.origins, strict=True):
+            _draw_column(fill, cover, column, cx - ox, top - oy, font_spec, font, layout)
+    else:
+        for line, (x, y) in zip(layout.lines, layout.origins, strict=True):
+            _text(fill, cover, (x - ox, y - oy), line, font, layout.anchor, layout.stroke_px, None)
+    fill_a = np.asarray(fill)
+    return fill_a, (np.asarray(cover) if cover is not fill else fill_a)
+
+
+def composite(image: np.ndarray, patch: Patch) -> None:
+    """Blend a patch into `image` in place; pixels where the patch's alpha is 0 are not written."""
+    h, w = patch.alpha.shape
+    window = image[patch.y0 : patch.y0 + h, patch.x0 : patch.x0 + w]
+    touched = patch.alpha > 0
+    a = patch.alpha[touched][:, None]
+    blended = window[touched].astype(np.float32) * (1.0 - a) + patch.premul[touched]
+    window[touched] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+
+
+def placement_quad(block: Block, style: Style) -> Quad:
+    """The quad the text is drawn into: the block's, unless its angle disagrees with the style's.
+
+    A grouping stage may give a block an axis-aligned quad around rotated lines. When
+    `style.angle` is more than `ANGLE_TOLERANCE` degrees outside the range of the block
+    quad's top and bottom edge angles (a perspective quad's lines lie between the two),
+    the text goes into the smallest rectangle at `style.angle` that holds every line quad.
+    """
+    _, _, c, d = block.quad.points
+    top = _wrap(block.quad.angle - style.angle)
+    bottom = _wrap(-math.degrees(math.atan2(c[1] - d[1], c[0] - d[0])) - style.angle)
+    # In a perspective quad the lines' angles lie between those of its top and bottom edges.
+    if min(top, bottom) - ANGLE_TOLERANCE <= 0.0 <= max(top, bottom) + ANGLE_TOLERANCE:
+        return block.quad
+    pts = np.array([p for ln in block.lines for p in ln.quad.points] or block.quad.points, np.float64)
+    theta = math.radians(style.angle)
+    ux = np.array([math.cos(theta), -math.sin(theta)])  # the text's x axis (image y points down)
+    uy = np.array([math.sin(theta), math.cos(theta)])  # the text's y axis
+    u, v = pts @ ux, pts @ uy
+    corners = [(u.min(), v.min()), (u.max(), v.min()), (u.max(), v.max()), (u.min(), v.max())]
+    return Quad.from_list([a * ux + b * uy for a, b in corners])
+
+
+def default_style(image: np.ndarray, block: Block) -> Style:
+    """A style for a block that has none: black or white on the erased background's median colour."""
+    x0, y0, x1, y1 = (int(round(v)) for v in block.quad.bbox)
+    h, w = image.shape[:2]
+    window = image[max(0, y0) : min(h, y1), max(0, x0) : min(w, x1)].reshape(-1, 3)
+    bg: RGB = (255, 255, 255)
+    if len(window):
+        r, g, b = (int(v) for v in np.median(window, axis=0))
+        bg = (r, g, b)
+    return Style(
+        text_color=legible_on(bg),
+        background_color=bg,
+        font_size=source_font_size(block),
+        angle=source_angle(block),
+    )
+
+
+def _draw_column(
+    fill: Image.Image,
+    cover: Image.Image,
+    column: str,
+    cx: float,
+    top: float,
+    spec: FontSpec,
+    font: ImageFont.FreeTypeFont,
+    layout: Layout,
+) -> None:
+    """Draw one vertical column, cell by cell, centred on x = cx from y = top down."""
+    px, stroke = layout.font_px, layout.stroke_px
+    baseline_drop = -em_top(font, px)
+    feats = vertical_features()
+    for cell in vertical_cells(column, font, px):
+        y = top + cell.y
+        if cell.kind == "cjk":
+            x = cx - font.getlength(cell.text) / 2
+            _text(fill, cover, (x, y + baseline_drop), cell.text, font, "ls", stroke, feats)
+        elif cell.kind == "upright":
+            _text(fill, cover, (cx, y + cell.height / 2), cell.text, font, "mm", stroke, None)
+        elif cell.kind == "tcy":
+            length = font.getlength(cell.text)
+            small = font if length <= 0.95 * px else spec.load(max(1, int(px * 0.95 * px / length)))
+            _text(fill, cover, (cx, y + cell.height / 2), cell.text, small, "mm", stroke, None)
+        elif cell.kind == "rotated":
+            _rotated_run(fill, cover, cell.text, font, (cx, y), cell.height, stroke)
+
+
+def _rotated_run(
+    fill: Image.Image,
+    cover: Image.Image,
+    text: str,
+    font: ImageFont.FreeTypeFont,
+    top_centre: tuple[float, float],
+    length: float,
+    stroke: int,
+) -> None:
+    """A Latin run turned 90 degrees clockwise, its top at `top_centre`."""
+    asc, desc = font.getmetrics()
+    pad = stroke + 2
+    w, h = math.ceil(length) + 2 * pad, asc + desc + 2 * pad
+    f_run = Image.new("L", (w, h), 0)
+    c_run = Image.new("L", (w, h), 0) if cover is not fill else f_run
+    _text(f_run, c_run, (pad, h / 2), text, font, "lm", stroke, None)
+    cx, y = top_centre
+    at = (round(cx - h / 2), round(y - pad))
+    pairs = [(f_run, fill)] if cover is fill else [(f_run, fill), (c_run, cover)]
+    for src, dst in pairs:
+        rot = src.transpose(Image.Transpose.ROTATE_270)
+        box = (at[0], at[1], at[0] + rot.width, at[1] + rot.height)
+        dst.paste(ImageChops.lighter(dst.crop(box), rot), box)
+
+
+def _text(
+    fill: Image.Image,
+    cover: Image.Image,
+    xy: tuple[float, float],
+    text: str,
+    font: ImageFont.FreeTypeFont,
+    anchor: str,
+    stroke: int,
+    feats: list[str] | None,
+) -> None:
+    """Draw text into the fill mask, and with its outline into the cover mask."""
+    ImageDraw.Draw(fill).text(xy, text, fill=255, font=font, anchor=anchor, features=feats)
+    if cover is not fill:
+        ImageDraw.Draw(cover).text(
+            xy, text, fill=255, font=font, anchor=anchor, features=feats, stroke_width=stroke, stroke_fill=255
+        )
+
+
+def _colourise(fill: np.ndarray, cover: np.ndarray, style: Style) -> tuple[np.ndarray, np.ndarray]:
+    """Premultiplied colour and alpha: the fill in the text colour, the rest of the cover in the outline's."""
+    f = fill.astype(np.float32) / 255.0
+    a = np.maximum(cover.astype(np.float32) / 255.0, f)
+    text = np.array(style.text_color, np.float32)
+    premul = f[..., None] * text
+    if style.outline_color is not None and cover is not fill:
+        premul += (a - f)[..., None] * np.array(style.outline_color, np.float32)
+    return premul, a
+
+
+def _wrap(degrees: float) -> float:
+    return (degrees + 180.0) % 360.0 - 180.0
+
+
+def _translation(tx: float, ty: float) -> np.ndarray:
+    return np.array([[1.0, 0.0, tx], [0.0, 1.0, ty], [0.0, 0.0, 1.0]])
+
+
+def _warp(
+    premul: np.ndarray, alpha: np.ndarray, h_canvas: np.ndarray, image_shape: tuple[int, int]
+) -> Patch | None:
+    """Warp the canvas onto the image window its corners land in; None if that window is empty."""
+    ch, cw = alpha.shape
+    corners = np.array([[0, 0, 1], [cw, 0, 1], [cw, ch, 1], [0, ch, 1]], np.float64) @ h_canvas.T
+    if np.any(corners[:, 2] <= 1e-9):
+        raise ValueError("the block quad maps part of the canvas behind the viewer (bad perspective)")
+    xy = corners[:, :2] / corners[:, 2:]
+    ih, iw = image_shape
+    x0, y0 = max(0, math.floor(xy[:, 0].min())), max(0, math.floor(xy[:, 1].min()))
+    x1, y1 = min(iw, math.ceil(xy[:, 0].max()) + 1), min(ih, math.ceil(xy[:, 1].max()) + 1)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    m = _translation(-x0, -y0) @ h_canvas
+    m = m / m[2, 2]
+    if np.allclose(m[:2, :2], np.eye(2), atol=1e-6) and np.allclose(m[2, :2], 0, atol=1e-9):
+        m[0, 2], m[1, 2] = round(m[0, 2]), round(m[1, 2])  # a pure shift: keep the glyphs crisp
+    size = (x1 - x0, y1 - y0)
+    rgba = np.dstack([premul, alpha * 255.0]).astype(np.float32)
+    warped = cv2.warpPerspective(
+        rgba, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0)
+    )
+    a = np.clip(warped[..., 3] / 255.0, 0.0, 1.0)
+    a[a < 1.0 / 512] = 0.0  # interpolation dust is no ink
+    premul_w = np.where(a[..., None] > 0, warped[..., :3], 0.0).astype(np.float32)
+    return Patch(x0, y0, premul_w, a.astype(np.float32))

@@ -1,0 +1,79 @@
+"""Build the translator the settings ask for: one backend, optionally behind a cache and a glossary.
+
+The stack, outermost first::
+
+    GlossaryFront(glossary, CachedTranslator(backend))   # --glossary given, cache on
+    CachedTranslator(backend)                            # no glossary
+    GlossaryTranslator(glossary)                         # translator "glossary": never cached
+
+The glossary sits in front of the cache so that editing the glossary takes effect at
+once, and glossary answers (or glossary misses) are never stored as translations.
+"""
+
+from __future__ import annotations
+
+from imtrans.errors import ConfigError
+from imtrans.settings import TranslateSettings
+from imtrans.translate.base import Backend, Translator
+from imtrans.translate.glossary import Glossary, GlossaryFront, GlossaryTranslator
+
+
+def make_translator(settings: TranslateSettings, source: str) -> Translator:
+    """The translator for these settings, checked against the language pair when the source is known.
+
+    Backends are imported here, lazily, so a service user never imports torch.
+
+    Args:
+        settings: The translate section of the settings.
+        source: The source language, or ``auto`` when it is decided per block.
+
+    Returns:
+        A `Translator`; call `base.take_notes` on it after each call for glossary notes.
+
+    Raises:
+        ConfigError: The glossary file is missing or malformed, or translator "glossary" has no file.
+        TranslatorError: Missing key, unknown model, or a pair the backend cannot translate.
+    """
+    kind = settings.resolved_translator
+    glossary = Glossary.load(settings.glossary, settings.fuzzy_threshold) if settings.glossary else None
+    if kind == "glossary":
+        if glossary is None:
+            raise ConfigError(
+                "the glossary translator needs a glossary file (translate.glossary / --glossary FILE)"
+            )
+        return GlossaryTranslator(glossary)
+    backend = _backend(kind, settings)
+    if source != "auto":
+        backend.check_pair(source, settings.target)
+    translator: Translator = backend
+    if settings.cache:
+        from imtrans.translate.cache import CachedTranslator
+
+        translator = CachedTranslator(translator, settings.cache_path)
+    if glossary is not None:
+        translator = GlossaryFront(glossary, translator)
+    return translator
+
+
+def _backend(kind: str, settings: TranslateSettings) -> Backend:
+    if kind == "local":
+        from imtrans.translate.local import LocalTranslator
+
+        return LocalTranslator(settings.model, settings.model_dir)
+    if kind == "papago":
+        from imtrans.translate.papago import PapagoTranslator
+
+        return PapagoTranslator(timeout=settings.timeout)
+    if kind == "deepl":
+        from imtrans.translate.deepl import DeepLTranslator
+
+        return DeepLTranslator(timeout=settings.timeout)
+    if kind == "google":
+        from imtrans.translate.google import GoogleTranslator
+
+        return GoogleTranslator(timeout=settings.timeout)
+    if kind == "openai":
+        from imtrans.translate.openai import OpenAITranslator
+
+        return OpenAITranslator(settings.model, timeout=settings.timeout)
+    raise ConfigError(f"unknown translator {kind!r}")

@@ -1,0 +1,151 @@
+"""Style estimation: known lettering drawn with PIL onto a known background, estimated back."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from fixtures import gradient_background, render_lines
+from PIL import Image, ImageDraw
+
+from imtrans.render.colours import estimate_style
+from imtrans.render.fonts import font_for
+from imtrans.types import RGB, Block, Direction, Line, Quad, Style
+
+
+def _close(a: RGB | None, b: RGB, tol: float = 25.0) -> bool:
+    return a is not None and math.dist(a, b) <= tol
+
+
+def _block(quads: list[Quad], direction: Direction = Direction.HORIZONTAL) -> Block:
+    lines = tuple(Line(f"l{i}", q, direction=direction) for i, q in enumerate(quads))
+    x0 = min(q.bbox[0] for q in quads)
+    y0 = min(q.bbox[1] for q in quads)
+    x1 = max(q.bbox[2] for q in quads)
+    y1 = max(q.bbox[3] for q in quads)
+    return Block("b0", Quad.from_rect(x0, y0, x1, y1), lines, direction)
+
+
+def _rotated(cx: float, cy: float, w: float, h: float, degrees: float) -> Quad:
+    """A w x h rectangle centred at (cx, cy), turned `degrees` counter-clockwise."""
+    t = math.radians(degrees)
+    ux, uy = np.array([math.cos(t), -math.sin(t)]), np.array([math.sin(t), math.cos(t)])
+    corners = [(-w / 2, -h / 2), (w / 2, -h / 2), (w / 2, h / 2), (-w / 2, h / 2)]
+    return Quad.from_list([np.array([cx, cy]) + a * ux + b * uy for a, b in corners])
+
+
+def _lettering(
+    text: str, size: int, fill: RGB, bg: RGB, outline: RGB | None = None, width: int = 0
+) -> tuple[np.ndarray, np.ndarray, Quad]:
+    """Bold text, optionally outlined; the mask covers every pixel the lettering changed."""
+    font = font_for("en", bold=True).load(size)
+    img = Image.new("RGB", (720, 200), bg)
+    draw = ImageDraw.Draw(img)
+    draw.text((30, 50), text, font=font, fill=fill, stroke_width=width, stroke_fill=outline)
+    arr = np.asarray(img)
+    mask = (np.abs(arr.astype(int) - np.array(bg)).max(axis=2) > 0).astype(np.uint8) * 255
+    return arr, mask, Quad.from_rect(*draw.textbbox((30, 50), text, font=font, stroke_width=width))
+
+
+def test_plain_dark_text_on_light_background() -> None:
+    r = render_lines(["Hello there", "second line"], "en", color=(30, 60, 200), background=(240, 235, 220))
+    style = estimate_style(r.image, _block(r.quads), r.mask)
+    assert _close(style.text_color, (30, 60, 200))
+    assert _close(style.background_color, (240, 235, 220), 5)
+    assert style.outline_color is None
+    assert style.outline_width == 0
+
+
+def test_text_on_a_noisy_gradient_background() -> None:
+    bg = gradient_background(800, 300, seed=3)
+    r = render_lines(["Gradient behind", "these words"], "en", color=(20, 20, 20), background=bg)
+    style = estimate_style(r.image, _block(r.quads), r.mask)
+    assert _close(style.text_color, (20, 20, 20))
+    assert style.outline_color is None
+
+
+@pytest.mark.parametrize(
+    ("fill", "outline", "bg", "width"),
+    [
+        ((10, 10, 10), (255, 255, 255), (60, 110, 170), 4),  # comic: black with a white rim on art
+        ((250, 250, 250), (20, 20, 20), (200, 60, 50), 3),  # white with a black rim on red
+        ((230, 200, 30), (120, 0, 120), (40, 140, 60), 2),
+    ],
+)
+def test_outlined_lettering_gives_outline_colour_and_width(
+    fill: RGB, outline: RGB, bg: RGB, width: int
+) -> None:
+    img, mask, quad = _lettering("HELLO WORLD", 48, fill, bg, outline, width)
+    style = estimate_style(img, _block([quad]), mask)
+    assert _close(style.text_color, fill), style
+    assert _close(style.outline_color, outline, 40), style
+    assert abs(style.outline_width - width) <= 1, style
+    assert _close(style.background_color, bg, 5)
+
+
+def test_outline_is_found_when_the_mask_covers_only_the_fill() -> None:
+    img, _, quad = _lettering("HELLO WORLD", 48, (10, 10, 10), (60, 110, 170), (255, 255, 255), 4)
+    _, fill_mask, _ = _lettering("HELLO WORLD", 48, (10, 10, 10), (60, 110, 170))
+    style = estimate_style(img, _block([quad]), fill_mask)
+    assert _close(style.text_color, (10, 10, 10))
+    assert _close(style.outline_color, (255, 255, 255), 40)
+
+
+def test_a_loosely_dilated_mask_gives_the_same_colours() -> None:
+    import cv2
+
+    img, mask, quad = _lettering("Loose mask", 40, (150, 20, 20), (245, 245, 240))
+    loose = cv2.dilate(mask, np.ones((7, 7), np.uint8))
+    style = estimate_style(img, _block([quad]), loose)
+    assert _close(style.text_color, (150, 20, 20), 30)
+    assert _close(style.background_color, (245, 245, 240), 5)
+    assert style.outline_color is None
+
+
+def test_low_contrast_text_is_replaced_by_black_or_white() -> None:
+    img, mask, quad = _lettering("Faint", 40, (140, 140, 140), (150, 150, 150))
+    style = estimate_style(img, _block([quad]), mask)
+    assert style.text_color == (0, 0, 0)
+    img, mask, quad = _lettering("Faint", 40, (70, 70, 90), (60, 60, 80))
+    assert estimate_style(img, _block([quad]), mask).text_color == (255, 255, 255)
+
+
+def test_font_size_and_angle_come_from_the_lines() -> None:
+    r = render_lines(["Hello there", "second line"], "en", size=40)
+    style = estimate_style(r.image, _block(r.quads), r.mask)
+    assert style.font_size == pytest.approx(np.median([q.height for q in r.quads]))
+    assert style.angle == pytest.approx(0.0)
+    # Lines rotated 20 and 22 degrees counter-clockwise (the top edge rises to the right).
+    quads = [_rotated(200, 100 + 50 * i, 300, 40, a) for i, a in enumerate([20, 22, 21])]
+    style = estimate_style(r.image, _block(quads), r.mask)
+    assert style.angle == pytest.approx(21.0)
+    assert style.font_size == pytest.approx(40)
+
+
+def test_the_median_angle_does_not_wrap_around() -> None:
+    quads = [_rotated(200, 100 + 50 * i, 300, 40, a) for i, a in enumerate([179, -179, 178])]
+    blank, no_mask = np.full((300, 400, 3), 255, np.uint8), np.zeros((300, 400), np.uint8)
+    style = estimate_style(blank, _block(quads), no_mask)
+    assert abs(style.angle) == pytest.approx(179.0)
+
+
+def test_vertical_lines_take_their_size_from_the_column_width() -> None:
+    q = Quad.from_rect(300, 40, 340, 400)
+    blank, no_mask = np.full((500, 500, 3), 255, np.uint8), np.zeros((500, 500), np.uint8)
+    style = estimate_style(blank, _block([q], Direction.VERTICAL), no_mask)
+    assert style.font_size == pytest.approx(40)
+    assert style.angle == pytest.approx(0.0)
+
+
+def test_no_text_pixels_gives_a_legible_default() -> None:
+    img = np.full((100, 200, 3), (30, 30, 40), np.uint8)
+    style = estimate_style(img, _block([Quad.from_rect(10, 10, 150, 40)]), np.zeros((100, 200), np.uint8))
+    assert isinstance(style, Style)
+    assert style.text_color == (255, 255, 255)
+
+
+def test_a_block_outside_the_image_does_not_crash() -> None:
+    img = np.full((100, 200, 3), 255, np.uint8)
+    style = estimate_style(img, _block([Quad.from_rect(500, 500, 600, 540)]), np.zeros((100, 200), np.uint8))
+    assert style.font_size == pytest.approx(40)
