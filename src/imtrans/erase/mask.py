@@ -3,15 +3,17 @@
 Inpainting whole line boxes smears the background (MODELS.md); inpainting only the
 glyph pixels leaves most of the box untouched. Per line, on the line's bounding crop:
 
-1. grow the quad a little along its own axes (rotated quads stay exact) and rasterise it
-   with ``cv2.fillPoly`` as the line's *region*;
-2. model the background from the region's border ring (the grown part, outside the
-   detected quad) as a robust colour plane, so gradients are not mistaken for text;
+1. grow the quad along its own axes (rotated quads stay exact) and rasterise it with
+   ``cv2.fillPoly`` as the line's *region*; the grown margin is the *ring*;
+2. estimate the background from the ring: a robust colour plane (gradients are not
+   text) plus the ring's local detail spread inward (a photo behind a caption);
 3. measure every region pixel's colour distance from that background;
 4. threshold the distance: Otsu's threshold, lowered to just above the ring's own noise
    when the split is clean (so anti-aliased fringes and second tones such as an outline
    or a fill count as text, whatever the polarity);
-5. dilate by ``dilate`` px, never beyond the region.
+5. keep what is drawn in the lettering's own colour(s) (`lettering.py`);
+6. drop structures entering from beyond the region (a bubble border in the margin);
+7. dilate by ``dilate`` px, never beyond the region.
 
 When the distance does not separate (a textured background about as far from its own
 ring as the text is), the line falls back to its whole box, and the result says so.
@@ -19,16 +21,20 @@ ring as the text is), the line falls back to its whole box, and the result says 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from imtrans.erase.background import fit_plane
+from imtrans.erase.background import fit_plane, vector_norm
+from imtrans.erase.lettering import MIN_CONTRAST as _MIN_CONTRAST
+from imtrans.erase.lettering import refine_by_lettering_colour
+from imtrans.erase.threads import workers
 from imtrans.types import Line, Quad
 
-# Colour distance (Euclidean, 0..441 on RGB) below which a pixel is never text.
-_MIN_CONTRAST = 18.0
+# The quad is grown by this fraction of the line's thickness (at least 3 px, dilate + 2).
+_PAD = 0.25
 # Text must stand this many "ring noise levels" above the background.
 _NOISE_FACTOR = 3.0
 # Percentile of ring residuals taken as the ring's noise level (robust to a few glyph pixels).
@@ -94,8 +100,10 @@ def build_text_mask(image: np.ndarray, lines: list[Line], dilate: int) -> TextMa
     h, w = image.shape[:2]
     out = np.zeros((h, w), np.uint8)
     fallbacks: list[str] = []
-    for line in lines:
-        result = line_mask(image, line.quad, dilate)
+    # Lines are independent; OpenCV and NumPy's large loops release the GIL.
+    with ThreadPoolExecutor(max_workers=workers(len(lines))) as pool:
+        results = list(pool.map(lambda ln: line_mask(image, ln.quad, dilate), lines))
+    for line, result in zip(lines, results, strict=True):
         if result is None:
             continue
         (y0, x0), crop_mask, fell_back = result
@@ -123,7 +131,7 @@ def line_mask(image: np.ndarray, quad: Quad, dilate: int) -> tuple[tuple[int, in
     pts = np.asarray(quad.points, np.float64)
     if not np.isfinite(pts).all() or quad.area < 1.0:
         return None
-    pad = max(3, dilate + 2, round(0.15 * min(quad.width, quad.height)))
+    pad = max(3, dilate + 2, round(_PAD * min(quad.width, quad.height)))
     grown = _grow(pts, pad)
     x0 = max(0, int(np.floor(grown[:, 0].min())))
     y0 = max(0, int(np.floor(grown[:, 1].min())))
@@ -131,6 +139,13 @@ def line_mask(image: np.ndarray, quad: Quad, dilate: int) -> tuple[tuple[int, in
     y1 = min(h, int(np.ceil(grown[:, 1].max())) + 1)
     if x1 <= x0 or y1 <= y0:
         return None
+    # Sides where the image cut the region off: its outer edge is not there.
+    clipped = (
+        grown[:, 1].min() < 0,
+        grown[:, 1].max() > h - 1,
+        grown[:, 0].min() < 0,
+        grown[:, 0].max() > w - 1,
+    )
     ch, cw = y1 - y0, x1 - x0
     offset = np.array([x0, y0], np.float64)
     region = _poly_mask(grown - offset, ch, cw)
@@ -145,12 +160,16 @@ def line_mask(image: np.ndarray, quad: Quad, dilate: int) -> tuple[tuple[int, in
     crop = crop.reshape(ch, cw, -1).astype(np.float32)
     sigma = 0.35 * min(quad.width, quad.height) + pad
     background, ring_residual = _local_background(crop, ring, sigma)
-    dist = np.linalg.norm(crop - background, axis=2)
+    dist = vector_norm(crop - background)
 
-    text, fell_back = _separate(dist, region, ring, ring_residual)
+    text, strong, fell_back = _separate(dist, region, ring, ring_residual)
+    thickness = min(quad.width, quad.height)
     if fell_back:
         text = inner.copy()
-    text_u8 = text.astype(np.uint8) * 255
+    else:
+        text = refine_by_lettering_colour(crop, dist, text, strong, region, inner, ring, thickness)
+        text = _drop_outside_parts(text, inner, _outer_edge(region, clipped))
+    text_u8 = np.where(text, np.uint8(255), np.uint8(0))
     if dilate > 0:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * dilate + 1, 2 * dilate + 1))
         text_u8 = cv2.dilate(text_u8, kernel)
@@ -171,24 +190,39 @@ def _local_background(crop: np.ndarray, ring: np.ndarray, sigma: float) -> tuple
     """
     ch, cw = ring.shape
     ry, rx = np.nonzero(ring)
-    plane, _ = fit_plane(ry, rx, crop[ry, rx])
+    plane, residual = fit_plane(ry, rx, crop[ry, rx])
     background = plane.grid(ch, cw)
-    weight = ring.astype(np.float32)
+    # Ring pixels far off the plane (a glyph a tight quad cuts, a neighbour's stroke) carry no weight.
+    inlier = residual <= max(3.0 * float(np.median(residual)), _MIN_CONTRAST)
+    weight = np.zeros((ch, cw), np.float32)
+    weight[ry[inlier], rx[inlier]] = 1.0
     detail = (crop - background) * weight[:, :, None]
-    blur_w = cv2.GaussianBlur(weight, (0, 0), sigma)
-    blur_d = cv2.GaussianBlur(detail, (0, 0), sigma).reshape(ch, cw, -1)
+    blur_w = _smooth(weight, sigma)
+    blur_d = _smooth(detail, sigma).reshape(ch, cw, -1)
     background += blur_d / (blur_w + _DECAY)[:, :, None]
-    ring_residual = np.linalg.norm(crop[ry, rx] - background[ry, rx], axis=1)
+    ring_residual = vector_norm(crop[ry, rx] - background[ry, rx])
     return background, ring_residual
+
+
+def _smooth(a: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of ``sigma`` px, computed at a reduced scale when sigma is large (speed)."""
+    h, w = a.shape[:2]
+    f = max(1, int(sigma // 3))
+    if f == 1 or min(h, w) < 2 * f:
+        return cv2.GaussianBlur(a, (0, 0), sigma)
+    small = cv2.resize(a, (max(1, round(w / f)), max(1, round(h / f))), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), sigma / f)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def _separate(
     dist: np.ndarray, region: np.ndarray, ring: np.ndarray, ring_residual: np.ndarray
-) -> tuple[np.ndarray, bool]:
+) -> tuple[np.ndarray, np.ndarray, bool]:
     """Split a region's pixels into text and background by colour distance.
 
     Returns:
-        A boolean text mask (crop-sized) and whether the split failed (caller falls back).
+        The text pixels (boolean, crop-sized), the confident ones among them (above Otsu's
+        threshold), and whether the split failed (the caller falls back to the box).
     """
     values = dist[region]
     noise = float(np.percentile(ring_residual, _NOISE_PERCENTILE))
@@ -196,15 +230,52 @@ def _separate(
     t_otsu, separability = _otsu(values)
     if values.max() <= t_noise and noise * _NOISE_FACTOR <= _MIN_CONTRAST:
         # A quiet background and nothing that stands out from it: nothing to erase.
-        return np.zeros_like(region), False
+        empty = np.zeros_like(region)
+        return empty, empty, False
     # Everything clearly above the ring's noise is text (fringes, outlines, second tones);
     # on a busy background Otsu's split, if higher than the floor, is the safer threshold.
     threshold = max(_MIN_CONTRAST, min(t_otsu, t_noise))
     text = (dist > threshold) & region
+    strong = (dist > max(threshold, t_otsu)) & region
     ring_text = float(text[ring].mean())
     region_text = float((values > threshold).mean())
     failed = separability < _MIN_SEPARABILITY or ring_text > _MAX_RING_TEXT or region_text > _MAX_REGION_TEXT
-    return text, failed
+    return text, strong, failed
+
+
+def _drop_outside_parts(text: np.ndarray, inner: np.ndarray, edge: np.ndarray) -> np.ndarray:
+    """Drop what comes in from beyond the region: a bubble border, a frame line in the margin.
+
+    Such a structure enters through the region's outer edge and crosses the margin between
+    the grown region and the detected quad; a glyph does not (a tight quad may clip a glyph,
+    but the margin is wider than the clipped part). So the text pixels outside the quad that
+    connect, outside the quad, to the outer edge go; whatever lies inside the quad stays
+    (a glyph touching a border is still erased).
+    """
+    outside = (text & ~inner).astype(np.uint8)
+    n, labels = cv2.connectedComponents(outside, connectivity=8)
+    if n <= 1:
+        return text
+    reach = np.bincount(labels[edge], minlength=n) > 0
+    reach[0] = False
+    if not reach.any():
+        return text
+    return text & ~reach[labels]
+
+
+def _outer_edge(region: np.ndarray, clipped: tuple[bool, bool, bool, bool]) -> np.ndarray:
+    """The region's outer boundary pixels, except along sides the image border cut off.
+
+    Args:
+        region: Boolean region mask of the crop.
+        clipped: Whether the region continues beyond the crop's top, bottom, left, right.
+    """
+    top, bottom, left, right = (int(c) for c in clipped)
+    padded = np.pad(region.astype(np.uint8), 1)
+    padded[0, :], padded[-1, :] = top, bottom
+    padded[:, 0], padded[:, -1] = left, right
+    eroded = cv2.erode(padded, np.ones((3, 3), np.uint8))[1:-1, 1:-1]
+    return region & ~eroded.astype(bool)
 
 
 def _otsu(values: np.ndarray) -> tuple[float, float]:

@@ -15,15 +15,18 @@ Only masked pixels are ever written: where mask == 0 the output is the input, bi
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import cv2
 import numpy as np
 
 from imtrans.erase.background import fit_plane
+from imtrans.erase.threads import workers
 from imtrans.settings import EraseSettings
 
 _METHODS = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
 # Masked pixels closer than this (px) belong to one cluster.
-_JOIN_PX = 4
+_JOIN_PX = 8
 # Share of the ring's largest residuals ignored when judging flatness (stray fringe pixels).
 _TRIM = 0.05
 
@@ -75,31 +78,44 @@ class TeleaEraser:
         if not m.any():
             return out
         h, w = m.shape
-        m8 = m.astype(np.uint8)
-        joined = cv2.dilate(m8, cv2.getStructuringElement(cv2.MORPH_RECT, (_JOIN_PX, _JOIN_PX)))
-        n, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
-        ring_px = max(3, self.radius)
-        margin = ring_px + 2 * self.radius + 2
-        ring_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring_px + 1, 2 * ring_px + 1))
-        for k in range(1, n):
-            bx, by, bw, bh, _ = stats[k]
-            x0, y0 = max(0, bx - margin), max(0, by - margin)
-            x1, y1 = min(w, bx + bw + margin), min(h, by + bh + margin)
-            crop_m = m[y0:y1, x0:x1]
-            mine = (labels[y0:y1, x0:x1] == k) & crop_m
-            if not mine.any():
-                continue
-            crop_img = image[y0:y1, x0:x1]
-            cluster8 = mine.astype(np.uint8)
-            ring = cv2.dilate(cluster8, ring_kernel).astype(bool) & ~crop_m
-            fill = self._flat_fill(crop_img, mine, ring)
-            if fill is None:
-                inpainted = cv2.inpaint(
-                    np.ascontiguousarray(crop_img), crop_m.astype(np.uint8), self.radius, self._method
-                )
-                fill = inpainted[mine]
-            out[y0:y1, x0:x1][mine] = fill
+        joined = cv2.dilate(m.astype(np.uint8), np.ones((_JOIN_PX, _JOIN_PX), np.uint8))
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+        margin = max(3, self.radius) + 2 * self.radius + 2
+        boxes = [
+            (k, max(0, y - margin), min(h, y + bh + margin), max(0, x - margin), min(w, x + bw + margin))
+            for k, (x, y, bw, bh, _) in enumerate(stats[1:].tolist(), start=1)
+        ]
+
+        def fill(job: tuple[int, int, int, int, int]) -> tuple[tuple[slice, slice], np.ndarray, np.ndarray]:
+            k, y0, y1, x0, x1 = job
+            window = (slice(y0, y1), slice(x0, x1))
+            mine = (labels[window] == k) & m[window]
+            return window, mine, self._fill_cluster(image[window], m[window], mine)
+
+        # OpenCV releases the GIL: clusters are filled in parallel, each from the input alone.
+        with ThreadPoolExecutor(max_workers=workers(len(boxes))) as pool:
+            for window, mine, values in pool.map(fill, boxes):
+                out[window][mine] = values
         return out
+
+    def _fill_cluster(self, crop: np.ndarray, crop_mask: np.ndarray, mine: np.ndarray) -> np.ndarray:
+        """New values for one cluster's pixels (``mine``) from a crop of the input around it.
+
+        Args:
+            crop: The input image around the cluster (cluster box plus a margin).
+            crop_mask: Every masked pixel of the crop (other clusters' too: never a source).
+            mine: The cluster's own pixels, the only ones the caller writes back.
+        """
+        ring_px = max(3, self.radius)
+        ring_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring_px + 1, 2 * ring_px + 1))
+        ring = cv2.dilate(mine.astype(np.uint8), ring_kernel).astype(bool) & ~crop_mask
+        values = self._flat_fill(crop, mine, ring)
+        if values is None:
+            inpainted = cv2.inpaint(
+                np.ascontiguousarray(crop), crop_mask.astype(np.uint8), self.radius, self._method
+            )
+            values = inpainted[mine]
+        return values
 
     def _flat_fill(self, crop: np.ndarray, mine: np.ndarray, ring: np.ndarray) -> np.ndarray | None:
         """Fill colours for the cluster's pixels if its ring is smooth, else None."""

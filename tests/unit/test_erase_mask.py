@@ -1,0 +1,206 @@
+"""Text masks: close to the true glyph pixels, whatever the polarity, outline or angle."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from fixtures import Rendered, gradient_background, render_lines, render_vertical
+from PIL import Image, ImageDraw
+
+from imtrans.erase import build_text_mask, text_mask
+from imtrans.render.fonts import font_for
+from imtrans.types import Line, Quad
+
+DILATE = 2
+
+
+def _lines(quads: list[Quad]) -> list[Line]:
+    return [Line(id=f"l{i}", quad=q) for i, q in enumerate(quads)]
+
+
+def _scores(mask: np.ndarray, true: np.ndarray, dilate: int) -> tuple[float, float]:
+    """(IoU against the true mask dilated the same way, recall of true text pixels)."""
+    m = mask > 0
+    t = true > 0
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * dilate + 1, 2 * dilate + 1))
+    td = cv2.dilate(t.astype(np.uint8), kernel) > 0
+    iou = (m & td).sum() / (m | td).sum()
+    recall = (m & t).sum() / t.sum()
+    return float(iou), float(recall)
+
+
+def _outlined(background: np.ndarray) -> Rendered:
+    """White lettering with a 3 px black outline (a comic caption) on ``background``."""
+    img = Image.fromarray(background.copy())
+    draw = ImageDraw.Draw(img)
+    font = font_for("en").load(48)
+    text = "Outlined caption"
+    draw.text((40, 50), text, font=font, fill=(255, 255, 255), stroke_width=3, stroke_fill=(0, 0, 0))
+    quad = Quad.from_rect(*draw.textbbox((40, 50), text, font=font, stroke_width=3))
+    out = np.asarray(img)
+    mask = (np.abs(out.astype(int) - background.astype(int)).max(axis=2) > 0).astype(np.uint8) * 255
+    return Rendered(out, background, mask, [quad])
+
+
+def _rotated(angle: float) -> Rendered:
+    """One line rotated by ``angle`` degrees on a flat background, with its exact rotated quad."""
+    colour = (235, 230, 220)
+    r = render_lines(
+        ["Rotated line of text"], "en", background=colour, width=700, height=300, origin=(120, 120)
+    )
+    rot = cv2.getRotationMatrix2D((350, 150), angle, 1.0)
+    image = cv2.warpAffine(r.image, rot, (700, 300), flags=cv2.INTER_LINEAR, borderValue=colour)
+    background = np.empty_like(image)
+    background[:] = colour
+    mask = (np.abs(image.astype(int) - background.astype(int)).max(axis=2) > 0).astype(np.uint8) * 255
+    pts = np.asarray(r.quads[0].points)
+    quad = Quad.from_list(pts @ rot[:, :2].T + rot[:, 2])
+    return Rendered(image, background, mask, [quad])
+
+
+CASES = {
+    "dark_on_gradient": lambda: render_lines(
+        ["Hello world, erase me", "안녕하세요 세계"], "ko", background=gradient_background(800, 300, seed=1)
+    ),
+    "light_on_dark": lambda: render_lines(
+        ["Light on dark", "밝은 글씨"], "ko", color=(245, 240, 200), background=(25, 30, 60)
+    ),
+    "outlined": lambda: _outlined(gradient_background(700, 200, seed=5)),
+    "rotated_25deg": lambda: _rotated(25.0),
+    "vertical_japanese": lambda: render_vertical(["縦書きの文", "二列目"], "ja"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_mask_matches_the_true_glyph_pixels(case: str) -> None:
+    r = CASES[case]()
+    result = build_text_mask(r.image, _lines(r.quads), DILATE)
+    iou, recall = _scores(result.mask, r.mask, DILATE)
+    assert result.fallback_line_ids == ()
+    assert recall > 0.95, f"recall {recall:.3f}"
+    assert iou > 0.6, f"IoU {iou:.3f}"
+
+
+def test_mask_is_not_the_whole_box() -> None:
+    r = render_lines(["Hello world, erase me"], "en", background=gradient_background(800, 200, seed=2))
+    mask = text_mask(r.image, _lines(r.quads), DILATE)
+    x0, y0, x1, y1 = (int(v) for v in r.quads[0].bbox)
+    box_area = (x1 - x0) * (y1 - y0)
+    assert 0 < (mask > 0).sum() < 0.6 * box_area
+
+
+def test_mask_stays_inside_the_grown_rotated_quad() -> None:
+    r = _rotated(25.0)
+    mask = text_mask(r.image, _lines(r.quads), DILATE)
+    # Everything masked lies within a few px of the rotated quad (not its axis-aligned box).
+    quad_mask = np.zeros(mask.shape, np.uint8)
+    cv2.fillPoly(quad_mask, [np.round(np.asarray(r.quads[0].points)).astype(np.int32)], 255)
+    near_quad = cv2.dilate(quad_mask, np.ones((25, 25), np.uint8)) > 0
+    assert not ((mask > 0) & ~near_quad).any()
+    x0, y0 = (int(v) for v in r.quads[0].bbox[:2])
+    corner = mask[y0 : y0 + 20, x0 : x0 + 20]  # a corner of the bbox far outside the rotated quad
+    assert not corner.any()
+
+
+def test_dilation_grows_the_mask_and_zero_keeps_glyph_pixels() -> None:
+    r = render_lines(["Dilate me"], "en")
+    lines = _lines(r.quads)
+    m0 = text_mask(r.image, lines, 0) > 0
+    m3 = text_mask(r.image, lines, 3) > 0
+    assert m0.sum() < m3.sum()
+    assert not (m0 & ~m3).any()
+    _, recall = _scores(m0.astype(np.uint8) * 255, r.mask, 0)
+    assert recall > 0.9  # only faint anti-aliasing pixels are left to the dilation
+
+
+def test_noisy_region_falls_back_to_the_box_and_says_so() -> None:
+    noise = np.random.default_rng(0).integers(0, 256, (300, 800, 3), dtype=np.uint8)
+    r = render_lines(["Noisy text here"], "en", background=noise, height=300)
+    result = build_text_mask(r.image, [Line(id="noisy", quad=r.quads[0])], DILATE)
+    assert result.fallback_line_ids == ("noisy",)
+    x0, y0, x1, y1 = (int(v) for v in r.quads[0].bbox)
+    assert (result.mask[y0:y1, x0:x1] > 0).all()
+
+
+def test_region_without_text_gives_an_empty_mask() -> None:
+    image = np.full((200, 200, 3), 200, np.uint8)
+    result = build_text_mask(image, [Line(id="e", quad=Quad.from_rect(20, 20, 120, 60))], DILATE)
+    assert not result.mask.any()
+    assert result.fallback_line_ids == ()
+
+
+def test_quads_outside_or_degenerate_are_ignored() -> None:
+    image = np.full((100, 100, 3), 200, np.uint8)
+    lines = [
+        Line(id="out", quad=Quad.from_rect(300, 300, 400, 360)),
+        Line(id="flat", quad=Quad.from_rect(10, 10, 60, 10)),
+    ]
+    mask = text_mask(image, lines, DILATE)
+    assert mask.shape == (100, 100) and mask.dtype == np.uint8 and not mask.any()
+
+
+def test_quad_cut_by_the_image_border_still_masks_its_text() -> None:
+    r = render_lines(["Edge text"], "en", origin=(5, 5), width=300, height=60)
+    x0, y0, x1, y1 = r.quads[0].bbox
+    quad = Quad.from_rect(x0 - 20, y0 - 20, x1, y1)  # runs off the top-left corner
+    mask = text_mask(r.image, [Line(id="edge", quad=quad)], DILATE)
+    _, recall = _scores(mask, r.mask, DILATE)
+    assert recall > 0.95
+
+
+def test_bubble_border_next_to_the_text_is_not_masked() -> None:
+    # A speech bubble whose outline passes through the margin around a line's quad.
+    bg = np.full((240, 420, 3), 255, np.uint8)
+    cv2.line(bg, (20, 143), (400, 143), (0, 0, 0), 2)
+    r = render_lines(
+        ["Near the border"], "en", size=36, width=420, height=240, origin=(40, 100), background=bg
+    )
+    mask = text_mask(r.image, _lines(r.quads), DILATE)
+    border = (bg < 128).any(axis=2)
+    assert r.quads[0].bbox[3] < np.nonzero(border[:, 200])[0].min()  # in the margin, not in the quad
+    assert not ((mask > 0) & border).any()
+    _, recall = _scores(mask, r.mask, DILATE)
+    assert recall > 0.95
+
+
+def test_mask_is_pure() -> None:
+    r = render_lines(["Pure function"], "en")
+    before = r.image.copy()
+    a = text_mask(r.image, _lines(r.quads), DILATE)
+    b = text_mask(r.image, _lines(r.quads), DILATE)
+    assert np.array_equal(a, b)
+    assert np.array_equal(r.image, before)
+
+
+def test_background_highlights_that_are_not_lettering_stay_unmasked() -> None:
+    # Specular spots differ from the background as much as the text does, but not in its colour.
+    bg = np.full((200, 800, 3), (200, 110, 50), np.uint8)
+    spots = np.zeros((200, 800), np.uint8)
+    rng = np.random.default_rng(0)
+    for _ in range(12):
+        cv2.circle(spots, (int(rng.integers(40, 700)), int(rng.integers(45, 95))), 5, 255, -1)
+    bg[spots > 0] = (250, 245, 240)
+    r = render_lines(["Dark text over highlights"], "en", background=bg, height=200)
+    result = build_text_mask(r.image, _lines(r.quads), DILATE)
+    mask = result.mask > 0
+    away_from_text = (spots > 0) & ~(cv2.dilate(r.mask, np.ones((9, 9), np.uint8)) > 0)
+    assert result.fallback_line_ids == ()
+    assert (mask & away_from_text).sum() < 0.2 * away_from_text.sum()
+    _, recall = _scores(result.mask, r.mask, DILATE)
+    assert recall > 0.95
+
+
+def test_lettering_crossing_a_panel_of_similar_darkness_is_masked() -> None:
+    # The right half of the line runs over a dark-brown panel: the ring is half light, half
+    # dark, so the distance from the background estimate alone loses the text there.
+    bg = np.full((200, 800, 3), (225, 200, 170), np.uint8)
+    bg[60:110, 300:800] = (70, 40, 25)
+    r = render_lines(
+        ["Dark lettering crossing a dark panel"], "en", background=bg, height=200, color=(15, 15, 15)
+    )
+    mask = text_mask(r.image, _lines(r.quads), DILATE)
+    on_panel = np.zeros(mask.shape, bool)
+    on_panel[60:110, 300:] = True
+    true = r.mask > 0
+    assert ((mask > 0) & true & on_panel).sum() > 0.95 * (true & on_panel).sum()

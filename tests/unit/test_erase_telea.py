@@ -1,0 +1,87 @@
+"""The OpenCV eraser: only masked pixels change; flat surroundings are filled exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fixtures import gradient_background, render_lines
+
+from imtrans.erase import make_eraser, text_mask
+from imtrans.erase.telea import TeleaEraser
+from imtrans.settings import EraseSettings
+from imtrans.types import Line
+
+
+def _case(
+    background: np.ndarray | tuple[int, int, int] = (200, 180, 160),
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r = render_lines(["Erase this text", "두 번째 줄"], "ko", background=background)
+    mask = text_mask(r.image, [Line(id=f"l{i}", quad=q) for i, q in enumerate(r.quads)], 2)
+    return r.image, r.background, mask
+
+
+@pytest.mark.parametrize("backend", ["telea", "ns"])
+@pytest.mark.parametrize("flat_tolerance", [12.0, 0.0])  # 0: never the fast path, always inpaint
+def test_pixels_outside_the_mask_come_back_bit_for_bit(backend: str, flat_tolerance: float) -> None:
+    image, _, mask = _case(gradient_background(800, 300, seed=4))
+    before = image.copy()
+    out = make_eraser(EraseSettings(backend=backend, flat_tolerance=flat_tolerance)).erase(image, mask)
+    assert out.shape == image.shape and out.dtype == np.uint8
+    assert np.array_equal(out[mask == 0], image[mask == 0])
+    assert np.array_equal(image, before)  # the input is not modified
+    assert not np.array_equal(out[mask > 0], image[mask > 0])
+
+
+def test_random_mask_on_random_image_keeps_unmasked_pixels() -> None:
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    mask = (rng.random((120, 160)) < 0.05).astype(np.uint8) * 255
+    mask[-10:, -30:] = 255  # a region touching the image corner
+    out = TeleaEraser(EraseSettings()).erase(image, mask)
+    assert np.array_equal(out[mask == 0], image[mask == 0])
+
+
+def test_flat_background_is_filled_with_its_exact_colour() -> None:
+    image, background, mask = _case((200, 180, 160))
+    out = TeleaEraser(EraseSettings()).erase(image, mask)
+    assert np.array_equal(out, background)
+
+
+def test_smooth_ramp_is_filled_with_the_ramp() -> None:
+    # A noiseless horizontal ramp: the fast path fills it with the fitted plane, to within rounding.
+    ramp = np.repeat(np.linspace(80, 220, 800)[None, :, None], 300, axis=0).repeat(3, axis=2)
+    image, background, mask = _case(np.rint(ramp).astype(np.uint8))
+    out = TeleaEraser(EraseSettings()).erase(image, mask)
+    assert np.abs(out.astype(int) - background.astype(int)).max() <= 1
+
+
+def test_empty_mask_returns_an_equal_copy() -> None:
+    image, _, mask = _case()
+    out = TeleaEraser().erase(image, np.zeros_like(mask))
+    assert np.array_equal(out, image) and out is not image
+
+
+def test_greyscale_images_are_erased_too() -> None:
+    image, background, mask = _case((150, 150, 150))
+    out = TeleaEraser().erase(image[:, :, 0].copy(), mask)
+    assert out.shape == mask.shape
+    assert np.array_equal(out, background[:, :, 0])
+
+
+def test_mismatched_mask_is_refused() -> None:
+    image, _, mask = _case()
+    with pytest.raises(ValueError, match="mask shape"):
+        TeleaEraser().erase(image, mask[:-1])
+    with pytest.raises(ValueError, match="uint8"):
+        TeleaEraser().erase(image.astype(np.float32), mask)
+
+
+@pytest.mark.parametrize("backend", ["telea", "ns"])
+def test_factory_maps_backend_to_eraser(backend: str) -> None:
+    eraser = make_eraser(EraseSettings(backend=backend, inpaint_radius=5))
+    assert eraser.name == backend
+    assert isinstance(eraser, TeleaEraser) and eraser.radius == 5
+
+
+def test_factory_default_is_telea() -> None:
+    assert make_eraser().name == "telea"
