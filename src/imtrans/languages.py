@@ -52,3 +52,32 @@ def source_language(code: str) -> str:
 def target_language(code: str) -> str:
     """Normalise a target language."""
     return normalize(code, allowed=TARGET_LANGUAGES)
+
+
+def script_counts(text: str) -> dict[str, int]:
+    """Characters per script: hangul, kana, han, latin (other characters are not counted)."""
+    counts = {"hangul": 0, "kana": 0, "han": 0, "latin": 0}
+    for ch in text:
+        o = ord(ch)
+        if 0xAC00 <= o <= 0xD7A3 or 0x1100 <= o <= 0x11FF or 0x3130 <= o <= 0x318F:
+            counts["hangul"] += 1
+        elif 0x3040 <= o <= 0x30FF or 0x31F0 <= o <= 0x31FF or 0xFF66 <= o <= 0xFF9D:
+            counts["kana"] += 1
+        elif 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0xF900 <= o <= 0xFAFF:
+            counts["han"] += 1
+        elif ch.isalpha() and o < 0x250:
+            counts["latin"] += 1
+    return counts
+
+
+def language_of_script(text: str, default: str) -> str:
+    """The language whose font can draw `text`: ko for Hangul, ja for kana, zh for Han
+    (ja when `default` is ja), else `default`."""
+    c = script_counts(text)
+    if c["hangul"]:
+        return "ko"
+    if c["kana"]:
+        return "ja"
+    if c["han"]:
+        return default if default in NO_SPACE_LANGUAGES else "zh"
+    return default

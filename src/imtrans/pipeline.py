@@ -124,6 +124,10 @@ class Pipeline:
         with _timed(timings, "translate"):
             translations, notes = self._translate(todo)
         diagnostics += notes
+        # A block the translator could not translate (a glossary miss) keeps its original lettering.
+        missed = {d.block_id for d in notes if d.code == "glossary_miss"}
+        translations = {k: v for k, v in translations.items() if k not in missed}
+        todo = [b for b in todo if b.id in translations]
         # 5. erase the source lettering (styles are read from the original pixels first)
         erased, mask = self._erase(image, todo, timings)
         with _timed(timings, "style"):

@@ -48,3 +48,20 @@ def test_settings_round_trip_through_a_file(tmp_path):
 def test_translator_defaults_to_glossary_when_a_glossary_is_given():
     assert Settings().translate.resolved_translator == "local"
     assert Settings().with_overrides({"translate.glossary": "g.csv"}).translate.resolved_translator == "glossary"
+
+
+@pytest.mark.parametrize(
+    ("text", "default", "expected"),
+    [
+        ("Seoul Station", "en", "en"),
+        ("서울역", "en", "ko"),
+        ("カフェ", "en", "ja"),
+        ("北京", "en", "zh"),
+        ("東京", "ja", "ja"),
+        ("Exit 3 (출구)", "fr", "ko"),
+    ],
+)
+def test_language_of_script_picks_a_font_language_that_has_the_glyphs(text, default, expected):
+    from imtrans.languages import language_of_script
+
+    assert language_of_script(text, default) == expected

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from imtrans.render.colours import legible_on, source_angle, source_font_size
+from imtrans.languages import language_of_script
 from imtrans.render.fonts import FontSpec, font_for
 from imtrans.render.layout import (
     Layout,
@@ -95,7 +96,6 @@ def render_page(
         raise ValueError(f"render_page needs an RGB uint8 image, got {image.dtype} {image.shape}")
     out = image.copy()
     diags: list[Diagnostic] = []
-    spec = font_for(target, override=settings.font_path)
     for block in blocks:
         tr = translations.get(block.id)
         if tr is None or not tr.text.strip():
@@ -104,6 +104,8 @@ def render_page(
             )
             continue
         style = styles.get(block.id) or default_style(image, block)
+        # A translation may keep source-script words (names, untranslated terms): pick a font that has them.
+        spec = font_for(language_of_script(tr.text, target), override=settings.font_path)
         try:
             drawing = draw_block(block, tr.text, style, settings, target, spec, image.shape[:2])
         except Exception as e:  # one block's failure must not lose the page  # noqa: BLE001

@@ -261,7 +261,7 @@ class GlossaryTranslator:
                 self.misses.append(i)
                 self._notes.append(
                     SegmentNote(
-                        i, "glossary_miss", f"no glossary entry for {text!r}; the source text is kept"
+                        i, "glossary_miss", f"no glossary entry for {text!r}; the original lettering is kept"
                     )
                 )
             else:
