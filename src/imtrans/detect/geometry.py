@@ -1,0 +1,363 @@
+"""Pure geometry for detected boxes: ordering quads, overlap, merging passes and glyphs into lines.
+
+Every function here takes and returns plain numpy arrays or `Box` records, so the rules can be
+tested as tables without running a model. Coordinates are pixels of the input image.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from imtrans.types import Direction, Quad
+
+#: A box this much taller than wide (along its own axes) is a vertical column.
+VERTICAL_ASPECT = 1.5
+
+
+@dataclass(frozen=True)
+class Box:
+    """A candidate text box: four ordered corners (see `order_quad`), its score and where it came from.
+
+    Attributes:
+        points: (4, 2) float array: top-left, top-right, bottom-right, bottom-left as the text is read.
+        score: Mean text probability inside the box (the detector's box score).
+        direction: Horizontal line or vertical column.
+        scale: Scale of the detection pass that found it (1.0 = main pass).
+        parts: How many detector boxes were merged into this one.
+    """
+
+    points: np.ndarray
+    score: float
+    direction: Direction = Direction.HORIZONTAL
+    scale: float = 1.0
+    parts: int = 1
+
+    @property
+    def width(self) -> float:
+        """Length along the reading direction's cross axis for columns, along the line for lines."""
+        p = self.points
+        return float(np.linalg.norm(p[1] - p[0]) + np.linalg.norm(p[2] - p[3])) / 2
+
+    @property
+    def height(self) -> float:
+        """Length of the box's own y axis (the line height; the column length for a column)."""
+        p = self.points
+        return float(np.linalg.norm(p[3] - p[0]) + np.linalg.norm(p[2] - p[1])) / 2
+
+    @property
+    def short_side(self) -> float:
+        return min(self.width, self.height)
+
+    @property
+    def text_size(self) -> float:
+        """Rough size of the lettering: the long side of a glyph-like box, the short side of a line."""
+        lo, hi = sorted((self.width, self.height))
+        return hi if hi < 1.6 * lo else lo
+
+    @property
+    def area(self) -> float:
+        return float(abs(cv2.contourArea(self.points.astype(np.float32))))
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float]:
+        p = self.points
+        return float(p[:, 0].min()), float(p[:, 1].min()), float(p[:, 0].max()), float(p[:, 1].max())
+
+    def to_quad(self) -> Quad:
+        return Quad.from_list(self.points)
+
+
+def order_quad(points: np.ndarray) -> tuple[np.ndarray, Direction]:
+    """Order four corners of a (rotated) rectangle per the `imtrans.types` convention.
+
+    The long axis decides: a box whose long axis is closer to the image's vertical and that is at
+    least `VERTICAL_ASPECT` times longer than wide is a vertical column, read top to bottom, whose
+    first edge runs across its top from left to right. Anything else is a horizontal line read
+    along its long axis, left to right, whose first edge is its top edge (so a line rotated by 15
+    degrees has a first edge at 15 degrees). Boxes whose long axis is closer to the vertical but that
+    are not long enough for a column (a square glyph, a narrow letter) take the edge closest to the
+    image horizontal as their top. A line rotated by more than 45 degrees thus becomes a column:
+    without reading it, the two cannot be told apart.
+
+    Args:
+        points: (4, 2) corners in any order.
+
+    Returns:
+        The corners as top-left, top-right, bottom-right, bottom-left, and the direction.
+    """
+    pts = np.asarray(points, dtype=np.float64).reshape(4, 2)
+    (cx, cy), (rw, rh), rot = cv2.minAreaRect(pts.astype(np.float32))
+    c = np.array([cx, cy])
+    # Two edge directions of the rectangle, from the hull of the given points.
+    hull = cv2.boxPoints(((cx, cy), (rw, rh), rot)).astype(np.float64)
+    e1 = hull[1] - hull[0]
+    e2 = hull[2] - hull[1]
+    l1, l2 = float(np.linalg.norm(e1)), float(np.linalg.norm(e2))
+    if l1 < 1e-6 or l2 < 1e-6:
+        x0, y0 = pts.min(axis=0)
+        x1, y1 = pts.max(axis=0)
+        return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]), Direction.HORIZONTAL
+    long_v, long_l, short_l = (e1 / l1, l1, l2) if l1 >= l2 else (e2 / l2, l2, l1)
+    long_is_vertical = abs(long_v[1]) > abs(long_v[0])
+    if long_is_vertical and long_l >= VERTICAL_ASPECT * short_l:
+        a = long_v if long_v[1] > 0 else -long_v  # down the column
+        e = np.array([a[1], -a[0]])  # across the column, to the right
+        direction = Direction.VERTICAL
+        u_axis, v_axis = e, a
+        half_u, half_v = short_l / 2, long_l / 2
+    else:
+        # A line is read along whichever rectangle axis is closer to the image horizontal: its long
+        # axis for an ordinary line, its short axis for a square glyph or a narrow letter.
+        short_v = (e2 / l2) if l1 >= l2 else (e1 / l1)
+        if abs(long_v[0]) >= abs(short_v[0]):
+            d, half_u, half_v = long_v, long_l / 2, short_l / 2
+        else:
+            d, half_u, half_v = short_v, short_l / 2, long_l / 2
+        d = d if d[0] > 0 or (d[0] == 0 and d[1] < 0) else -d  # read left to right
+        n = np.array([-d[1], d[0]])  # down, across the line
+        direction = Direction.HORIZONTAL
+        u_axis, v_axis = d, n
+    ordered = np.array(
+        [
+            c - half_u * u_axis - half_v * v_axis,
+            c + half_u * u_axis - half_v * v_axis,
+            c + half_u * u_axis + half_v * v_axis,
+            c - half_u * u_axis + half_v * v_axis,
+        ]
+    )
+    return ordered, direction
+
+
+def intersection_area(a: np.ndarray, b: np.ndarray) -> float:
+    """Area shared by two convex quads."""
+    area, _ = cv2.intersectConvexConvex(a.astype(np.float32), b.astype(np.float32))
+    return float(max(area, 0.0))
+
+
+def overlap(a: Box, b: Box) -> tuple[float, float, float]:
+    """IoU, and the share of `a` inside `b` and of `b` inside `a`."""
+    inter = intersection_area(a.points, b.points)
+    if inter <= 0:
+        return 0.0, 0.0, 0.0
+    aa, ab = max(a.area, 1e-6), max(b.area, 1e-6)
+    return inter / (aa + ab - inter), inter / aa, inter / ab
+
+
+def merge_passes(
+    main: list[Box], extra: list[list[Box]], *, main_scale: float = 1.0, big_text: float = 90.0
+) -> list[Box]:
+    """Combine the main detection pass with coarser passes.
+
+    The detector reads text of ordinary size well and breaks on very large glyphs: it sees strokes,
+    not letters, and finds fragments, glyphs of two lines fused into one box, or nothing. A coarser
+    pass sees those glyphs at an ordinary size, but it also fuses and cuts things of its own. So a
+    box of a coarser pass (`C`) is weighed against the boxes kept so far (`K`):
+
+    * `C` overlaps nothing: the finer passes missed it; keep it.
+    * Its text is not big for the finer passes (`Box.text_size` below `big_text` pixels as the
+      finest pass that looked at it saw it): the finer passes had it at a good size; drop `C`.
+    * `C` cuts across a `K` (each holds less than 60% of the other): `C` is inconsistent with
+      what was found; drop it.
+    * `C` lies inside a `K` of about its own height (a glyph of a line already found): drop it.
+    * Otherwise `C` replaces the boxes inside it (fragments of its glyphs) and the boxes that hold
+      it but are much taller (glyphs of two lines fused together), unless the boxes inside it are
+      two or more whole lines stacked (then the coarse pass fused lines; drop `C`).
+
+    Args:
+        main: Boxes of the main pass, in original image pixels.
+        extra: Boxes of each extra pass, in original image pixels; each box's `scale` is the scale
+            of the image its pass looked at.
+        main_scale: Scale of the image the main pass looked at.
+        big_text: Text size, in pixels as a pass sees it, above which that pass is not trusted.
+
+    Returns:
+        The merged boxes.
+    """
+    kept = list(main)
+    # Finest first: each coarser pass is weighed against everything finer.
+    passes = sorted((p for p in extra if p), key=lambda p: -p[0].scale)
+    finer_scale = main_scale
+    for boxes in passes:
+        # In original pixels, how big text must be before the finer passes were unreliable.
+        threshold = big_text / finer_scale
+        for box in sorted(boxes, key=lambda b: -b.area):
+            hits = []
+            for j, k in enumerate(kept):
+                iou, in_k, k_in = overlap(box, k)
+                if iou > 0.05 or in_k > 0.2 or k_in > 0.2:
+                    hits.append((j, in_k, k_in))
+            if not hits:
+                kept.append(box)
+                continue
+            if box.text_size < threshold:
+                continue
+            inside, fused, drop_box = [], [], False
+            for j, in_k, k_in in hits:
+                k = kept[j]
+                if k_in >= 0.6:
+                    inside.append(j)
+                elif in_k >= 0.6 and k.short_side >= 1.5 * box.short_side:
+                    fused.append(j)
+                else:
+                    drop_box = True  # cuts across k, or is a glyph of a line k already holds
+                    break
+            if drop_box or _spans_lines(box, [kept[j] for j in inside]):
+                continue
+            gone = set(inside) | set(fused)
+            kept = [k for j, k in enumerate(kept) if j not in gone]
+            kept.append(box)
+        finer_scale = boxes[0].scale
+    return kept
+
+
+def _spans_lines(box: Box, inside: list[Box]) -> bool:
+    """True if `inside` holds two or more whole lines stacked across `box` (a coarse pass merged them)."""
+    lines = [
+        b
+        for b in inside
+        if b.direction == box.direction
+        and b.height >= 0.25 * box.height
+        and (b.width >= 0.5 * box.width or b.width >= 2.0 * b.height)
+    ]
+    if len(lines) < 2:
+        return False
+    # Two lines that do not overlap across the reading direction.
+    axis = 1 if box.direction == Direction.HORIZONTAL else 0
+    spans = sorted((b.points[:, axis].min(), b.points[:, axis].max()) for b in lines)
+    return any(spans[k + 1][0] >= spans[k][1] - 0.2 * (spans[k][1] - spans[k][0]) for k in range(len(spans) - 1))
+
+
+def merge_glyphs(boxes: list[Box], *, max_gap: float = 2.0, max_angle: float = 10.0) -> list[Box]:
+    """Merge glyph- and word-sized boxes that sit on one baseline into lines.
+
+    Large, widely spaced lettering (a road sign's place name) comes out of the detector one glyph
+    or one word per box. Upright boxes of similar height on one baseline are chained into one
+    horizontal line when the gap between them is at most `max_gap` heights and both are glyph-like
+    (at most 1.6 times wider than tall; a narrow letter such as "l" or "1" may pair with one), at
+    most 1.5 heights when both are short words (at most 4 times wider than tall), and at most one
+    height when a glyph follows a whole line (a last letter the detector left out). Two whole lines
+    are never merged. Glyphs are never chained top to bottom: a two-syllable word is as
+    square as one big syllable, so two stacked short lines would turn into a false column.
+
+    Args:
+        boxes: Candidate boxes.
+        max_gap: Largest gap between two glyphs of one line, in glyph heights.
+        max_angle: Words and lines tilted more than this (degrees) are left alone; glyphs up to 3 times this.
+
+    Returns:
+        Boxes with each chain replaced by one box around it.
+    """
+    # A glyph's own rectangle is tilted by its shape (an "L" leans), so glyphs get more latitude.
+    ids = [
+        i
+        for i, b in enumerate(boxes)
+        if _upright(b, max_angle if _kind(b.bbox) in ("word", "line") else 3 * max_angle)
+    ]
+    parent = {i: i for i in ids}
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(i: int, j: int) -> None:
+        parent[find(i)] = find(j)
+
+    rects = {i: boxes[i].bbox for i in ids}
+    kinds = {i: _kind(rects[i]) for i in ids}
+    has_row = set()
+    for a in ids:
+        for b in ids:
+            if a >= b:
+                continue
+            pair = {kinds[a], kinds[b]}
+            if pair <= {"glyph", "narrow"} and "glyph" in pair:
+                gap = max_gap
+            elif pair <= {"glyph", "word"}:
+                gap = 1.5
+            elif "line" in pair and pair & {"glyph", "narrow"} and len(pair) == 2:
+                gap = 1.0  # a last letter the detector left out of its line
+            else:
+                continue
+            if _same_row(rects[a], rects[b], gap):
+                union(a, b)
+                has_row.update((a, b))
+    groups: dict[int, list[int]] = {}
+    for i in ids:
+        groups.setdefault(find(i), []).append(i)
+    merged_ids = {i for g in groups.values() if len(g) > 1 for i in g}
+    out = [b for i, b in enumerate(boxes) if i not in merged_ids]
+    for g in groups.values():
+        if len(g) < 2:
+            continue
+        members = [boxes[i] for i in g]
+        x0 = min(rects[i][0] for i in g)
+        y0 = min(rects[i][1] for i in g)
+        x1 = max(rects[i][2] for i in g)
+        y1 = max(rects[i][3] for i in g)
+        pts = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64)
+        out.append(
+            Box(
+                points=pts,
+                score=float(np.mean([m.score for m in members])),
+                direction=Direction.HORIZONTAL,
+                scale=min(m.scale for m in members),
+                parts=sum(m.parts for m in members),
+            )
+        )
+    return out
+
+
+def _upright(b: Box, max_angle: float) -> bool:
+    """The box's first edge is within `max_angle` of the image horizontal."""
+    p = b.points
+    angle = math.degrees(math.atan2(p[1][1] - p[0][1], p[1][0] - p[0][0]))
+    return abs(angle) <= max_angle
+
+
+def _kind(r: tuple[float, float, float, float]) -> str:
+    """glyph (about square), narrow (a thin letter), word (a few glyphs) or line, by bbox shape."""
+    w, h = r[2] - r[0], r[3] - r[1]
+    if w > 4.0 * h:
+        return "line"
+    if w > 1.6 * h:
+        return "word"
+    if h > 1.6 * w:
+        return "narrow" if h <= 4.0 * w else "line"
+    return "glyph"
+
+
+def _same_row(a: tuple[float, ...], b: tuple[float, ...], max_gap: float) -> bool:
+    ha, hb = a[3] - a[1], b[3] - b[1]
+    if max(ha, hb) > 1.5 * min(ha, hb):
+        return False
+    overlap_y = min(a[3], b[3]) - max(a[1], b[1])
+    if overlap_y < 0.6 * min(ha, hb):
+        return False
+    gap = max(a[0], b[0]) - min(a[2], b[2])
+    return gap <= max_gap * (ha + hb) / 2
+
+
+def reading_order(boxes: list[Box]) -> list[Box]:
+    """A stable order: rows top to bottom (boxes whose centres are within half a line), then left to right."""
+    if not boxes:
+        return []
+    items = sorted(boxes, key=lambda b: (float(b.points[:, 1].mean()), float(b.points[:, 0].mean())))
+    rows: list[list[Box]] = []
+    for b in items:
+        cy = float(b.points[:, 1].mean())
+        h = b.short_side
+        if rows:
+            last = rows[-1]
+            ref = float(np.mean([float(r.points[:, 1].mean()) for r in last]))
+            ref_h = min(r.short_side for r in last)
+            if abs(cy - ref) < 0.5 * min(h, ref_h):
+                last.append(b)
+                continue
+        rows.append([b])
+    return [b for row in rows for b in sorted(row, key=lambda r: float(r.points[:, 0].mean()))]

