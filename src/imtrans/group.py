@@ -3,8 +3,8 @@
 Two lines belong to one block when, in the frame of the first line's own axes, they are
 either stacked (the gap across the lines is at most `max_line_gap` line thicknesses and
 they overlap along the reading axis) or fragments of one line (they overlap across and the
-gap along is under a line thickness). Both must share direction, roughly their angle, and a
-thickness within `max_height_ratio`. Blocks are the connected components of that relation.
+gap along is under a line thickness). Both must share direction, language (when known),
+roughly their angle, and a thickness within `max_height_ratio`. Blocks are the connected components of that relation.
 
 "Thickness" is the glyph size: a horizontal line's height, a vertical column's width.
 """
@@ -71,6 +71,8 @@ def lines_belong_together(a: Line, b: Line, settings: GroupSettings) -> bool:
     """Whether two lines are part of one block (symmetric up to the frame of `a`)."""
     if a.direction is not b.direction:
         return False
+    if a.language and b.language and a.language != b.language:
+        return False  # bilingual signs and captions: each language is its own block
     if _angle_diff(a.quad.angle, b.quad.angle) > _MAX_ANGLE_DIFF:
         return False
     ta, tb = thickness(a), thickness(b)

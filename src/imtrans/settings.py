@@ -46,7 +46,7 @@ class RecognizeSettings(_Section):
 
 
 class GroupSettings(_Section):
-    max_line_gap: float = Field(1.0, ge=0, description="Largest gap between lines of a block, in line heights.")
+    max_line_gap: float = Field(0.6, ge=0, description="Largest gap between lines of a block, in line heights.")
     max_height_ratio: float = Field(1.3, ge=1, description="Largest ratio of line heights inside a block.")
 
 

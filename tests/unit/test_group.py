@@ -109,3 +109,14 @@ def test_enclosing_quad_keeps_rotation():
 def test_thickness_is_height_for_lines_and_width_for_columns():
     assert thickness(line("a", 0, 0, 300, 30)) == 30
     assert thickness(line("a", 0, 0, 30, 300, direction=Direction.VERTICAL)) == 30
+
+
+def test_lines_of_different_languages_are_separate_blocks():
+    lines = [line("ko", 0, 0, 300, 30, "서울역", "ko"), line("en", 0, 38, 300, 68, "Seoul Station", "en")]
+    assert ids(group_lines(lines)) == [["ko"], ["en"]]
+
+
+def test_evenly_spaced_single_lines_with_wide_gaps_stay_apart():
+    # Menu-like rows: 40 px lines every 80 px (a gap of one line height) are separate items.
+    lines = [line(f"r{i}", 0, 80 * i, 300, 80 * i + 40) for i in range(4)]
+    assert len(group_lines(lines)) == 4
