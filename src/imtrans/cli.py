@@ -7,13 +7,16 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from imtrans.errors import ConfigError, ImtransError, OutputError
 from imtrans.imageio import atomic_writes, image_format, load_image
 from imtrans.settings import Settings
+
+if TYPE_CHECKING:
+    from imtrans.pipeline import PageResult
 
 app = typer.Typer(
     help="Translate the text inside images: detect, recognise, translate, erase, re-draw.",
@@ -75,18 +78,30 @@ def resolve_settings(config: Path | None, sets: list[str] | None, **named: Any) 
     return settings.with_overrides(overrides) if overrides else settings
 
 
-def _check_output(path: Path) -> None:
+def _check_outputs(image_out: Path | None, erased_out: Path | None, json_out: Path | None) -> None:
     """Fail before any work when an output cannot be written."""
-    image_format(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise OutputError(f"cannot write {path}: folder {folder} does not exist")
+    for path in (image_out, erased_out, json_out):
+        if path is None:
+            continue
+        if path is not json_out:
+            image_format(path)
+        folder = path.parent if str(path.parent) else Path(".")
+        if not folder.is_dir():
+            raise OutputError(f"cannot write {path}: folder {folder} does not exist")
 
 
-def _check_json_output(path: Path) -> None:
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise OutputError(f"cannot write {path}: folder {folder} does not exist")
+def _write_outputs(
+    result: PageResult, image_out: Path | None, erased_out: Path | None, json_out: Path | None
+) -> None:
+    """Write every requested output, all or none, then print the summary."""
+    with atomic_writes() as w:
+        if image_out:
+            w.write_image(image_out, result.image)
+        if erased_out and result.erased is not None:
+            w.write_image(erased_out, result.erased)
+        if json_out:
+            w.write_text(json_out, result.to_json())
+    _summary(result.page, image_out, json_out)
 
 
 @app.command()
@@ -123,19 +138,9 @@ def translate(
         },
     )
     output = output or Path(f"{image.stem}.{settings.translate.target}.png")
-    for path in (output, erased_out):
-        if path:
-            _check_output(path)
-    if json_out:
-        _check_json_output(json_out)
+    _check_outputs(output, erased_out, json_out)
     result = Pipeline(settings).translate(load_image(image, settings.image))
-    with atomic_writes() as w:
-        w.write_image(output, result.image)
-        if erased_out and result.erased is not None:
-            w.write_image(erased_out, result.erased)
-        if json_out:
-            w.write_text(json_out, result.to_json())
-    _summary(result.page, output, json_out)
+    _write_outputs(result, output, erased_out, json_out)
 
 
 @app.command()
@@ -151,13 +156,10 @@ def ocr(
     from imtrans.pipeline import Pipeline
 
     settings = resolve_settings(config, set_, **{"recognize.source": source})
-    if json_out:
-        _check_json_output(json_out)
+    _check_outputs(None, None, json_out)
     result = Pipeline(settings).ocr(load_image(image, settings.image))
     if json_out:
-        with atomic_writes() as w:
-            w.write_text(json_out, result.to_json())
-        _summary(result.page, None, json_out)
+        _write_outputs(result, None, None, json_out)
     else:
         sys.stdout.write(result.to_json() + "\n")
 
@@ -176,15 +178,9 @@ def erase(
 
     settings = resolve_settings(config, set_)
     output = output or Path(f"{image.stem}.erased.png")
-    _check_output(output)
-    if json_out:
-        _check_json_output(json_out)
+    _check_outputs(output, None, json_out)
     result = Pipeline(settings).erase(load_image(image, settings.image))
-    with atomic_writes() as w:
-        w.write_image(output, result.image)
-        if json_out:
-            w.write_text(json_out, result.to_json())
-    _summary(result.page, output, json_out)
+    _write_outputs(result, output, None, json_out)
 
 
 @app.command("config")

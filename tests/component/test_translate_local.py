@@ -10,17 +10,15 @@ code a real opus-mt model does (tokenizer, batching, generate, decode).
 
 from __future__ import annotations
 
-import functools
 import json
 import shutil
-import threading
 import warnings
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures import serve_directory
 
 from imtrans.errors import ModelMissingError
 from imtrans.translate import models
@@ -211,19 +209,8 @@ def hub(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A static file server standing in for the hub: files under {repo}/resolve/{revision}/."""
     root = tmp_path / "hub"
     root.mkdir()
-
-    class Quiet(SimpleHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", root
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_directory(root) as url:
+        yield url, root
 
 
 @pytest.mark.slow

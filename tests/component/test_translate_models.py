@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
+from fixtures import serve_directory
 
 from imtrans.translate import models
 from imtrans.translate.models import (
@@ -40,20 +37,10 @@ def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     (served / "config.json").write_bytes(CONFIG)
     (served / "weights.bin").write_bytes(WEIGHTS)
 
-    class Quiet(SimpleHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    monkeypatch.setenv("IMTRANS_HUB_URL", f"http://127.0.0.1:{server.server_address[1]}/")
-    monkeypatch.setenv("IMTRANS_CACHE_DIR", str(tmp_path / "cache"))
-    try:
+    with serve_directory(root) as url:
+        monkeypatch.setenv("IMTRANS_HUB_URL", url + "/")
+        monkeypatch.setenv("IMTRANS_CACHE_DIR", str(tmp_path / "cache"))
         yield served
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def register(monkeypatch: pytest.MonkeyPatch, *files: ModelFile) -> ModelSpec:
