@@ -108,9 +108,12 @@ class Settings(_Section):
 
     @classmethod
     def load(cls, path: Path) -> Settings:
-        """Read settings from a JSON file (as saved beside an output)."""
+        """Read settings from a JSON file: a settings object, or a result JSON that records one."""
         try:
-            return cls.model_validate(json.loads(Path(path).read_text(encoding="utf-8")))
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            if isinstance(data, dict) and isinstance(data.get("settings"), dict) and "blocks" in data:
+                data = data["settings"]
+            return cls.model_validate(data)
         except (OSError, json.JSONDecodeError) as e:
             raise ConfigError(f"cannot read settings file {path}: {e}") from None
         except ValidationError as e:

@@ -65,3 +65,19 @@ def test_language_of_script_picks_a_font_language_that_has_the_glyphs(text, defa
     from imtrans.languages import language_of_script
 
     assert language_of_script(text, default) == expected
+
+
+def test_settings_load_from_a_result_json(tmp_path):
+    import json
+
+    s = Settings().with_overrides({"detect.max_side": 1536})
+    p = tmp_path / "out.json"
+    p.write_text(json.dumps({"width": 1, "height": 1, "blocks": [], "settings": s.to_dict()}))
+    assert Settings.load(p) == s
+
+
+def test_unreadable_settings_file_is_a_config_error(tmp_path):
+    p = tmp_path / "bad.json"
+    p.write_text("{not json")
+    with pytest.raises(ConfigError, match="cannot read settings file"):
+        Settings.load(p)
