@@ -30,3 +30,13 @@ def test_expected_chars_uses_length_over_glyph_size():
     v = Line("b", Quad.from_rect(0, 0, 40, 400), direction=Direction.VERTICAL)
     assert expected_chars(h) == 10
     assert expected_chars(v) == 10
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("서울역", True), ("출구 3번", True), ("5ㄷ6ㄷ040Ｌ", False), ("ㅇㅇ", False), ("", False)],
+)
+def test_only_readings_made_of_hangul_syllables_count_as_korean(text, expected):
+    from imtrans.recognize.route import _mostly_hangul_syllables
+
+    assert _mostly_hangul_syllables(text) is expected

@@ -58,6 +58,13 @@ def _latin_language(text: str) -> str:
     return lang if float(best["score"]) >= _LANGDETECT_MIN_SCORE and lang in TARGET_LANGUAGES else "en"
 
 
+def _mostly_hangul_syllables(text: str) -> bool:
+    """Tesseract kor reads non-Korean lettering as loose jamo and symbols; real Korean is syllables."""
+    chars = [ch for ch in text if not ch.isspace()]
+    syllables = sum(1 for ch in chars if "\uac00" <= ch <= "\ud7a3")
+    return bool(chars) and syllables >= 0.6 * len(chars)
+
+
 class RoutingRecognizer:
     """The recogniser the pipeline uses: picks an engine per line (see the module docstring)."""
 
@@ -87,8 +94,7 @@ class RoutingRecognizer:
             chars = len(text.replace(" ", ""))
             if conf < _RETRY_BELOW or chars < _MIN_FILL * expected_chars(ln):
                 ko_text, ko_conf = self.tesseract.read_line(image, ln, "ko")
-                c = script_counts(ko_text)
-                if c["hangul"] and c["hangul"] >= 0.5 * sum(c.values()) and ko_conf >= conf * 0.8:
+                if _mostly_hangul_syllables(ko_text) and ko_conf >= conf * 0.8:
                     out.append(replace(ln, text=ko_text, confidence=ko_conf, recognizer="tesseract"))
                     continue
             out.append(replace(ln, text=text, confidence=conf, recognizer="ppocr"))
