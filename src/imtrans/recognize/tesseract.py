@@ -27,7 +27,7 @@ TESS_MODELS = {
 _TESSDATA_CANDIDATES = ("/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata")
 
 #: Tesseract reads best when capitals are ~30-40 px tall; crops are scaled so the line is this high.
-_TARGET_HEIGHT = 56
+_TARGET_HEIGHT = 64
 
 
 def tessdata_dir() -> Path:
