@@ -89,15 +89,19 @@ class RoutingRecognizer:
 
     def _auto(self, image: np.ndarray, lines: list[Line]) -> list[Line]:
         first = self.ppocr.read(image, lines)
-        out: list[Line] = []
-        for ln, (text, conf) in zip(lines, first, strict=True):
-            chars = len(text.replace(" ", ""))
-            if conf < _RETRY_BELOW or chars < _MIN_FILL * expected_chars(ln):
-                ko_text, ko_conf = self.tesseract.read_line(image, ln, "ko")
-                if _mostly_hangul_syllables(ko_text) and ko_conf >= conf * 0.8:
-                    out.append(replace(ln, text=ko_text, confidence=ko_conf, recognizer="tesseract"))
-                    continue
-            out.append(replace(ln, text=text, confidence=conf, recognizer="ppocr"))
+        out = [
+            replace(ln, text=text, confidence=conf, recognizer="ppocr")
+            for ln, (text, conf) in zip(lines, first, strict=True)
+        ]
+        retry = [
+            i
+            for i, (ln, (text, conf)) in enumerate(zip(lines, first, strict=True))
+            if conf < _RETRY_BELOW or len(text.replace(" ", "")) < _MIN_FILL * expected_chars(ln)
+        ]
+        korean = self.tesseract.read_lines(image, [lines[i] for i in retry], "ko")
+        for i, (ko_text, ko_conf) in zip(retry, korean, strict=True):
+            if _mostly_hangul_syllables(ko_text) and ko_conf >= first[i][1] * 0.8:
+                out[i] = replace(lines[i], text=ko_text, confidence=ko_conf, recognizer="tesseract")
         page_has_kana = any(script_counts(ln.text)["kana"] for ln in out)
         return [replace(ln, language=language_of(ln.text, page_has_kana)) for ln in out]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -44,16 +45,18 @@ def tessdata_dir() -> Path:
 class TesseractRecognizer:
     """Reads one line at a time (page segmentation mode 7, or 5 for vertical columns).
 
-    One Tesseract engine per model, loaded on first use and kept; calls are serialised
-    per engine because a Tesseract handle is not thread-safe.
+    Lines are read by a small thread pool (tesserocr releases the GIL while Tesseract works),
+    one engine per model per thread, each loaded on first use and kept: a Tesseract handle
+    is not thread-safe, so no two threads share one.
     """
 
     name = "tesseract"
 
     def __init__(self, tessdata: Path | None = None) -> None:
         self.tessdata = Path(tessdata) if tessdata else tessdata_dir()
-        self._apis: dict[str, Any] = {}
-        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     def check(self, language: str) -> None:
         """Raise ModelMissingError naming the Debian package when the language's data is missing."""
@@ -67,12 +70,12 @@ class TesseractRecognizer:
     def _api(self, model: str, vertical: bool) -> Any:
         import tesserocr
 
+        apis: dict[str, Any] = self._local.__dict__.setdefault("apis", {})
         key = f"{model}/{vertical}"
-        with self._lock:
-            if key not in self._apis:
-                psm = tesserocr.PSM.SINGLE_BLOCK_VERT_TEXT if vertical else tesserocr.PSM.SINGLE_LINE
-                self._apis[key] = tesserocr.PyTessBaseAPI(path=str(self.tessdata), lang=model, psm=psm)
-            return self._apis[key]
+        if key not in apis:
+            psm = tesserocr.PSM.SINGLE_BLOCK_VERT_TEXT if vertical else tesserocr.PSM.SINGLE_LINE
+            apis[key] = tesserocr.PyTessBaseAPI(path=str(self.tessdata), lang=model, psm=psm)
+        return apis[key]
 
     def read_line(self, image: np.ndarray, line: Line, language: str) -> tuple[str, float]:
         """(text, confidence 0-1) of one line."""
@@ -91,20 +94,27 @@ class TesseractRecognizer:
             interp = cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA
             gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=interp)
         api = self._api(model, upright)
-        with self._lock:
-            api.SetImage(Image.fromarray(gray))
-            text = api.GetUTF8Text()
-            conf = api.MeanTextConf()
+        api.SetImage(Image.fromarray(gray))
+        text = api.GetUTF8Text()
+        conf = api.MeanTextConf()
         text = " ".join(text.split())
         if language in ("ja", "zh"):
             text = text.replace(" ", "")  # Tesseract spaces out CJK glyphs
         return text, max(0.0, conf) / 100.0
 
+    def read_lines(self, image: np.ndarray, lines: list[Line], language: str) -> list[tuple[str, float]]:
+        """(text, confidence) per line, in order, read in parallel."""
+        self.check(language)
+        if len(lines) < 2:
+            return [self.read_line(image, ln, language) for ln in lines]
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1)))
+        return list(self._pool.map(lambda ln: self.read_line(image, ln, language), lines))
+
     def recognize(self, image: np.ndarray, lines: list[Line], language: str) -> list[Line]:
         """Read every line in `language` (ko, ja, zh or en)."""
-        self.check(language)
-        out = []
-        for ln in lines:
-            text, conf = self.read_line(image, ln, language)
-            out.append(replace(ln, text=text, confidence=conf, language=language, recognizer=self.name))
-        return out
+        return [
+            replace(ln, text=text, confidence=conf, language=language, recognizer=self.name)
+            for ln, (text, conf) in zip(lines, self.read_lines(image, lines, language), strict=True)
+        ]
