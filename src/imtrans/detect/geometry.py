@@ -164,8 +164,9 @@ def merge_passes(
       what was found; drop it.
     * `C` lies inside a `K` of about its own height (a glyph of a line already found): drop it.
     * Otherwise `C` replaces the boxes inside it (fragments of its glyphs) and the boxes that hold
-      it but are much taller (glyphs of two lines fused together), unless the boxes inside it are
-      two or more whole lines stacked (then the coarse pass fused lines; drop `C`).
+      it but reach 1.5 times as far across its lines (glyphs of two lines fused into one tall box),
+      unless the boxes inside it are two or more whole lines stacked (then the coarse pass fused
+      lines; drop `C`).
 
     Args:
         main: Boxes of the main pass, in original image pixels.
@@ -200,7 +201,7 @@ def merge_passes(
                 k = kept[j]
                 if k_in >= 0.6:
                     inside.append(j)
-                elif in_k >= 0.6 and k.short_side >= 1.5 * box.short_side:
+                elif in_k >= 0.6 and _across(k, box) >= 1.5 * _across(box, box):
                     fused.append(j)
                 else:
                     drop_box = True  # cuts across k, or is a glyph of a line k already holds
@@ -212,6 +213,12 @@ def merge_passes(
             kept.append(box)
         finer_scale = boxes[0].scale
     return kept
+
+
+def _across(b: Box, ref: Box) -> float:
+    """Extent of `b` across the reading direction of `ref` (image axes): height for a line."""
+    x0, y0, x1, y1 = b.bbox
+    return (y1 - y0) if ref.direction == Direction.HORIZONTAL else (x1 - x0)
 
 
 def _spans_lines(box: Box, inside: list[Box]) -> bool:
@@ -344,20 +351,31 @@ def _same_row(a: tuple[float, ...], b: tuple[float, ...], max_gap: float) -> boo
 
 
 def reading_order(boxes: list[Box]) -> list[Box]:
-    """A stable order: rows top to bottom (boxes whose centres are within half a line), then left to right."""
-    if not boxes:
-        return []
-    items = sorted(boxes, key=lambda b: (float(b.points[:, 1].mean()), float(b.points[:, 0].mean())))
+    """A stable order: rows top to bottom, then left to right within a row.
+
+    A row holds the boxes whose first line of glyphs lies within half a glyph of each other: a
+    line's centre, a column's top glyph. A row made mostly of vertical columns goes right to left,
+    as Japanese and Chinese are read.
+    """
+
+    def anchor(b: Box) -> float:
+        if b.direction == Direction.VERTICAL:
+            return float(b.points[:, 1].min()) + b.short_side / 2
+        return float(b.points[:, 1].mean())
+
+    items = sorted(boxes, key=lambda b: (anchor(b), float(b.points[:, 0].mean())))
     rows: list[list[Box]] = []
     for b in items:
-        cy = float(b.points[:, 1].mean())
-        h = b.short_side
         if rows:
             last = rows[-1]
-            ref = float(np.mean([float(r.points[:, 1].mean()) for r in last]))
+            ref = float(np.mean([anchor(r) for r in last]))
             ref_h = min(r.short_side for r in last)
-            if abs(cy - ref) < 0.5 * min(h, ref_h):
+            if abs(anchor(b) - ref) < 0.5 * min(b.short_side, ref_h):
                 last.append(b)
                 continue
         rows.append([b])
-    return [b for row in rows for b in sorted(row, key=lambda r: float(r.points[:, 0].mean()))]
+    out = []
+    for row in rows:
+        columns = sum(b.direction == Direction.VERTICAL for b in row) * 2 > len(row)
+        out.extend(sorted(row, key=lambda r: float(r.points[:, 0].mean()), reverse=columns))
+    return out

@@ -70,6 +70,7 @@ class PPOCRDetector:
         self.settings = settings or DetectSettings()
         self._model_path = model_path
         self._model: Any = None
+        self._post: Any = None
         self._lock = threading.Lock()
 
     def _load(self) -> Any:
@@ -87,6 +88,7 @@ class PPOCRDetector:
                 cfg.box_thresh = self.settings.box_threshold
                 _quiet_rapidocr()
                 self._model = TextDetector(cfg)
+                self._post = _post_process(cfg, self.settings.box_threshold)
         return self._model
 
     def detect(self, image: np.ndarray) -> list[Line]:
@@ -121,21 +123,44 @@ class PPOCRDetector:
         return reading_order(boxes)
 
     def _run_pass(self, model: Any, bgr: np.ndarray, scale: float) -> list[Box]:
+        """One detection pass on the image resized by `scale`; boxes in original pixels."""
+        from rapidocr.ch_ppocr_det.utils import DetPreProcess
+
         h, w = bgr.shape[:2]
         rh = max(32, int(round(h * scale / 32)) * 32)
         rw = max(32, int(round(w * scale / 32)) * 32)
         interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
         resized = cv2.resize(bgr, (rw, rh), interpolation=interp) if (rw, rh) != (w, h) else bgr
-        out = model(resized)
-        if out.boxes is None or len(out.boxes) == 0:
-            return []
-        sx, sy = w / rw, h / rh
-        boxes = []
-        for pts, score in zip(out.boxes, out.scores):
+        # Sizes are multiples of 32 already, so rapidocr's preprocessing only normalises.
+        x = DetPreProcess(1 << 30, "max", model.mean, model.std)(resized)
+        pred = model.session(x)
+        return self._boxes(pred, (rh, rw), self._post, scale, w / rw, h / rh)
+
+    @staticmethod
+    def _boxes(
+        pred: np.ndarray, shape: tuple[int, int], post: Any, scale: float, sx: float, sy: float
+    ) -> list[Box]:
+        boxes, scores = post(pred, shape)
+        out = []
+        for pts, score in zip(boxes, scores):
             p = np.asarray(pts, dtype=np.float64) * np.array([sx, sy])
             ordered, direction = order_quad(p)
-            boxes.append(Box(points=ordered, score=float(score), direction=direction, scale=scale))
-        return boxes
+            out.append(Box(points=ordered, score=float(score), direction=direction, scale=scale))
+        return out
+
+
+def _post_process(cfg: Any, box_threshold: float) -> Any:
+    """rapidocr's DB post-processing (probability map to boxes) with our box threshold."""
+    from rapidocr.ch_ppocr_det.utils import DBPostProcess
+
+    return DBPostProcess(
+        thresh=float(cfg.thresh),
+        box_thresh=box_threshold,
+        max_candidates=int(cfg.max_candidates),
+        unclip_ratio=float(cfg.unclip_ratio),
+        score_mode=str(cfg.score_mode),
+        use_dilation=bool(cfg.use_dilation),
+    )
 
 
 def _quiet_rapidocr() -> None:
