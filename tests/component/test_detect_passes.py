@@ -81,7 +81,10 @@ SIGNS = [
 def test_big_widely_spaced_hangul_on_a_large_sign_photo_is_one_line(
     detector, korean, english, size, spacing, width, panel
 ):
-    items = [(korean, "ko", size, spacing, 150, 150), (english, "en", size // 3, 0, 150, 150 + int(size * 1.6))]
+    items = [
+        (korean, "ko", size, spacing, 150, 150),
+        (english, "en", size // 3, 0, 150, 150 + int(size * 1.6)),
+    ]
     image, glyphs = sign_scene(items, width=width, height=width * 2 // 3, panel=panel)
     boxes = detector.detect_boxes(image)
     assert one_line_holds(glyphs[0], glyphs[1:], boxes), [b.bbox for b in boxes]
@@ -108,7 +111,9 @@ PAGE = {
 def test_coarse_passes_leave_ordinary_text_as_the_main_pass_found_it(size):
     lines = [t for texts in PAGE.values() for t in texts]
     width = size * 16 + 80
-    page = render_lines(lines, "ko", size=size, width=width, background=gradient_background(width, 2000, seed=size))
+    page = render_lines(
+        lines, "ko", size=size, width=width, background=gradient_background(width, 2000, seed=size)
+    )
     main_only = PPOCRDetector(DetectSettings(extra_scales=[])).detect(page.image)
     with_coarse = PPOCRDetector(DetectSettings(extra_scales=[0.5, 0.25])).detect(page.image)
     assert len(with_coarse) == len(lines)

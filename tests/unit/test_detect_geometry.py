@@ -22,7 +22,14 @@ def rotated(cx: float, cy: float, w: float, h: float, degrees: float) -> np.ndar
     d = np.array([math.cos(a), -math.sin(a)])
     n = np.array([math.sin(a), math.cos(a)])
     c = np.array([cx, cy])
-    return np.array([c - w / 2 * d - h / 2 * n, c + w / 2 * d - h / 2 * n, c + w / 2 * d + h / 2 * n, c - w / 2 * d + h / 2 * n])
+    return np.array(
+        [
+            c - w / 2 * d - h / 2 * n,
+            c + w / 2 * d - h / 2 * n,
+            c + w / 2 * d + h / 2 * n,
+            c - w / 2 * d + h / 2 * n,
+        ]
+    )
 
 
 @pytest.mark.parametrize(

@@ -18,9 +18,11 @@ from imtrans.types import Direction, Quad
 VERTICAL_ASPECT = 1.5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Box:
     """A candidate text box: four ordered corners (see `order_quad`), its score and where it came from.
+
+    Boxes compare by identity (their corners are an array).
 
     Attributes:
         points: (4, 2) float array: top-left, top-right, bottom-right, bottom-left as the text is read.
@@ -38,13 +40,13 @@ class Box:
 
     @property
     def width(self) -> float:
-        """Length along the reading direction's cross axis for columns, along the line for lines."""
+        """Mean length of the first and third edges: along a line, across a column."""
         p = self.points
         return float(np.linalg.norm(p[1] - p[0]) + np.linalg.norm(p[2] - p[3])) / 2
 
     @property
     def height(self) -> float:
-        """Length of the box's own y axis (the line height; the column length for a column)."""
+        """Mean length of the second and fourth edges: a line's height, a column's length."""
         p = self.points
         return float(np.linalg.norm(p[3] - p[0]) + np.linalg.norm(p[2] - p[1])) / 2
 
@@ -235,7 +237,9 @@ def _spans_lines(box: Box, inside: list[Box]) -> bool:
     # Two lines that do not overlap across the reading direction.
     axis = 1 if box.direction == Direction.HORIZONTAL else 0
     spans = sorted((b.points[:, axis].min(), b.points[:, axis].max()) for b in lines)
-    return any(spans[k + 1][0] >= spans[k][1] - 0.2 * (spans[k][1] - spans[k][0]) for k in range(len(spans) - 1))
+    return any(
+        spans[k + 1][0] >= spans[k][1] - 0.2 * (spans[k][1] - spans[k][0]) for k in range(len(spans) - 1)
+    )
 
 
 def merge_glyphs(boxes: list[Box], *, max_gap: float = 2.0, max_angle: float = 10.0) -> list[Box]:
@@ -277,7 +281,7 @@ def merge_glyphs(boxes: list[Box], *, max_gap: float = 2.0, max_angle: float = 1
 
     rects = {i: boxes[i].bbox for i in ids}
     kinds = {i: _kind(rects[i]) for i in ids}
-    has_row = set()
+    has_row: set[int] = set()
     for a in ids:
         for b in ids:
             if a >= b:

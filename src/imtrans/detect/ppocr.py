@@ -30,7 +30,9 @@ def rapidocr_model_path(filename: str) -> Path:
     try:
         import rapidocr
     except ImportError:
-        raise ModelMissingError("rapidocr is not installed; pip install rapidocr==3.10.0 onnxruntime") from None
+        raise ModelMissingError(
+            "rapidocr is not installed; pip install rapidocr==3.10.0 onnxruntime"
+        ) from None
     path = Path(rapidocr.__file__).resolve().parent / "models" / filename
     if not path.is_file():
         raise ModelMissingError(f"{filename} not found in {path.parent}; reinstall rapidocr==3.10.0")
@@ -116,7 +118,11 @@ class PPOCRDetector:
         h, w = bgr.shape[:2]
         main_scale = min(1.0, self.settings.max_side / max(h, w))
         main = self._run_pass(model, bgr, main_scale)
-        factors = [f for f in self.settings.extra_scales if 0 < f < 1 and max(h, w) * main_scale * f >= _MIN_PASS_SIDE]
+        factors = [
+            f
+            for f in self.settings.extra_scales
+            if 0 < f < 1 and max(h, w) * main_scale * f >= _MIN_PASS_SIDE
+        ]
         extra = [self._run_pass(model, bgr, main_scale * f) for f in factors]
         boxes = merge_passes(main, extra, main_scale=main_scale) if extra else main
         boxes = merge_glyphs(boxes)
@@ -127,8 +133,8 @@ class PPOCRDetector:
         from rapidocr.ch_ppocr_det.utils import DetPreProcess
 
         h, w = bgr.shape[:2]
-        rh = max(32, int(round(h * scale / 32)) * 32)
-        rw = max(32, int(round(w * scale / 32)) * 32)
+        rh = max(32, round(h * scale / 32) * 32)
+        rw = max(32, round(w * scale / 32) * 32)
         interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
         resized = cv2.resize(bgr, (rw, rh), interpolation=interp) if (rw, rh) != (w, h) else bgr
         # Sizes are multiples of 32 already, so rapidocr's preprocessing only normalises.

@@ -27,7 +27,7 @@ def crop_line(image: np.ndarray, line: Line, pad: float = 0.15, horizontal: bool
         [p[0] - m * u1 - m * u2, p[1] + m * u1 - m * u2, p[2] + m * u1 + m * u2, p[3] - m * u1 + m * u2],
         dtype=np.float32,
     )
-    out_w, out_h = int(round(w + 2 * m)), int(round(h + 2 * m))
+    out_w, out_h = round(w + 2 * m), round(h + 2 * m)
     dst = np.array([[0, 0], [out_w, 0], [out_w, out_h], [0, out_h]], dtype=np.float32)
     matrix = cv2.getPerspectiveTransform(src, dst)
     crop = cv2.warpPerspective(image, matrix, (out_w, out_h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)

@@ -35,7 +35,7 @@ _TARGET_HEIGHT = 40
 #: A constant border, in pixels, of the background's colour: Tesseract misreads text at the edge.
 _BORDER = 10
 #: Below this mean confidence (0-100) the binarised reading is retried on the grey crop.
-_RETRY_BELOW = 80
+_RETRY_BELOW = 85
 
 #: Characters Tesseract makes of a neighbouring edge or speck at the start or end of a line.
 _STRAY_LEADING = set("|¦!:;,.'\"`_-=~^*°·ㆍ")
@@ -107,7 +107,7 @@ class TesseractRecognizer:
         gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
         thickness = gray.shape[1] if vertical else gray.shape[0]
         gray = _scale(gray, _TARGET_HEIGHT / max(1, thickness))
-        margin = int(round(_TARGET_HEIGHT * _PAD / (1 + 2 * _PAD)))
+        margin = round(_TARGET_HEIGHT * _PAD / (1 + 2 * _PAD))
         if vertical and not upright:
             gray = restack_column(gray, margin)
         api = self._api(vert_model if upright else model, upright)
