@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -115,3 +116,12 @@ def serve_directory(root: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def rotated_quad(cx: float, cy: float, w: float, h: float, degrees: float) -> Quad:
+    """A w x h rectangle centred at (cx, cy), turned `degrees` counter-clockwise on screen (y is down)."""
+    t = math.radians(degrees)
+    along = np.array([math.cos(t), -math.sin(t)])
+    down = np.array([math.sin(t), math.cos(t)])
+    corners = [(-w / 2, -h / 2), (w / 2, -h / 2), (w / 2, h / 2), (-w / 2, h / 2)]
+    return Quad.from_list([np.array([cx, cy]) + a * along + b * down for a, b in corners])

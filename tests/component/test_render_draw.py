@@ -7,7 +7,7 @@ import math
 import cv2
 import numpy as np
 import pytest
-from fixtures import render_lines
+from fixtures import render_lines, rotated_quad
 
 from imtrans.render.colours import estimate_style
 from imtrans.render.draw import placement_quad, render_page
@@ -26,14 +26,6 @@ from imtrans.types import (
 )
 
 SETTINGS = RenderSettings()
-
-
-def _rotated(cx: float, cy: float, w: float, h: float, degrees: float) -> Quad:
-    """A w x h rectangle centred at (cx, cy), turned `degrees` counter-clockwise."""
-    t = math.radians(degrees)
-    ux, uy = np.array([math.cos(t), -math.sin(t)]), np.array([math.sin(t), math.cos(t)])
-    corners = [(-w / 2, -h / 2), (w / 2, -h / 2), (w / 2, h / 2), (-w / 2, h / 2)]
-    return Quad.from_list([np.array([cx, cy]) + a * ux + b * uy for a, b in corners])
 
 
 def _block(
@@ -97,7 +89,7 @@ def test_text_is_drawn_inside_the_quad_in_the_style_colour() -> None:
 def test_pixels_outside_the_blocks_stay_unchanged_and_the_input_is_not_modified() -> None:
     img = _noise(400, 500)
     before = img.copy()
-    quads = [Quad.from_rect(20, 20, 300, 90), _rotated(330, 280, 240, 80, -15)]
+    quads = [Quad.from_rect(20, 20, 300, 90), rotated_quad(330, 280, 240, 80, -15)]
     blocks = [_block("a", quads[0]), _block("b", quads[1])]
     styles = {
         "a": Style((0, 0, 0), font_size=30),
@@ -113,7 +105,7 @@ def test_pixels_outside_the_blocks_stay_unchanged_and_the_input_is_not_modified(
 @pytest.mark.parametrize("degrees", [30, -20, 90])
 def test_a_rotated_block_is_drawn_centred_and_along_its_angle(degrees: float) -> None:
     img = np.full((500, 500, 3), 255, np.uint8)
-    quad = _rotated(250, 250, 360, 70, degrees)
+    quad = rotated_quad(250, 250, 360, 70, degrees)
     style = Style((0, 0, 0), font_size=50, angle=degrees)
     out, diags = _page(img, [_block("a", quad)], {"a": "HELLO WORLD"}, {"a": style})
     assert diags == []
@@ -126,7 +118,7 @@ def test_a_rotated_block_is_drawn_centred_and_along_its_angle(degrees: float) ->
 
 
 def test_an_axis_aligned_block_of_rotated_lines_is_drawn_at_the_lines_angle() -> None:
-    lines = (_rotated(250, 230, 300, 50, 25), _rotated(260, 280, 300, 50, 25))
+    lines = (rotated_quad(250, 230, 300, 50, 25), rotated_quad(260, 280, 300, 50, 25))
     x0 = min(q.bbox[0] for q in lines)
     y0 = min(q.bbox[1] for q in lines)
     x1 = max(q.bbox[2] for q in lines)

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from fixtures import rotated_quad
 
 from imtrans.detect.geometry import Box, merge_glyphs, merge_passes, order_quad, reading_order
 from imtrans.types import Direction
@@ -14,22 +15,6 @@ from imtrans.types import Direction
 def rect(x0: float, y0: float, x1: float, y1: float, score: float = 0.8, scale: float = 1.0) -> Box:
     pts, direction = order_quad(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=float))
     return Box(points=pts, score=score, direction=direction, scale=scale)
-
-
-def rotated(cx: float, cy: float, w: float, h: float, degrees: float) -> np.ndarray:
-    """Corners of a w x h rectangle turned counter-clockwise on screen (image y is down)."""
-    a = math.radians(degrees)
-    d = np.array([math.cos(a), -math.sin(a)])
-    n = np.array([math.sin(a), math.cos(a)])
-    c = np.array([cx, cy])
-    return np.array(
-        [
-            c - w / 2 * d - h / 2 * n,
-            c + w / 2 * d - h / 2 * n,
-            c + w / 2 * d + h / 2 * n,
-            c - w / 2 * d + h / 2 * n,
-        ]
-    )
 
 
 @pytest.mark.parametrize(
@@ -52,7 +37,7 @@ def test_order_quad_golden(points, direction, first):
 
 @pytest.mark.parametrize("degrees", [-30, -15, -5, 5, 15, 30])
 def test_a_rotated_line_keeps_its_angle_and_reads_left_to_right(degrees):
-    pts, direction = order_quad(rotated(300, 200, 400, 40, degrees)[[2, 0, 3, 1]])
+    pts, direction = order_quad(np.asarray(rotated_quad(300, 200, 400, 40, degrees).points)[[2, 0, 3, 1]])
     assert direction is Direction.HORIZONTAL
     angle = -math.degrees(math.atan2(pts[1][1] - pts[0][1], pts[1][0] - pts[0][0]))
     assert angle == pytest.approx(degrees, abs=0.01)

@@ -1,6 +1,7 @@
 """Grouping lines into blocks: golden cases on hand-placed lines."""
 
 import pytest
+from fixtures import rotated_quad
 
 from imtrans.group import enclosing_quad, group_lines, lines_belong_together, thickness
 from imtrans.settings import GroupSettings
@@ -91,16 +92,8 @@ def test_empty_lines_are_not_grouped():
 
 def test_enclosing_quad_keeps_rotation():
     # Two lines rotated by 30 degrees: the block quad has the same angle.
-    import math
-
-    def rotated(cx, cy, w, h, deg):
-        t = math.radians(-deg)
-        c, s = math.cos(t), math.sin(t)
-        pts = [(-w / 2, -h / 2), (w / 2, -h / 2), (w / 2, h / 2), (-w / 2, h / 2)]
-        return Quad.from_list([(cx + x * c - y * s, cy + x * s + y * c) for x, y in pts])
-
-    q1 = rotated(200, 200, 200, 30, 30)
-    q2 = rotated(220, 235, 200, 30, 30)
+    q1 = rotated_quad(200, 200, 200, 30, 30)
+    q2 = rotated_quad(220, 235, 200, 30, 30)
     q = enclosing_quad([q1, q2], q1)
     assert q.angle == pytest.approx(30, abs=0.01)
     assert q.area >= q1.area + q2.area - 1

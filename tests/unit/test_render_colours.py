@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from fixtures import gradient_background, render_lines
+from fixtures import gradient_background, render_lines, rotated_quad
 from PIL import Image, ImageDraw
 
 from imtrans.render.colours import estimate_style
@@ -25,14 +25,6 @@ def _block(quads: list[Quad], direction: Direction = Direction.HORIZONTAL) -> Bl
     x1 = max(q.bbox[2] for q in quads)
     y1 = max(q.bbox[3] for q in quads)
     return Block("b0", Quad.from_rect(x0, y0, x1, y1), lines, direction)
-
-
-def _rotated(cx: float, cy: float, w: float, h: float, degrees: float) -> Quad:
-    """A w x h rectangle centred at (cx, cy), turned `degrees` counter-clockwise."""
-    t = math.radians(degrees)
-    ux, uy = np.array([math.cos(t), -math.sin(t)]), np.array([math.sin(t), math.cos(t)])
-    corners = [(-w / 2, -h / 2), (w / 2, -h / 2), (w / 2, h / 2), (-w / 2, h / 2)]
-    return Quad.from_list([np.array([cx, cy]) + a * ux + b * uy for a, b in corners])
 
 
 def _lettering(
@@ -117,14 +109,14 @@ def test_font_size_and_angle_come_from_the_lines() -> None:
     assert style.font_size == pytest.approx(np.median([q.height for q in r.quads]))
     assert style.angle == pytest.approx(0.0)
     # Lines rotated 20 and 22 degrees counter-clockwise (the top edge rises to the right).
-    quads = [_rotated(200, 100 + 50 * i, 300, 40, a) for i, a in enumerate([20, 22, 21])]
+    quads = [rotated_quad(200, 100 + 50 * i, 300, 40, a) for i, a in enumerate([20, 22, 21])]
     style = estimate_style(r.image, _block(quads), r.mask)
     assert style.angle == pytest.approx(21.0)
     assert style.font_size == pytest.approx(40)
 
 
 def test_the_median_angle_does_not_wrap_around() -> None:
-    quads = [_rotated(200, 100 + 50 * i, 300, 40, a) for i, a in enumerate([179, -179, 178])]
+    quads = [rotated_quad(200, 100 + 50 * i, 300, 40, a) for i, a in enumerate([179, -179, 178])]
     blank, no_mask = np.full((300, 400, 3), 255, np.uint8), np.zeros((300, 400), np.uint8)
     style = estimate_style(blank, _block(quads), no_mask)
     assert abs(style.angle) == pytest.approx(179.0)
