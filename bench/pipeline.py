@@ -82,6 +82,8 @@ def main() -> None:
             csv.writer(f).writerows([("source", "target"), *rows])
         cases = [
             ("photo 1MP, 20 lines", image, Settings().with_overrides({"translate.glossary": str(glossary), "translate.cache": False})),
+            ("  same, fp32 detector", image, Settings().with_overrides(
+                {"translate.glossary": str(glossary), "translate.cache": False, "detect.precision": "fp32"})),
             ("examples/sign_ko.png", load_image(ROOT / "examples/sign_ko.png"), _example_settings()),
             ("examples/notice_ja.png", load_image(ROOT / "examples/notice_ja.png"), _example_settings()),
         ]

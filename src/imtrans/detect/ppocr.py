@@ -16,6 +16,8 @@ from imtrans.types import Line
 
 #: The detector weights rapidocr 3.10 bundles (no download is ever attempted for them).
 DET_MODEL_FILE = "PP-OCRv6_det_small.onnx"
+#: The same detector quantized to int8 by scripts/quantize_detector.py, shipped with imtrans.
+DET_INT8_MODEL = Path(__file__).resolve().parent / "models" / "PP-OCRv6_det_small_int8.onnx"
 
 #: Passes smaller than this (longest side, pixels) are skipped: nothing readable is left.
 _MIN_PASS_SIDE = 96
@@ -80,7 +82,7 @@ class PPOCRDetector:
             if self._model is None:
                 from rapidocr.ch_ppocr_det import TextDetector
 
-                path = self._model_path or rapidocr_model_path(DET_MODEL_FILE)
+                path = self._model_path or self._default_model()
                 if not Path(path).is_file():
                     raise ModelMissingError(f"detector model not found: {path}")
                 cfg = rapidocr_config("Det", Path(path))
@@ -92,6 +94,15 @@ class PPOCRDetector:
                 self._model = TextDetector(cfg)
                 self._post = _post_process(cfg, self.settings.box_threshold)
         return self._model
+
+    def _default_model(self) -> Path:
+        if self.settings.precision == "fp32":
+            return rapidocr_model_path(DET_MODEL_FILE)
+        if not DET_INT8_MODEL.is_file():
+            raise ModelMissingError(
+                f"{DET_INT8_MODEL.name} is missing from the package; reinstall imtrans or use --set detect.precision=fp32"
+            )
+        return DET_INT8_MODEL
 
     def detect(self, image: np.ndarray) -> list[Line]:
         """Detect lines in an RGB uint8 image of shape (H, W, 3).
