@@ -215,6 +215,16 @@ def models_pull(name: Annotated[str, typer.Argument(help="Model name from `imtra
     typer.echo(f"{name}: ready in {path}")
 
 
+def _register_measurement() -> None:
+    """`imtrans eval` lives with the evaluation code; registered here so errors get one line."""
+    from imtrans.evaluate.cli import eval_command
+
+    app.command("eval")(_user_errors(eval_command))
+
+
+_register_measurement()
+
+
 def _summary(page: Any, output: Path | None, json_out: Path | None) -> None:
     """One line per block on stderr, then where the outputs went."""
     for b in page.blocks:

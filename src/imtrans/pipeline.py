@@ -147,6 +147,12 @@ class Pipeline:
         )
         return PageResult(page=page, image=out, erased=erased, mask=mask)
 
+    def erase_page(self, image: np.ndarray, page: Page) -> PageResult:
+        """Erase the lines of an already-read page (no detection or recognition again)."""
+        timings: dict[str, float] = {}
+        erased, mask = self._erase(image, page.blocks, timings)
+        return PageResult(page=page.with_(timings=timings), image=erased, erased=erased, mask=mask)
+
     def rerender(self, image: np.ndarray, page: Page) -> PageResult:
         """Draw a page's (edited) translations again, without detecting or recognising."""
         from imtrans.render import estimate_style, render_page

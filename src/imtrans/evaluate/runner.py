@@ -1,0 +1,515 @@
+"""Run the pipeline over a dataset and measure each stage against its ground truth.
+
+Per sample, top to bottom:
+
+1. read: `Pipeline.ocr` (detect, recognise, group), as the translator would;
+2. det: detected lines against true lines (IoU 0.5, one to one); with block-level truth
+   only (OpenMantra bubbles), the share of true boxes that detected lines fall into;
+3. ocr: the text of matched lines (or of predicted blocks gathered per true block);
+4. erase: the detected text erased; PSNR/SSIM against the clean background, whole image
+   and inside the true text mask; residue = the pipeline run again on the erased image,
+   source-script characters it still finds inside true text regions;
+5. render / e2e: each predicted block gets the reference text of the true block it lies in
+   (the `reference` translator: the dataset's own translation in the target language, or the
+   block's own true text when the dataset has none, so rendering is measured apart from
+   machine translation), is drawn by `Pipeline.rerender`, and is read back: legibility CER,
+   fit, collisions; e2e = share of true blocks whose text came out legible. With a real
+   translator (`translator` not "reference") the pipeline translates and BLEU/chrF are
+   computed against the references.
+
+Every number carries the run's signature (dataset and its fingerprint, settings hash,
+versions); failures are counted per class (see `FAILURE_CLASSES`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import numpy as np
+from shapely.geometry import Polygon
+
+from imtrans.errors import ConfigError, ImtransError
+from imtrans.evaluate.dataset import Dataset, GTBlock, Sample
+from imtrans.evaluate.metrics import (
+    MeanAccumulator,
+    TextAccumulator,
+    cer,
+    collisions,
+    corpus_bleu,
+    corpus_chrf,
+    coverage,
+    edit_distance,
+    match_quads,
+    normalise_text,
+    prf,
+    psnr,
+    source_script_chars,
+    ssim,
+)
+from imtrans.imageio import load_image
+from imtrans.pipeline import Pipeline
+from imtrans.settings import Settings
+from imtrans.types import Block, Page, Quad, Translation
+
+STAGES = ("det", "ocr", "erase", "render", "e2e")
+FAILURE_CLASSES = (
+    "missed_text",  # a true line (or box) with no detected line
+    "false_text",  # a detected line on no true text
+    "split_block",  # one true block read as two or more blocks
+    "merged_block",  # one predicted block spanning two or more true blocks
+    "misread",  # a matched line (or block) read with CER > 0.2
+    "residue",  # a true block where source-script text is still found after erasing
+    "overflow",  # a translation that did not fit its block at the minimum size
+    "illegible_render",  # a rendered block read back with CER > 0.5
+)
+MISREAD_CER = 0.2
+ILLEGIBLE_CER = 0.5
+#: A predicted block belongs to the true block holding at least this share of its area.
+OWN_SHARE = 0.5
+
+
+@dataclass
+class SampleOutcome:
+    """What one sample gave: flat metrics, failure counts, images for the report."""
+
+    id: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    failures: Counter[str] = field(default_factory=Counter)
+    timings: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+    images: dict[str, np.ndarray] = field(default_factory=dict)
+    boxes: dict[str, list[Quad]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "metrics": {k: _finite(v) for k, v in sorted(self.metrics.items())},
+            "failures": dict(sorted(self.failures.items())),
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "error": self.error,
+        }
+
+
+def settings_hash(settings: Settings) -> str:
+    """Short hash of the resolved settings (part of every signature)."""
+    blob = json.dumps(settings.to_dict(), sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:8]
+
+
+def signature(dataset: Dataset, settings: Settings, stages: Sequence[str], target: str, translator: str) -> str:
+    """The string every reported number carries: what data, which settings, which code."""
+    parts = [
+        f"data:{dataset.name}@{dataset.fingerprint}",
+        f"n:{len(dataset.samples)}",
+        f"stages:{','.join(stages)}",
+        f"target:{target}",
+        f"translator:{translator}",
+        f"settings:{settings_hash(settings)}",
+    ]
+    for pkg in ("imtrans", "rapidocr", "onnxruntime", "tesserocr", "opencv-python-headless", "sacrebleu"):
+        try:
+            parts.append(f"{pkg}:{version(pkg)}")
+        except PackageNotFoundError:
+            parts.append(f"{pkg}:none")
+    return "|".join(parts)
+
+
+class Evaluator:
+    """Measures one settings model on datasets (models load once and stay loaded).
+
+    Args:
+        settings: Pipeline settings; `translate.target` is the target language.
+        stages: Which of `STAGES` to measure.
+        translator: "reference" (the dataset's own translations) or "pipeline" (the
+            translator the settings configure; BLEU/chrF need references).
+        keep_images: Keep per-sample images in the outcomes (the HTML report needs them).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        stages: Sequence[str] = STAGES,
+        *,
+        translator: str = "reference",
+        keep_images: bool = True,
+    ) -> None:
+        unknown = [s for s in stages if s not in STAGES]
+        if unknown:
+            raise ConfigError(f"unknown stage(s) {', '.join(unknown)}; choose from {', '.join(STAGES)}")
+        if translator not in ("reference", "pipeline"):
+            raise ConfigError(f"unknown eval translator {translator!r}; use reference or pipeline")
+        self.settings = settings
+        self.stages = tuple(s for s in STAGES if s in stages)
+        self.translator = translator
+        self.keep_images = keep_images
+        self.pipeline = Pipeline(settings)
+
+    @property
+    def target(self) -> str:
+        return self.settings.translate.target
+
+    def run(
+        self, dataset: Dataset, progress: Callable[[int, int, str], None] | None = None
+    ) -> tuple[dict[str, Any], list[SampleOutcome]]:
+        """Measure every sample; returns the results document and the per-sample outcomes."""
+        outcomes: list[SampleOutcome] = []
+        translations: list[tuple[str, str]] = []  # (hypothesis, reference) per true block
+        start = time.perf_counter()
+        for i, sample in enumerate(dataset.samples):
+            if progress:
+                progress(i, len(dataset.samples), sample.id)
+            try:
+                outcome, pairs = self.sample(dataset, sample)
+            except ImtransError as e:
+                outcome, pairs = SampleOutcome(sample.id, error=f"{type(e).__name__}: {e}"), []
+            outcomes.append(outcome)
+            translations += pairs
+        if progress:
+            progress(len(dataset.samples), len(dataset.samples), "")
+        tr_name = "reference" if self.translator == "reference" else self.settings.translate.resolved_translator
+        doc = {
+            "signature": signature(dataset, self.settings, self.stages, self.target, tr_name),
+            "dataset": {"name": dataset.name, "root": str(dataset.root), "fingerprint": dataset.fingerprint,
+                        "samples": len(dataset.samples)},
+            "settings": self.settings.to_dict(),
+            "summary": summarise(outcomes, self.stages),
+            "failures": dict(sum((o.failures for o in outcomes), Counter())),
+            "samples": [o.to_dict() for o in outcomes],
+            "seconds": round(time.perf_counter() - start, 2),
+        }
+        for cls in FAILURE_CLASSES:
+            doc["failures"].setdefault(cls, 0)
+        if translations:
+            hyps, refs = zip(*translations, strict=True)
+            bleu, chrf = corpus_bleu(list(hyps), list(refs), self.target), corpus_chrf(list(hyps), list(refs))
+            doc["summary"]["translation"] = {
+                "bleu": round(bleu.value, 2), "chrf": round(chrf.value, 2), "segments": len(hyps),
+                "bleu_signature": bleu.signature, "chrf_signature": chrf.signature,
+            }
+        return doc, outcomes
+
+    # -- one sample -------------------------------------------------------------------------
+    def sample(self, dataset: Dataset, sample: Sample) -> tuple[SampleOutcome, list[tuple[str, str]]]:
+        """Measure one sample; returns its outcome and (hypothesis, reference) translation pairs."""
+        out = SampleOutcome(sample.id)
+        image = load_image(dataset.path(sample.image), self.settings.image)
+        read = self.pipeline.ocr(image)
+        page = read.page
+        out.timings.update(page.timings)
+        out.images["original"] = image
+        truth_blocks = sample.blocks
+        owners = _owners(page.blocks, truth_blocks)
+        out.boxes = {
+            "truth": [b.to_quad() for b in truth_blocks] + [ln.to_quad() for ln in sample.lines],
+            "found": [ln.quad for ln in page.lines],
+        }
+        if "det" in self.stages:
+            self._detection(sample, page, out)
+        if "ocr" in self.stages:
+            self._recognition(sample, page, owners, out)
+        _block_failures(page, truth_blocks, owners, out)
+        if "erase" in self.stages:
+            self._erasing(dataset, sample, image, page, out)
+        pairs: list[tuple[str, str]] = []
+        if "render" in self.stages or "e2e" in self.stages:
+            pairs = self._rendering(sample, image, page, owners, out)
+        if not self.keep_images:
+            out.images.clear()
+        return out, pairs
+
+    def _detection(self, sample: Sample, page: Page, out: SampleOutcome) -> None:
+        found = [ln.quad for ln in page.lines]
+        truth_lines = sample.lines
+        if truth_lines:
+            m = match_quads(found, [ln.to_quad() for ln in truth_lines], iou=0.5,
+                            ignore=[ln.ignore for ln in truth_lines])
+            n_true = sum(not ln.ignore for ln in truth_lines)
+            n_pred = len(m.pairs) + len(m.false)
+            out.metrics["det.tp"] = len(m.pairs)
+            out.metrics["det.n_true"] = n_true
+            out.metrics["det.n_pred"] = n_pred
+            out.failures["missed_text"] += len(m.missed)
+            out.failures["false_text"] += len(m.false)
+            out.boxes["missed"] = [truth_lines[i].to_quad() for i in m.missed]
+            out.boxes["false"] = [found[i] for i in m.false]
+        boxes = [b.to_quad() for b in sample.blocks if not _dont_care(b)]
+        if boxes:
+            cover = coverage(found, boxes)
+            hit = [_has_line_inside(found, b) for b in boxes]
+            out.metrics["det.box_coverage"] = float(np.mean(cover))
+            out.metrics["det.boxes_found"] = float(np.mean(hit))
+            if not truth_lines:
+                out.failures["missed_text"] += hit.count(False)
+                out.boxes["missed"] = [b for b, h in zip(boxes, hit, strict=True) if not h]
+
+    def _recognition(self, sample: Sample, page: Page, owners: dict[str, int | None], out: SampleOutcome) -> None:
+        truth_lines = sample.lines
+        pairs: list[tuple[str, str]] = []
+        if truth_lines:
+            m = match_quads([ln.quad for ln in page.lines], [ln.to_quad() for ln in truth_lines], iou=0.5,
+                            ignore=[ln.ignore for ln in truth_lines])
+            pairs = [(page.lines[p].text, truth_lines[t].text) for p, t in m.pairs]
+        else:
+            for i, gt in enumerate(sample.blocks):
+                mine = [b.text for b in page.blocks if owners.get(b.id) == i]
+                if mine and gt.text:
+                    pairs.append(("".join(mine) if _cjk(gt.language) else " ".join(mine), gt.text))
+        if not pairs:
+            return
+        texts = TextAccumulator()
+        for hyp, ref in pairs:
+            texts.update(hyp, ref)
+            if cer(hyp, ref) > MISREAD_CER:
+                out.failures["misread"] += 1
+        summary = texts.summary()
+        # Edits and characters are kept per sample so the dataset CER is a ratio of sums.
+        out.metrics["ocr.edits"] = float(sum(edit_distance(normalise_text(h), normalise_text(r)) for h, r in pairs))
+        out.metrics["ocr.chars"] = float(sum(len(normalise_text(r)) for _, r in pairs))
+        out.metrics["ocr.cer"] = summary["cer"]
+        out.metrics["ocr.exact"] = summary["exact"]
+        out.metrics["ocr.ned"] = summary["ned"]
+        out.metrics["ocr.n"] = float(len(pairs))
+
+    def _erasing(self, dataset: Dataset, sample: Sample, image: np.ndarray, page: Page, out: SampleOutcome) -> None:
+        erased = self.pipeline.erase_page(image, page)
+        out.timings["erase"] = erased.page.timings.get("erase", 0.0)
+        out.images["erased"] = erased.image
+        if sample.background:
+            clean = load_image(dataset.path(sample.background), self.settings.image)
+            out.metrics["erase.psnr"] = psnr(erased.image, clean)
+            out.metrics["erase.ssim"] = ssim(erased.image, clean)
+            if sample.mask:
+                mask = load_image(dataset.path(sample.mask), self.settings.image)[..., 0] > 127
+                if mask.any():
+                    out.metrics["erase.psnr_mask"] = psnr(erased.image, clean, mask)
+                    out.metrics["erase.ssim_mask"] = ssim(erased.image, clean, mask)
+                    out.metrics["erase.psnr_mask_input"] = psnr(image, clean, mask)  # before erasing: the floor
+        again = self.pipeline.ocr(erased.image).page
+        truth_chars = left = 0
+        for gt in sample.blocks:
+            region = _polygon(gt.to_quad())
+            lang = gt.language or sample.source_language
+            truth_chars += source_script_chars(gt.text, lang)
+            here = sum(
+                source_script_chars(ln.text, lang)
+                for ln in again.lines
+                if region.buffer(4).contains(_polygon(ln.quad).centroid)
+            )
+            left += here
+            if here:
+                out.failures["residue"] += 1
+        out.metrics["erase.residue_chars"] = float(left)
+        out.metrics["erase.truth_chars"] = float(truth_chars)
+        out.metrics["erase.residue_rate"] = left / truth_chars if truth_chars else 0.0
+
+    def _rendering(
+        self, sample: Sample, image: np.ndarray, page: Page, owners: dict[str, int | None], out: SampleOutcome
+    ) -> list[tuple[str, str]]:
+        pairs: list[tuple[str, str]] = []
+        if self.translator == "reference":
+            target, translations = reference_translations(page, sample, owners, self.target)
+            result = self.pipeline.rerender(image, page.with_(translations=translations, target_lang=target))
+        else:
+            target = self.target
+            result = self.pipeline.translate(image)
+            translations = dict(result.page.translations)
+            for i, gt in enumerate(sample.blocks):
+                ref = gt.translations.get(target)
+                if ref:
+                    mine = [translations[b.id].text for b in page.blocks if owners.get(b.id) == i and b.id in translations]
+                    pairs.append((" ".join(mine), ref))
+        out.timings["render"] = result.page.timings.get("render", 0.0)
+        out.images["translated"] = result.image
+        drawn = [b for b in page.blocks if translations.get(b.id) and translations[b.id].text.strip()]
+        bad = {d.block_id for d in result.page.diagnostics if d.code in ("overflow", "outside_image", "render_failed")}
+        out.failures["overflow"] += sum(1 for b in drawn if b.id in bad)
+        if not drawn:
+            return pairs
+        legibility = []
+        delivered: set[int] = set()
+        for b in drawn:
+            read_back = self._read_back(result.image, b, target)
+            c = cer(read_back, translations[b.id].text)
+            legibility.append(c)
+            if c > ILLEGIBLE_CER:
+                out.failures["illegible_render"] += 1
+            elif owners.get(b.id) is not None:
+                delivered.add(owners[b.id])  # type: ignore[arg-type]
+        out.metrics["render.legibility_cer"] = float(np.mean(legibility))
+        out.metrics["render.fit"] = 1 - sum(1 for b in drawn if b.id in bad) / len(drawn)
+        out.metrics["render.collisions"] = float(collisions([b.quad for b in drawn]))
+        out.metrics["render.blocks"] = float(len(drawn))
+        scored = [i for i, b in enumerate(sample.blocks) if not _dont_care(b)]
+        if scored:
+            out.metrics["e2e.delivered"] = len(delivered & set(scored)) / len(scored)
+        return pairs
+
+    def _read_back(self, image: np.ndarray, block: Block, language: str) -> str:
+        """Read the rendered text inside one block's region, in the target language."""
+        x0, y0, x1, y1 = block.quad.bbox
+        pad = 0.15 * max(x1 - x0, y1 - y0, 10)
+        h, w = image.shape[:2]
+        xa, ya = max(0, int(x0 - pad)), max(0, int(y0 - pad))
+        xb, yb = min(w, math.ceil(x1 + pad)), min(h, math.ceil(y1 + pad))
+        crop = np.ascontiguousarray(image[ya:yb, xa:xb])
+        if crop.shape[0] < 8 or crop.shape[1] < 8:
+            return ""
+        lines = self.pipeline.detector.detect(crop)
+        lines = self.pipeline.recognizer.recognize(crop, lines, language)
+        joiner = "" if _cjk(language) else " "
+        return joiner.join(ln.text for ln in lines if ln.text)
+
+
+def reference_translations(
+    page: Page, sample: Sample, owners: dict[str, int | None], target: str
+) -> tuple[str, dict[str, Translation]]:
+    """The `reference` translator: each predicted block gets its true block's reference text.
+
+    The target is `target` when every true block with text has a reference in it; otherwise
+    the source language, and each block gets its own true text (rendering measured on its own).
+    The first predicted block (reading order) of a true block carries the whole text; further
+    fragments get an empty translation, so they are erased and left blank.
+    """
+    with_text = [gt for gt in sample.blocks if gt.text]
+    use_refs = bool(with_text) and all(gt.translations.get(target) for gt in with_text)
+    lang = target if use_refs else (sample.source_language or (with_text[0].language if with_text else target))
+    out: dict[str, Translation] = {}
+    given: set[int] = set()
+    for b in page.blocks:
+        i = owners.get(b.id)
+        if i is None:
+            continue
+        gt = sample.blocks[i]
+        text = gt.translations[target] if use_refs else gt.text
+        out[b.id] = Translation(b.id, "" if i in given else text, b.language, lang, "reference")
+        given.add(i)
+    return lang, out
+
+
+def summarise(outcomes: Sequence[SampleOutcome], stages: Sequence[str]) -> dict[str, dict[str, float]]:
+    """Dataset-level figures from per-sample outcomes (counts summed, ratios from the sums)."""
+    ok = [o for o in outcomes if o.error is None]
+    summary: dict[str, dict[str, float]] = {"run": {"samples": len(outcomes), "errors": len(outcomes) - len(ok)}}
+
+    def total(key: str) -> float:
+        return float(sum(o.metrics.get(key, 0.0) for o in ok))
+
+    def mean(key: str) -> dict[str, float]:
+        acc = MeanAccumulator()
+        for o in ok:
+            if key in o.metrics:
+                acc.update(o.metrics[key])
+        return acc.summary()
+
+    if "det" in stages:
+        det: dict[str, float] = {}
+        if any("det.tp" in o.metrics for o in ok):
+            tp, n_pred, n_true = total("det.tp"), total("det.n_pred"), total("det.n_true")
+            p, r, h = prf(int(tp), int(n_pred), int(n_true))
+            det.update({"precision": p, "recall": r, "hmean": h, "tp": tp, "n_pred": n_pred, "n_true": n_true})
+        for key in ("det.boxes_found", "det.box_coverage"):
+            m = mean(key)
+            if m.get("n"):
+                det[key.split(".", 1)[1]] = m["mean"]
+        summary["det"] = det
+    if "ocr" in stages and any("ocr.n" in o.metrics for o in ok):
+        chars = total("ocr.chars")
+        summary["ocr"] = {
+            "cer": total("ocr.edits") / chars if chars else float("nan"),
+            "exact": _weighted(ok, "ocr.exact", "ocr.n"),
+            "ned": _weighted(ok, "ocr.ned", "ocr.n"),
+            "lines": total("ocr.n"),
+        }
+    if "erase" in stages:
+        er = {k.split(".", 1)[1]: mean(k).get("mean", float("nan")) for k in
+              ("erase.psnr", "erase.ssim", "erase.psnr_mask", "erase.ssim_mask", "erase.psnr_mask_input")}
+        truth = total("erase.truth_chars")
+        er["residue_rate"] = total("erase.residue_chars") / truth if truth else 0.0
+        summary["erase"] = {k: v for k, v in er.items() if not math.isnan(v)}
+    if "render" in stages or "e2e" in stages:
+        blocks = total("render.blocks")
+        summary["render"] = {
+            "legibility_cer": _weighted(ok, "render.legibility_cer", "render.blocks"),
+            "fit": _weighted(ok, "render.fit", "render.blocks"),
+            "collisions": total("render.collisions"),
+            "blocks": blocks,
+        }
+        if any("e2e.delivered" in o.metrics for o in ok):
+            summary["e2e"] = {"delivered": mean("e2e.delivered")["mean"]}
+    timing = {}
+    for stage in ("detect", "recognize", "group", "erase", "render"):
+        vals = [o.timings[stage] for o in ok if stage in o.timings]
+        if vals:
+            timing[stage] = float(np.median(vals))
+    summary["seconds_median"] = timing
+    return {k: {kk: _finite(vv) for kk, vv in v.items()} for k, v in summary.items()}
+
+
+# -- geometry helpers ---------------------------------------------------------------------------
+def _polygon(q: Quad) -> Polygon:
+    p = Polygon(q.points)
+    return p if p.is_valid else p.buffer(0)
+
+
+def _owners(blocks: Sequence[Block], truth: Sequence[GTBlock]) -> dict[str, int | None]:
+    """Each predicted block's true block: the one holding most (>= OWN_SHARE) of its area."""
+    polys = [_polygon(gt.to_quad()) for gt in truth]
+    out: dict[str, int | None] = {}
+    for b in blocks:
+        mine = _polygon(b.quad)
+        area = max(mine.area, 1e-9)
+        best, share = None, 0.0
+        for i, p in enumerate(polys):
+            s = mine.intersection(p).area / area
+            if s > share:
+                best, share = i, s
+        out[b.id] = best if share >= OWN_SHARE else None
+    return out
+
+
+def _dont_care(block: GTBlock) -> bool:
+    """A block whose every line is marked ignore (ICDAR "###") is scored nowhere."""
+    return bool(block.lines) and all(ln.ignore for ln in block.lines)
+
+
+def _has_line_inside(found: Sequence[Quad], box: Quad) -> bool:
+    region = _polygon(box)
+    for q in found:
+        p = _polygon(q)
+        if p.area > 0 and p.intersection(region).area >= 0.5 * p.area:
+            return True
+    return False
+
+
+def _block_failures(page: Page, truth: Sequence[GTBlock], owners: dict[str, int | None], out: SampleOutcome) -> None:
+    per_truth = Counter(i for i in owners.values() if i is not None)
+    out.failures["split_block"] += sum(1 for n in per_truth.values() if n > 1)
+    polys = [_polygon(gt.to_quad()) for gt in truth]
+    for b in page.blocks:
+        mine = _polygon(b.quad)
+        spanned = sum(1 for p in polys if p.area > 0 and mine.intersection(p).area >= 0.5 * p.area)
+        if spanned > 1:
+            out.failures["merged_block"] += 1
+
+
+def _weighted(outcomes: Sequence[SampleOutcome], key: str, weight: str) -> float:
+    num = sum(o.metrics[key] * o.metrics.get(weight, 0.0) for o in outcomes if key in o.metrics)
+    den = sum(o.metrics.get(weight, 0.0) for o in outcomes if key in o.metrics)
+    return num / den if den else float("nan")
+
+
+def _cjk(language: str) -> bool:
+    return language in ("ja", "zh")
+
+
+def _finite(v: float) -> float | None:
+    v = float(v)
+    return None if math.isnan(v) or math.isinf(v) else round(v, 4)
