@@ -116,3 +116,19 @@ def test_bad_eval_input_gets_one_line_and_nonzero_exit(dataset_dir, args, messag
     assert out.exit_code != 0
     assert message in out.output
     assert "Traceback" not in out.output
+
+
+def test_a_pipeline_translator_is_scored_with_bleu_and_chrf(dataset_dir, tmp_path):
+    glossary = tmp_path / "g.csv"
+    glossary.write_text("source,target\n오늘의 추천 메뉴 영업 시간 안내,Today's menu and opening hours\n", encoding="utf-8")
+    settings = Settings().with_overrides(
+        {"translate.target": "en", "translate.translator": "glossary", "translate.glossary": str(glossary)}
+    )
+    ds = read_manifest(dataset_dir)
+    ds = ds.model_copy(update={"samples": [s for s in ds.samples if s.id == "ko-1"]})
+    doc, _ = Evaluator(settings, ["e2e"], translator="pipeline").run(ds)
+    tr = doc["summary"]["translation"]
+    assert tr["segments"] == 1
+    assert tr["bleu"] == pytest.approx(100.0) and tr["chrf"] == pytest.approx(100.0)
+    assert "tok:13a" in tr["bleu_signature"]
+    assert "translator:glossary" in doc["signature"]

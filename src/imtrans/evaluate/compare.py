@@ -15,7 +15,7 @@ LOWER_IS_BETTER = {
     "ocr.cer", "ocr.ned", "erase.residue_rate", "erase.residue_chars", "render.legibility_cer", "render.collisions",
 }
 #: Summary figures that are counts or sizes, not qualities: shown, never called better or worse.
-NEUTRAL = {"samples", "lines", "blocks", "tp", "n_pred", "n_true", "segments", "truth_chars", "chars", "edits", "n"}
+NEUTRAL = {"samples", "pairs", "lines", "blocks", "tp", "n_pred", "n_true", "segments", "truth_chars", "chars", "edits", "n"}
 
 
 @dataclass(frozen=True)

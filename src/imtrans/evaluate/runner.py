@@ -426,7 +426,7 @@ def summarise(outcomes: Sequence[SampleOutcome], stages: Sequence[str]) -> dict[
             "cer": total("ocr.edits") / chars if chars else float("nan"),
             "exact": _weighted(ok, "ocr.exact", "ocr.n"),
             "ned": _weighted(ok, "ocr.ned", "ocr.n"),
-            "lines": total("ocr.n"),
+            "pairs": total("ocr.n"),  # lines matched (or true blocks read), as compared
         }
     if "erase" in stages:
         er = {k.split(".", 1)[1]: mean(k).get("mean", float("nan")) for k in
