@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 DEBIAN_PACKAGES=(
   tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng tesseract-ocr-jpn tesseract-ocr-jpn-vert
   tesseract-ocr-chi-sim fonts-noto-cjk fonts-nanum fonts-nanum-extra fonts-noto-core
+  fortunes fortunes-zh manpages-ja mate-backgrounds
 )
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"

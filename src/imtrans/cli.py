@@ -216,9 +216,11 @@ def models_pull(name: Annotated[str, typer.Argument(help="Model name from `imtra
 
 
 def _register_measurement() -> None:
-    """`imtrans eval` lives with the evaluation code; registered here so errors get one line."""
+    """`imtrans synth` and `eval` live with their code; registered here so errors get one line."""
     from imtrans.evaluate.cli import eval_command
+    from imtrans.synth.cli import synth_command
 
+    app.command("synth")(_user_errors(synth_command))
     app.command("eval")(_user_errors(eval_command))
 
 
