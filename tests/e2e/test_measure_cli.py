@@ -1,0 +1,56 @@
+"""Measuring as a user does it: `imtrans synth` makes a set, `imtrans eval` scores it, `--compare` reads two runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from test_cli import imtrans
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def synth_set(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("synth") / "ja"
+    proc = imtrans("synth", "--lang", "ja", "--layout", "mixed", "--count", "4", "--seed", "3", "--out", str(out),
+                   cwd=out.parent)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def test_eval_scores_every_stage_of_a_synthetic_set_and_writes_a_report(synth_set, tmp_path):
+    proc = imtrans("eval", "--data", str(synth_set), "--to", "en", "--report", str(tmp_path / "rep"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((tmp_path / "rep" / "results.json").read_text())
+    assert doc["dataset"]["samples"] == 4 and doc["summary"]["run"]["errors"] == 0
+    assert {"det", "ocr", "erase", "render", "e2e"} <= set(doc["summary"])
+    # Synthetic sets carry line truth and clean backgrounds: the full set of figures exists.
+    assert {"precision", "recall", "hmean"} <= set(doc["summary"]["det"])
+    assert {"cer", "exact", "ned"} <= set(doc["summary"]["ocr"])
+    assert {"psnr_mask", "ssim_mask", "residue_rate"} <= set(doc["summary"]["erase"])
+    assert doc["signature"].startswith("data:ja@")
+    assert "illegible_render" in doc["failures"]
+    html = (tmp_path / "rep" / "index.html").read_text()
+    assert html.count("<tr>") > 10 and "Worst cases" in html
+    assert "det" in proc.stdout and "signature:" in proc.stdout
+
+
+def test_compare_of_two_runs_with_different_settings(synth_set, tmp_path):
+    for name, extra in (("a", []), ("b", ["--set", "detect.extra_scales=[]"])):
+        proc = imtrans("eval", "--data", str(synth_set), "--stages", "det,ocr", "--report", str(tmp_path / name),
+                       *extra, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+    proc = imtrans("eval", "--compare", str(tmp_path / "a"), str(tmp_path / "b"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "det.hmean" in proc.stdout and "ocr.cer" in proc.stdout
+    assert "settings:" in proc.stdout
+
+
+def test_eval_report_into_a_file_path_fails_before_any_work(synth_set, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    proc = imtrans("eval", "--data", str(synth_set), "--report", str(blocker), cwd=tmp_path)
+    assert proc.returncode != 0
+    assert proc.stderr.strip().count("\n") == 0 and "cannot write the report" in proc.stderr
