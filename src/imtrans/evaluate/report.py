@@ -34,8 +34,8 @@ WORST_METRICS = (
     ("e2e.delivered", False),
 )
 FAILURE_HELP = {
-    "missed_text": "a true line (or box) with no detected line",
-    "false_text": "a detected line on no true text",
+    "missed_text": "a true line (or box) less than half covered by detected lines",
+    "false_text": "a detected line less than a quarter of which lies on true text",
     "split_block": "one true block read as two or more blocks",
     "merged_block": "one predicted block spanning two or more true blocks",
     "misread": "a matched line or block read with CER > 0.2",

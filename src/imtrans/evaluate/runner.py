@@ -61,8 +61,8 @@ from imtrans.types import Block, Page, Quad, Translation
 
 STAGES = ("det", "ocr", "erase", "render", "e2e")
 FAILURE_CLASSES = (
-    "missed_text",  # a true line (or box) with no detected line
-    "false_text",  # a detected line on no true text
+    "missed_text",  # a true line (or box) less than half covered by detected lines
+    "false_text",  # a detected line less than a quarter of which lies on true text
     "split_block",  # one true block read as two or more blocks
     "merged_block",  # one predicted block spanning two or more true blocks
     "misread",  # a matched line (or block) read with CER > 0.2
@@ -71,6 +71,10 @@ FAILURE_CLASSES = (
     "illegible_render",  # a rendered block read back with CER > 0.5
 )
 MISREAD_CER = 0.2
+#: A true line is missed when detected lines cover less than this share of it ...
+MISSED_BELOW = 0.5
+#: ... and a detected line is false text when less than this share of it lies on true lines.
+FALSE_BELOW = 0.25
 ILLEGIBLE_CER = 0.5
 #: A predicted block belongs to the true block holding at least this share of its area.
 OWN_SHARE = 0.5
@@ -229,22 +233,29 @@ class Evaluator:
         found = [ln.quad for ln in page.lines]
         truth_lines = sample.lines
         if truth_lines:
-            m = match_quads(found, [ln.to_quad() for ln in truth_lines], iou=0.5,
-                            ignore=[ln.ignore for ln in truth_lines])
-            n_true = sum(not ln.ignore for ln in truth_lines)
-            n_pred = len(m.pairs) + len(m.false)
+            truth = [ln.to_quad() for ln in truth_lines]
+            m = match_quads(found, truth, iou=0.5, ignore=[ln.ignore for ln in truth_lines])
             out.metrics["det.tp"] = len(m.pairs)
-            out.metrics["det.n_true"] = n_true
-            out.metrics["det.n_pred"] = n_pred
-            out.failures["missed_text"] += len(m.missed)
-            out.failures["false_text"] += len(m.false)
-            out.boxes["missed"] = [truth_lines[i].to_quad() for i in m.missed]
-            out.boxes["false"] = [found[i] for i in m.false]
+            out.metrics["det.n_true"] = sum(not ln.ignore for ln in truth_lines)
+            out.metrics["det.n_pred"] = len(m.pairs) + len(m.false)
+            # Failures by coverage, not IoU: a detector's box carries a margin that a tight
+            # true box lacks, so a line found whole can still score IoU < 0.5.
+            covered = coverage(found, truth)
+            missed = [i for i, ln in enumerate(truth_lines) if not ln.ignore and not covered[i] >= MISSED_BELOW]
+            on_truth = coverage(truth, found)
+            false = [j for j, c in enumerate(on_truth) if not c >= FALSE_BELOW]
+            out.metrics["det.missed"] = len(missed)
+            out.metrics["det.false"] = len(false)
+            out.metrics["det.found"] = len(found)
+            out.failures["missed_text"] += len(missed)
+            out.failures["false_text"] += len(false)
+            out.boxes["missed"] = [truth[i] for i in missed]
+            out.boxes["false"] = [found[j] for j in false]
         boxes = [b.to_quad() for b in sample.blocks if not _dont_care(b)]
         if boxes:
             cover = coverage(found, boxes)
-            hit = [_has_line_inside(found, b) for b in boxes]
-            out.metrics["det.box_coverage"] = float(np.mean(cover))
+            hit = [c >= MISSED_BELOW or _has_line_inside(found, b) for b, c in zip(boxes, cover, strict=True)]
+            out.metrics["det.box_coverage"] = float(np.nanmean(cover))
             out.metrics["det.boxes_found"] = float(np.mean(hit))
             if not truth_lines:
                 out.failures["missed_text"] += hit.count(False)
@@ -415,6 +426,9 @@ def summarise(outcomes: Sequence[SampleOutcome], stages: Sequence[str]) -> dict[
             tp, n_pred, n_true = total("det.tp"), total("det.n_pred"), total("det.n_true")
             p, r, h = prf(int(tp), int(n_pred), int(n_true))
             det.update({"precision": p, "recall": r, "hmean": h, "tp": tp, "n_pred": n_pred, "n_true": n_true})
+            found = total("det.found")
+            det["recall_cover"] = 1 - total("det.missed") / n_true if n_true else float("nan")
+            det["precision_cover"] = 1 - total("det.false") / found if found else float("nan")
         for key in ("det.boxes_found", "det.box_coverage"):
             m = mean(key)
             if m.get("n"):
