@@ -82,7 +82,7 @@ class TranslateSettings(_Section):
 
 
 class EraseSettings(_Section):
-    backend: Literal["telea", "ns"] = "telea"
+    backend: Literal["telea", "ns", "gan"] = "telea"
     dilate: int = Field(2, ge=0, le=20, description="Pixels to grow the text mask by.")
     inpaint_radius: int = Field(3, ge=1, le=20)
     flat_tolerance: float = Field(12.0, ge=0, description="Max background std-dev (0-255) for the flat-fill fast path.")

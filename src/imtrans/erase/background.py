@@ -88,6 +88,37 @@ def fit_plane(ys: np.ndarray, xs: np.ndarray, values: np.ndarray) -> tuple[Colou
     return plane, residual
 
 
+#: Share of the ring's largest residuals ignored when judging flatness (stray fringe pixels).
+FLAT_TRIM = 0.05
+
+
+def flat_fill(crop: np.ndarray, mine: np.ndarray, ring: np.ndarray, tolerance: float) -> np.ndarray | None:
+    """Fill colours for the pixels `mine` from the colour plane of `ring`, or None if it is not flat.
+
+    Args:
+        crop: Image around the hole, (h, w) or (h, w, C).
+        mine: Bool (h, w): the pixels to fill.
+        ring: Bool (h, w): unmasked pixels around them, the only source.
+        tolerance: Largest standard deviation (0-255) of the ring around its plane.
+
+    Returns:
+        uint8 values in the order of `np.nonzero(mine)`, or None when the ring is too small
+        or not smooth.
+    """
+    ry, rx = np.nonzero(ring)
+    if len(ry) < 8:
+        return None
+    values = crop[ry, rx].reshape(len(ry), -1)
+    plane, residual = fit_plane(ry, rx, values)
+    signed = values.astype(np.float32) - plane.at(ry, rx)
+    keep = residual <= np.quantile(residual, 1.0 - FLAT_TRIM)
+    if float(signed[keep].std(axis=0).max()) >= tolerance:
+        return None
+    my, mx = np.nonzero(mine)
+    fill = np.clip(np.rint(plane.at(my, mx)), 0, 255).astype(np.uint8)
+    return fill.reshape((len(my),) + crop.shape[2:])
+
+
 def vector_norm(a: np.ndarray) -> np.ndarray:
     """Euclidean norm over the last axis (faster than np.linalg.norm for 3 channels)."""
     return np.sqrt(np.einsum("...k,...k->...", a, a))

@@ -17,10 +17,15 @@ def make_eraser(settings: EraseSettings | None = None) -> Eraser:
 
     Raises:
         ValueError: for a backend no eraser implements.
+        ModelMissingError: ``gan`` without its model file.
     """
     s = settings or EraseSettings()
     if s.backend in ("telea", "ns"):
         from imtrans.erase.telea import TeleaEraser
 
         return TeleaEraser(s)
+    if s.backend == "gan":
+        from imtrans.erase.gan import GanEraser
+
+        return GanEraser(s)
     raise ValueError(f"unknown erase backend {s.backend!r}")

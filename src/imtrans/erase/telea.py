@@ -20,15 +20,13 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 
-from imtrans.erase.background import fit_plane
+from imtrans.erase.background import flat_fill
 from imtrans.erase.threads import workers
 from imtrans.settings import EraseSettings
 
 _METHODS = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
 # Masked pixels closer than this (px) belong to one cluster.
 _JOIN_PX = 8
-# Share of the ring's largest residuals ignored when judging flatness (stray fringe pixels).
-_TRIM = 0.05
 
 
 class TeleaEraser:
@@ -109,25 +107,10 @@ class TeleaEraser:
         ring_px = max(3, self.radius)
         ring_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring_px + 1, 2 * ring_px + 1))
         ring = cv2.dilate(mine.astype(np.uint8), ring_kernel).astype(bool) & ~crop_mask
-        values = self._flat_fill(crop, mine, ring)
+        values = flat_fill(crop, mine, ring, self.flat_tolerance)
         if values is None:
             inpainted = cv2.inpaint(
                 np.ascontiguousarray(crop), crop_mask.astype(np.uint8), self.radius, self._method
             )
             values = inpainted[mine]
         return values
-
-    def _flat_fill(self, crop: np.ndarray, mine: np.ndarray, ring: np.ndarray) -> np.ndarray | None:
-        """Fill colours for the cluster's pixels if its ring is smooth, else None."""
-        ry, rx = np.nonzero(ring)
-        if len(ry) < 8:
-            return None
-        values = crop[ry, rx].reshape(len(ry), -1)
-        plane, residual = fit_plane(ry, rx, values)
-        signed = values.astype(np.float32) - plane.at(ry, rx)
-        keep = residual <= np.quantile(residual, 1.0 - _TRIM)
-        if float(signed[keep].std(axis=0).max()) >= self.flat_tolerance:
-            return None
-        my, mx = np.nonzero(mine)
-        fill = np.clip(np.rint(plane.at(my, mx)), 0, 255).astype(np.uint8)
-        return fill.reshape((len(my),) + crop.shape[2:])

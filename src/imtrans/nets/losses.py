@@ -1,0 +1,72 @@
+"""Losses of the learned eraser.
+
+* `hole_l1`: L1 with the hole (mask == 1) weighted apart from the known pixels. The
+  generator composites its prediction into the hole only, so on its output the known part is
+  exact; the loss is meant for the raw fill and the hole term is what matters.
+* `hinge_d` / `hinge_g`: the hinge adversarial loss (SN-PatchGAN, Miyato et al. 2018),
+  critic scores averaged over patches.
+* `gradient_l1`: L1 between the finite-difference gradients of output and target inside the
+  (slightly grown) hole. L1 alone is satisfied by a blurred mean fill; this term asks for
+  the target's edges and texture contrast and is cheap, so it earns its place before the
+  critic is switched on.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def hole_l1(
+    output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, hole: float = 1.0, valid: float = 0.0
+) -> torch.Tensor:
+    """Weighted mean absolute error: ``hole * mean_hole |o - t| + valid * mean_valid |o - t|``.
+
+    Args:
+        output: (N, C, H, W).
+        target: (N, C, H, W).
+        mask: (N, 1, H, W), 1 in the hole.
+        hole: Weight of the mean error inside the hole.
+        valid: Weight of the mean error outside it.
+
+    Returns:
+        A scalar. Each mean is taken per image over its own pixels (and channels), then
+        averaged over the batch, so a crop with a large hole (a whole masked box) counts as
+        much as one with a few thin strokes; an empty region adds 0.
+    """
+    err = (output - target).abs()
+    c = output.shape[1]
+    dims = (1, 2, 3)
+    in_hole = (err * mask).sum(dims) / (mask.sum(dims) * c).clamp(min=1.0)
+    outside = (err * (1 - mask)).sum(dims) / ((1 - mask).sum(dims) * c).clamp(min=1.0)
+    return (hole * in_hole + valid * outside).mean()
+
+
+def gradient_l1(output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference of horizontal and vertical gradients, where either pixel of a
+    difference is in the hole.
+
+    Returns:
+        A scalar; 0 when the mask is empty.
+    """
+    region = F.max_pool2d(mask, 3, stride=1, padding=1)  # the hole and its one-px border
+    total = output.new_zeros(())
+    count = output.new_zeros(())
+    for dim in (2, 3):
+        do = torch.diff(output, dim=dim)
+        dt = torch.diff(target, dim=dim)
+        n = region.shape[dim]
+        r = region.narrow(dim, 0, n - 1) * region.narrow(dim, 1, n - 1)
+        total = total + ((do - dt).abs() * r).sum()
+        count = count + r.sum() * output.shape[1]
+    return total / count.clamp(min=1.0)
+
+
+def hinge_d(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """Critic hinge loss: ``mean(relu(1 - real)) + mean(relu(1 + fake))``."""
+    return F.relu(1.0 - real_scores).mean() + F.relu(1.0 + fake_scores).mean()
+
+
+def hinge_g(fake_scores: torch.Tensor) -> torch.Tensor:
+    """Generator hinge loss: ``-mean(fake)``."""
+    return -fake_scores.mean()

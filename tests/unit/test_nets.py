@@ -1,0 +1,130 @@
+"""The learned eraser's networks and losses (imtrans.nets), on small hand-made tensors."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from imtrans.nets import (
+    Discriminator,
+    GatedConv,
+    Generator,
+    GeneratorConfig,
+    count_parameters,
+    gradient_l1,
+    hinge_d,
+    hinge_g,
+    hole_l1,
+)
+from imtrans.nets.data import SplitRule
+
+
+def _batch(n: int = 2, h: int = 32, w: int = 48) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    image = torch.rand(n, 3, h, w, generator=g) * 2 - 1
+    mask = (torch.rand(n, 1, h, w, generator=g) > 0.7).float()
+    return image, mask
+
+
+def test_generator_keeps_shape_and_copies_known_pixels_exactly() -> None:
+    torch.manual_seed(0)
+    gen = Generator().eval()
+    image, mask = _batch()
+    with torch.no_grad():
+        out = gen(image, mask)
+    assert out.shape == image.shape
+    known = mask.expand_as(image) == 0
+    assert torch.equal(out[known], image[known])
+    assert out.abs().max() <= 1.0
+
+
+def test_generator_is_small_enough_for_cpu_inference() -> None:
+    assert count_parameters(Generator()) < 2_000_000
+    assert count_parameters(Generator(GeneratorConfig((16, 32, 64, 128), 3))) < 5_000_000
+
+
+def test_gated_conv_shapes_with_stride_and_dilation() -> None:
+    x = torch.zeros(2, 5, 32, 40)
+    assert GatedConv(5, 7)(x).shape == (2, 7, 32, 40)
+    assert GatedConv(5, 7, stride=2)(x).shape == (2, 7, 16, 20)
+    assert GatedConv(5, 7, dilation=4)(x).shape == (2, 7, 32, 40)
+
+
+def test_discriminator_scores_patches() -> None:
+    image, mask = _batch(h=64, w=96)
+    assert Discriminator(8)(image, mask).shape == (2, 1, 8, 12)
+
+
+def test_hole_l1_weighs_hole_and_known_pixels_apart() -> None:
+    target = torch.zeros(1, 3, 2, 2)
+    output = torch.zeros(1, 3, 2, 2)
+    mask = torch.tensor([[[[1.0, 0.0], [0.0, 0.0]]]])
+    output[:, :, 0, 0] = 0.5  # error 0.5 in the hole
+    output[:, :, 1, 1] = 0.3  # error 0.3 at one of three known pixels: mean 0.1
+    assert hole_l1(output, target, mask).item() == pytest.approx(0.5)
+    assert hole_l1(output, target, mask, hole=6.0, valid=1.0).item() == pytest.approx(3.1)
+    assert hole_l1(output, target, torch.zeros_like(mask), hole=6.0).item() == 0.0
+
+
+def test_hinge_losses() -> None:
+    sure = torch.tensor([2.0, 3.0])
+    assert hinge_d(sure, -sure).item() == 0.0  # confident and right: no loss
+    assert hinge_d(torch.zeros(4), torch.zeros(4)).item() == pytest.approx(2.0)
+    assert hinge_d(torch.tensor([0.5]), torch.tensor([-0.5])).item() == pytest.approx(1.0)
+    assert hinge_g(torch.tensor([1.0, -3.0])).item() == pytest.approx(1.0)
+
+
+def test_gradient_l1_sees_edges_not_offsets() -> None:
+    target = torch.zeros(1, 1, 8, 8)
+    target[..., :, 4:] = 1.0  # a vertical edge
+    mask = torch.zeros(1, 1, 8, 8)
+    mask[..., 2:6, 2:6] = 1.0
+    flat = torch.full_like(target, 0.5)
+    assert gradient_l1(target + 0.3, target, mask).item() == pytest.approx(0.0, abs=1e-6)
+    assert gradient_l1(flat, target, mask).item() > 0.0
+    assert gradient_l1(flat, target, torch.zeros_like(mask)).item() == 0.0
+
+
+def test_split_holds_out_a_crop_only_when_seed_photo_and_font_all_are() -> None:
+    rule = SplitRule(test_seeds=(2,), photo_share=0.25, font_share=0.25)
+    photo_in, photo_out, font_in, font_out = (
+        "astronaut",
+        "gravel",
+        "NotoSansCJK-Regular.ttc",
+        "NotoSerifCJK-Regular.ttc",
+    )
+    assert not rule.held_out_photo(photo_in) and rule.held_out_photo(photo_out)
+    assert not rule.held_out_font(font_in) and rule.held_out_font(font_out)
+    assert rule.side(2, photo_out, font_out) == "test"
+    assert rule.side(1, photo_in, font_in) == "train"
+    # Any one held-out ingredient keeps a crop out of training; all three make it a test crop.
+    assert rule.side(1, photo_out, font_in) is None
+    assert rule.side(1, photo_in, font_out) is None
+    assert rule.side(2, photo_in, font_in) is None
+    assert rule.side(2, photo_out, font_in) is None
+
+
+def test_coarse_fill_restores_a_flat_colour_and_keeps_known_pixels() -> None:
+    from imtrans.nets.eraser import coarse_fill
+
+    image = torch.full((1, 3, 64, 64), 0.4)
+    image[:, 1] = -0.2
+    valid = torch.ones(1, 1, 64, 64)
+    valid[..., 10:50, 5:60] = 0.0  # a 40 px thick hole
+    known = image * valid
+    filled = coarse_fill(known, valid)
+    assert torch.allclose(filled, image, atol=1e-4)
+    keep = valid.expand_as(image) == 1
+    assert torch.equal(filled[keep], image[keep])
+
+
+def test_an_untrained_generator_starts_near_the_coarse_fill() -> None:
+    from imtrans.nets.eraser import coarse_fill
+
+    torch.manual_seed(0)
+    image, mask = _batch(h=32, w=32)
+    with torch.no_grad():
+        out = Generator().eval()(image, mask)
+    want = coarse_fill(image * (1 - mask), 1 - mask).clamp(-1, 1)
+    assert (out - want).abs().mean() < 0.05
