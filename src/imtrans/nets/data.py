@@ -95,6 +95,9 @@ class _Entry:
     sample: Sample
 
 
+#: Line height (px) that crops show text at; larger lettering is scaled down to it.
+LINE_PX = 32.0
+
 def _font_of(block_style: dict[str, object]) -> str:
     return str(block_style.get("font", "")).split("#")[0]
 
@@ -246,16 +249,19 @@ class EraserCrops(Dataset):
         ref = self.lines[index]
         image, target, mask = self._load(ref.sample)
         q = np.asarray(ref.quad, np.float64)
+        # Large lettering is seen at about LINE_PX high, as the backend downscales thick holes:
+        # at native scale a 90 px line fills a 128 px crop and leaves no context to fill from.
+        fit = max(1.0, float(np.linalg.norm(q[3] - q[0])) / LINE_PX)
         if rng is None:
             cx, cy = q.mean(axis=0)
-            scale = 1.0
+            scale = fit
         else:
             # A random point of the line (so long lines are covered end to end), jittered.
             a, b = rng.random(2)
             top = q[0] + a * (q[1] - q[0])
             bottom = q[3] + a * (q[2] - q[3])
             cx, cy = top + b * (bottom - top) + rng.uniform(-0.2, 0.2, 2) * self.size
-            scale = float(np.exp(rng.uniform(np.log(0.75), np.log(1.33))))
+            scale = fit * float(np.exp(rng.uniform(np.log(0.75), np.log(1.33))))
         side = max(8, round(self.size * scale))
         x0, y0 = _origin(image.shape, cx, cy, side)
         d = self.dilate
