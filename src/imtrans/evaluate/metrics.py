@@ -124,7 +124,7 @@ def source_script_chars(text: str, source_language: str) -> int:
 # Geometry
 
 
-def _polygon(q: Quad) -> Polygon:
+def quad_polygon(q: Quad) -> Polygon:
     """The quad as a polygon; a self-crossing quad (corners out of order) becomes its convex hull.
 
     `buffer(0)` would keep only one lobe of a bow-tie, a quarter of the rectangle that was meant.
@@ -134,7 +134,7 @@ def _polygon(q: Quad) -> Polygon:
 
 
 def _polygons(quads: Sequence[Quad]) -> np.ndarray:
-    return np.array([_polygon(q) for q in quads], dtype=object)
+    return np.array([quad_polygon(q) for q in quads], dtype=object)
 
 
 def _iou_matrix(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

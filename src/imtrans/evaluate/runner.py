@@ -34,7 +34,6 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import numpy as np
-from shapely.geometry import Polygon
 
 from imtrans.errors import ConfigError, ImtransError
 from imtrans.evaluate.dataset import Dataset, GTBlock, Sample
@@ -51,6 +50,7 @@ from imtrans.evaluate.metrics import (
     normalise_text,
     prf,
     psnr,
+    quad_polygon,
     source_script_chars,
     ssim,
 )
@@ -306,13 +306,13 @@ class Evaluator:
         again = self.pipeline.ocr(erased.image).page
         truth_chars = left = 0
         for gt in sample.blocks:
-            region = _polygon(gt.to_quad())
+            region = quad_polygon(gt.to_quad())
             lang = gt.language or sample.source_language
             truth_chars += source_script_chars(gt.text, lang)
             here = sum(
                 source_script_chars(ln.text, lang)
                 for ln in again.lines
-                if region.buffer(4).contains(_polygon(ln.quad).centroid)
+                if region.buffer(4).contains(quad_polygon(ln.quad).centroid)
             )
             left += here
             if here:
@@ -468,17 +468,12 @@ def summarise(outcomes: Sequence[SampleOutcome], stages: Sequence[str]) -> dict[
 
 
 # -- geometry helpers ---------------------------------------------------------------------------
-def _polygon(q: Quad) -> Polygon:
-    p = Polygon(q.points)
-    return p if p.is_valid else p.buffer(0)
-
-
 def _owners(blocks: Sequence[Block], truth: Sequence[GTBlock]) -> dict[str, int | None]:
     """Each predicted block's true block: the one holding most (>= OWN_SHARE) of its area."""
-    polys = [_polygon(gt.to_quad()) for gt in truth]
+    polys = [quad_polygon(gt.to_quad()) for gt in truth]
     out: dict[str, int | None] = {}
     for b in blocks:
-        mine = _polygon(b.quad)
+        mine = quad_polygon(b.quad)
         area = max(mine.area, 1e-9)
         best, share = None, 0.0
         for i, p in enumerate(polys):
@@ -495,9 +490,9 @@ def _dont_care(block: GTBlock) -> bool:
 
 
 def _has_line_inside(found: Sequence[Quad], box: Quad) -> bool:
-    region = _polygon(box)
+    region = quad_polygon(box)
     for q in found:
-        p = _polygon(q)
+        p = quad_polygon(q)
         if p.area > 0 and p.intersection(region).area >= 0.5 * p.area:
             return True
     return False
@@ -506,9 +501,9 @@ def _has_line_inside(found: Sequence[Quad], box: Quad) -> bool:
 def _block_failures(page: Page, truth: Sequence[GTBlock], owners: dict[str, int | None], out: SampleOutcome) -> None:
     per_truth = Counter(i for i in owners.values() if i is not None)
     out.failures["split_block"] += sum(1 for n in per_truth.values() if n > 1)
-    polys = [_polygon(gt.to_quad()) for gt in truth]
+    polys = [quad_polygon(gt.to_quad()) for gt in truth]
     for b in page.blocks:
-        mine = _polygon(b.quad)
+        mine = quad_polygon(b.quad)
         spanned = sum(1 for p in polys if p.area > 0 and mine.intersection(p).area >= 0.5 * p.area)
         if spanned > 1:
             out.failures["merged_block"] += 1
