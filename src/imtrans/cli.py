@@ -222,6 +222,14 @@ def _register_measurement() -> None:
 
     app.command("synth")(_user_errors(synth_command))
     app.command("eval")(_user_errors(eval_command))
+    _register_batch()
+
+
+def _register_batch() -> None:
+    """`imtrans batch` lives in imtrans.batch; registered here so errors get one line."""
+    from imtrans.batch.cli import batch_command
+
+    app.command("batch")(_user_errors(batch_command))
 
 
 _register_measurement()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,12 @@ def rapidocr_config(task: str, model_path: Path) -> Any:
     cfg = ParseParams.load(Path(rapidocr.__file__).resolve().parent / "config.yaml")
     section = cfg[task]
     section.engine_cfg = cfg.EngineConfig[section.engine_type.value]
+    # A process given a CPU budget (an `imtrans batch` or Ray worker: OMP_NUM_THREADS) keeps
+    # onnxruntime to it, so that parallel workers do not oversubscribe the cores.
+    threads = os.environ.get("OMP_NUM_THREADS", "")
+    if threads.isdigit() and int(threads) > 0:
+        section.engine_cfg.intra_op_num_threads = int(threads)
+        section.engine_cfg.inter_op_num_threads = 1
     section.model_path = str(model_path)
     section.model_root_dir = str(model_path.parent)
     section.font_path = None

@@ -1,0 +1,91 @@
+"""The `imtrans batch` command: a thin wrapper over `imtrans.batch.run_batch`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from imtrans.errors import OutputError
+
+
+def batch_command(
+    inputs: Annotated[
+        list[Path], typer.Argument(help="Images, folders (recursive), CBZ/ZIP archives, PDFs.")
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output folder (created if missing).")],
+    to: Annotated[str | None, typer.Option("--to", help="Target language, e.g. en, ko, ja, zh.")] = None,
+    source: Annotated[
+        str | None, typer.Option("--from", help="Source language: ko, en, ja, zh or auto.")
+    ] = None,
+    translator: Annotated[
+        str | None, typer.Option("--translator", help="local, glossary, papago, deepl, google or openai.")
+    ] = None,
+    glossary: Annotated[
+        Path | None, typer.Option("--glossary", help="CSV or JSON of fixed translations.")
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Model name for the translator.")] = None,
+    model_dir: Annotated[Path | None, typer.Option("--model-dir", help="Local model directory.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", help="Worker processes (local, default 1) or Ray actors (default: all CPUs)."
+        ),
+    ] = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help="local (processes on this machine) or ray.")
+    ] = "local",
+    address: Annotated[
+        str | None, typer.Option("--address", help="Ray cluster to use, e.g. auto or ray://HOST:10001.")
+    ] = None,
+    dpi: Annotated[int, typer.Option("--dpi", help="Resolution PDF pages are rendered at.")] = 150,
+    text_layer: Annotated[
+        bool,
+        typer.Option(
+            "--text-layer", help="Add the translated text to output PDFs as invisible, searchable text."
+        ),
+    ] = False,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write a summary JSON here.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Settings JSON.")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override any setting: --set detect.max_side=1024.")
+    ] = None,
+) -> None:
+    """Translate many pages into OUTPUT: images, folders, comic archives and PDFs.
+
+    Archives come back as the same kind of archive and PDFs as a PDF of translated pages.
+    A rerun skips the pages already done with the same input and settings and redoes the
+    rest (the manifest is OUTPUT/.imtrans-batch/manifest.json). A page that fails is
+    reported and the batch goes on; the exit code is 1 if any page failed.
+    """
+    from imtrans.batch import BatchOptions, run_batch
+    from imtrans.batch.progress import RichProgress
+    from imtrans.cli import resolve_settings
+    from imtrans.imageio import atomic_writes
+
+    settings = resolve_settings(
+        config,
+        set_,
+        **{
+            "translate.target": to,
+            "recognize.source": source,
+            "translate.translator": translator,
+            "translate.glossary": str(glossary) if glossary else None,
+            "translate.model": model,
+            "translate.model_dir": str(model_dir) if model_dir else None,
+        },
+    )
+    if json_out is not None and not (json_out.parent if str(json_out.parent) else Path(".")).is_dir():
+        raise OutputError(f"cannot write {json_out}: folder {json_out.parent} does not exist")
+    options = BatchOptions(output, engine, workers, address, dpi, text_layer)
+    summary = run_batch(inputs, settings, options, RichProgress())
+    for failure in summary.failures:
+        typer.echo(f"failed: {failure['error']}", err=True)
+    typer.echo(summary.line(), err=True)
+    if json_out is not None:
+        with atomic_writes() as w:
+            w.write_text(json_out, json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
+    if summary.failed:
+        raise typer.Exit(1)

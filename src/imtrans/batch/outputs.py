@@ -1,0 +1,277 @@
+"""Where batch outputs go in OUT_DIR, and how they are written: pages, archives, PDFs.
+
+Layout, for an input document at output path REL (see `inputs.Document.rel`):
+
+- an image: ``OUT_DIR/REL`` (the translated image) and ``OUT_DIR/REL.json`` (its page JSON);
+- an archive or PDF: ``OUT_DIR/REL`` (the same kind of file, assembled from its pages once
+  they are all through) and ``OUT_DIR/REL.json`` (every page's JSON or error, in order);
+  each page is first kept in ``OUT_DIR/.imtrans-batch/pages/REL/NNNNN.ext`` (+ ``.json``),
+  so that a rerun redoes only the pages that need it and assembles again.
+
+Every file is written to a temp file beside its target and renamed into place, so a batch
+killed at any moment leaves whole files or none; `remove_stale_temps` clears the temp files
+a killed run could not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path, PurePosixPath
+
+from imtrans.batch.inputs import Document, output_name
+from imtrans.errors import OutputError
+from imtrans.imageio import atomic_writes
+from imtrans.types import Block, Direction, Page
+
+#: The batch's own folder inside OUT_DIR: the manifest and the pages of archives and PDFs.
+WORK_DIR = ".imtrans-batch"
+
+#: Adobe's standard CJK fonts: PDF readers supply them, so the invisible text needs no embedded font.
+_CID_FONTS = {"ko": "HYSMyeongJo-Medium", "ja": "HeiseiMin-W3", "zh": "STSong-Light"}
+
+
+class OutputDir:
+    """Paths of every output of a batch under one OUT_DIR."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.work = self.root / WORK_DIR
+        self.manifest_path = self.work / "manifest.json"
+
+    def prepare(self) -> None:
+        """Create OUT_DIR and the work folder and make sure files can be written there.
+
+        Raises:
+            OutputError: OUT_DIR cannot be created or written (one line).
+        """
+        try:
+            self.work.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(prefix=".write-test.", suffix=".part", dir=self.work)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as e:
+            raise OutputError(f"cannot write to output folder {self.root}: {e.strerror or e}") from None
+
+    def page_paths(self, doc: Document, index: int) -> tuple[Path, Path]:
+        """(image, json) of page `index` of `doc`."""
+        if doc.kind == "image":
+            image = self.root / doc.rel
+        else:
+            job = doc.jobs[index]
+            suffix = PurePosixPath(output_name(job.member)).suffix if job.member is not None else ".png"
+            image = self.work / "pages" / doc.rel / f"{index + 1:05d}{suffix.lower()}"
+        return image, image.with_name(image.name + ".json")
+
+    def document_paths(self, doc: Document) -> tuple[Path, Path]:
+        """(file, json) of a whole document."""
+        target = self.root / doc.rel
+        return target, target.with_name(target.name + ".json")
+
+    def targets(self, documents: Sequence[Document]) -> list[Path]:
+        """Every file the batch may write."""
+        out = [self.manifest_path]
+        for doc in documents:
+            out += self.document_paths(doc)
+            for i in range(len(doc.jobs)):
+                out += self.page_paths(doc, i)
+        return out
+
+    def remove_stale_temps(self, documents: Sequence[Document]) -> int:
+        """Delete temp files a killed run left beside our targets (``.NAME.*.part``); return how many."""
+        by_folder: dict[Path, set[str]] = {}
+        for target in self.targets(documents):
+            by_folder.setdefault(target.parent, set()).add(target.name)
+        removed = 0
+        for folder, names in by_folder.items():
+            if not folder.is_dir():
+                continue
+            for tmp in folder.glob(".*.part"):
+                if any(tmp.name.startswith(f".{name}.") for name in names):
+                    with contextlib.suppress(OSError):
+                        tmp.unlink()
+                        removed += 1
+        return removed
+
+
+def write_page(image_path: Path, json_path: Path, image: bytes, page_json: str) -> None:
+    """Write a translated page and its JSON, both or neither."""
+    _make_parent(image_path)
+    with atomic_writes() as w:
+        w.write_bytes(image_path, image)
+        w.write_text(json_path, page_json)
+
+
+def remove_page(image_path: Path, json_path: Path) -> None:
+    """Remove what an earlier run wrote for a page that now failed: no output stands for an old input."""
+    for path in (image_path, json_path):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+@contextlib.contextmanager
+def atomic_file(target: Path) -> Iterator[Path]:
+    """A temp file path beside `target`, renamed onto it when the block ends without error."""
+    _make_parent(target)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    except OSError as e:
+        raise OutputError(f"cannot write {target}: {e.strerror}") from None
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    except OSError as e:
+        raise OutputError(f"cannot write {target}: {e.strerror}") from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def _make_parent(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"cannot write {path}: {e.strerror}") from None
+
+
+# -- documents ------------------------------------------------------------------------------
+def write_document_json(path: Path, doc: Document, pages: Sequence[dict]) -> None:
+    """The JSON beside an archive or PDF: its source and every page's JSON or error, in order."""
+    data = {"source": str(doc.path), "kind": doc.kind, "pages": list(pages)}
+    with atomic_writes() as w:
+        w.write_text(path, json.dumps(data, ensure_ascii=False, indent=1))
+
+
+def assemble_archive(target: Path, doc: Document, translated: Mapping[str, Path]) -> None:
+    """Write a ZIP/CBZ like the input, each translated page in place of its original.
+
+    Members keep their order, names (a page Pillow cannot write back becomes .png) and dates;
+    pages that failed, and members that are not images, are copied unchanged.
+
+    Args:
+        target: The output archive.
+        doc: The input archive.
+        translated: Member name -> translated page file, for the pages that succeeded.
+    """
+    with zipfile.ZipFile(doc.path) as src, atomic_file(target) as tmp, zipfile.ZipFile(tmp, "w") as dst:
+        for info in src.infolist():
+            page = translated.get(info.filename)
+            if page is not None:
+                out = zipfile.ZipInfo(output_name(info.filename), info.date_time)
+                out.compress_type, out.external_attr = info.compress_type, info.external_attr
+                dst.writestr(out, page.read_bytes())
+                continue
+            try:
+                data = src.read(info)
+            except (zipfile.BadZipFile, OSError, RuntimeError, ValueError):
+                continue  # a member that cannot be read cannot be copied either; its page is reported failed
+            dst.writestr(info, data)
+
+
+def assemble_pdf(
+    target: Path, doc: Document, translated: Mapping[int, tuple[Path, Page]], text_layer: bool
+) -> None:
+    """Write a PDF of the translated pages, each at its original page size.
+
+    A page that failed is rendered from the original at the batch's dpi, so the PDF keeps
+    every page in place. With `text_layer`, each page also gets its text as invisible text
+    (the translation of translated blocks, the recognised text of the others) at the
+    blocks' positions, so that the PDF can be searched and the text selected.
+
+    Args:
+        target: The output PDF.
+        doc: The input PDF.
+        translated: Page index -> (translated page image, its page data), for the pages that succeeded.
+        text_layer: Add the invisible text.
+    """
+    import pypdfium2 as pdfium
+    from PIL import Image
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    source = pdfium.PdfDocument(doc.path)
+    try:
+        with atomic_file(target) as tmp:
+            pdf = canvas.Canvas(str(tmp), invariant=True, pageCompression=1)
+            for index, job in enumerate(doc.jobs):
+                width, height = source[index].get_size()
+                pdf.setPageSize((width, height))
+                if index in translated:
+                    image_path, page = translated[index]
+                    with Image.open(image_path) as im:
+                        image = im.convert("RGB")
+                else:
+                    page = None
+                    image = source[index].render(scale=job.dpi / 72).to_pil().convert("RGB")
+                pdf.drawImage(ImageReader(image), 0, 0, width, height)
+                if text_layer and page is not None:
+                    _draw_text_layer(pdf, page, width / image.width, height / image.height, height)
+                pdf.showPage()
+            pdf.save()
+    finally:
+        source.close()
+
+
+def _draw_text_layer(pdf: object, page: Page, sx: float, sy: float, page_height: float) -> None:
+    """Each block's text as one invisible line stretched over the block's box (PDF text render mode 3)."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    for block in page.blocks:
+        translation = page.translations.get(block.id)
+        text, language = (
+            (translation.text, translation.target_lang) if translation else (block.text, block.language)
+        )
+        text = " ".join(text.split())
+        if not text or not block.lines:
+            continue
+        x0, y0, x1, y1 = _bbox(block)
+        across = (x1 - x0) * sx if block.direction == Direction.VERTICAL else (y1 - y0) * sy
+        size = max(1.0, across / len(block.lines))
+        font = _pdf_font(language)
+        obj = pdf.beginText()  # type: ignore[attr-defined]
+        obj.setTextRenderMode(3)  # invisible: neither filled nor stroked, but searchable
+        obj.setFont(font, size)
+        width = stringWidth(text, font, size)
+        if width > 0:
+            obj.setHorizScale(100.0 * (x1 - x0) * sx / width)
+        obj.setTextOrigin(x0 * sx, page_height - y0 * sy - size * 0.85)
+        obj.textLine(text)
+        pdf.drawText(obj)  # type: ignore[attr-defined]
+
+
+def _bbox(block: Block) -> tuple[float, float, float, float]:
+    boxes = [ln.quad.bbox for ln in block.lines]
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def _pdf_font(language: str) -> str:
+    """A registered reportlab font that maps `language`'s characters to Unicode."""
+    from reportlab.pdfbase import pdfmetrics
+
+    registered = pdfmetrics.getRegisteredFontNames()
+    if language in _CID_FONTS:
+        name = _CID_FONTS[language]
+        if name not in registered:
+            from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+            pdfmetrics.registerFont(UnicodeCIDFont(name))
+        return name
+    from imtrans.render.fonts import font_for
+
+    spec = font_for(language)  # Noto Sans: Latin, Cyrillic, Vietnamese
+    name = f"imtrans-{spec.path.stem}"
+    if name not in registered:
+        from reportlab.pdfbase.ttfonts import TTFont
+
+        pdfmetrics.registerFont(TTFont(name, str(spec.path), subfontIndex=spec.index))
+    return name

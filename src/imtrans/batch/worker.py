@@ -1,0 +1,88 @@
+"""What a batch worker does with one page, whichever engine runs it.
+
+A worker holds one `Pipeline` (models load once, on its first page) and turns a
+`PageJob` into a `PageOutcome`: the translated page encoded in its output format and
+its JSON, or the error. Errors about the page (corrupt image, a translation service
+failing on it, anything unexpected) are data: the batch records them and goes on.
+Errors about the set-up (a missing model, a bad setting or glossary) would fail every
+page alike, so they are marked fatal and the batch stops with that one line.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+from imtrans.batch.inputs import PageJob, read_page
+from imtrans.errors import ConfigError, ImtransError, LanguageError, ModelMissingError
+from imtrans.imageio import encode_image
+from imtrans.pipeline import Pipeline
+
+#: Errors that no page can succeed past: stop the batch rather than fail every page.
+_FATAL = (ModelMissingError, ConfigError, LanguageError)
+
+
+@dataclass(frozen=True)
+class PageOutcome:
+    """The result of one job: encoded image and page JSON, or an error message.
+
+    `fatal` holds the error when it is one no page can get past (the batch then stops with it).
+    """
+
+    key: str
+    image: bytes | None = None
+    page_json: str | None = None
+    error: str | None = None
+    fatal: ImtransError | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def translate_page(pipeline: Pipeline, job: PageJob, data: bytes | None = None) -> PageOutcome:
+    """Read, translate and encode one page; never raises (errors come back in the outcome).
+
+    Args:
+        pipeline: The worker's pipeline, built once.
+        job: The page.
+        data: The page's source bytes when the engine ships them (Ray); None reads from disk.
+    """
+    start = time.perf_counter()
+    try:
+        image = read_page(job, pipeline.settings.image, data)
+        result = pipeline.translate(image)
+        encoded = encode_image(result.image, job.out_format)
+        return PageOutcome(job.key, encoded, result.to_json(), seconds=time.perf_counter() - start)
+    except _FATAL as e:
+        return PageOutcome(job.key, error=str(e), fatal=e, seconds=time.perf_counter() - start)
+    except ImtransError as e:
+        return PageOutcome(job.key, error=str(e), seconds=time.perf_counter() - start)
+    except Exception as e:  # noqa: BLE001 - one page's bug must not stop a 500-page batch; it is recorded
+        message = f"{type(e).__name__}: {e}".splitlines()[0]
+        return PageOutcome(
+            job.key, error=f"{job.key}: unexpected error: {message}", seconds=time.perf_counter() - start
+        )
+
+
+def threads_per_worker(workers: int) -> int:
+    """CPU threads each of `workers` processes may use so that together they fill, not oversubscribe, the CPUs."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, cpus // max(1, workers))
+
+
+def limit_threads(threads: int) -> None:
+    """Cap this process's compute threads: OpenMP (Tesseract), onnxruntime sessions, OpenCV.
+
+    Must run before the models load. onnxruntime reads OMP_NUM_THREADS through
+    `imtrans.detect.ppocr.rapidocr_config`; Ray sets the same variable for its workers.
+    """
+    import cv2
+
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    cv2.setNumThreads(threads)
