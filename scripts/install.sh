@@ -8,6 +8,7 @@ DEBIAN_PACKAGES=(
   tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng tesseract-ocr-jpn tesseract-ocr-jpn-vert
   tesseract-ocr-chi-sim fonts-noto-cjk fonts-nanum fonts-nanum-extra fonts-noto-core
   fortunes fortunes-zh manpages-ja mate-backgrounds
+  chromium  # the web page's browser tests drive it through Playwright
 )
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -235,6 +235,16 @@ def _register_batch() -> None:
 _register_measurement()
 
 
+def _register_serve() -> None:
+    """`imtrans serve` lives in imtrans.serve; registered here so errors get one line."""
+    from imtrans.serve.cli import serve_command
+
+    app.command("serve")(_user_errors(serve_command))
+
+
+_register_serve()
+
+
 def _summary(page: Any, output: Path | None, json_out: Path | None) -> None:
     """One line per block on stderr, then where the outputs went."""
     for b in page.blocks:

@@ -95,6 +95,22 @@ class RenderSettings(_Section):
     font_path: Path | None = Field(None, description="Use this font file for every language.")
 
 
+class ServeSettings(_Section):
+    """How `imtrans serve` runs. Not a section of `Settings`: it decides nothing about an image,
+    so it stays out of every result's recorded settings (`--set serve.KEY=VALUE` sets it)."""
+
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(8000, ge=0, le=65535, description="Port to listen on (0: any free port).")
+    db_path: Path | None = Field(None, description="Job database (default: jobs.sqlite3 in the user data dir).")
+    workers: int = Field(0, ge=0, description="Pipelines working at once (0: one per CPU core).")
+    queue_limit: int = Field(16, ge=0, description="Jobs that may wait for a worker; past it, 503.")
+    retry_after: int = Field(5, ge=1, description="Seconds a 503 answer asks the client to wait.")
+    max_upload_bytes: int = Field(20_000_000, ge=1, description="Largest request body (image and glossary).")
+    max_glossary_bytes: int = Field(1_000_000, ge=1, description="Largest uploaded glossary file.")
+    token_env: str = Field("IMTRANS_API_TOKEN", description="Env var with the bearer token (unset: no token).")
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (none: off).")
+
+
 class Settings(_Section):
     """Everything that decides what imtrans does to an image."""
 

@@ -1,0 +1,92 @@
+"""`imtrans serve`: the REST service and the web page (registered in imtrans.cli)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from imtrans.errors import ConfigError
+from imtrans.settings import ServeSettings, Settings
+
+
+def serve_command(
+    host: Annotated[
+        str | None, typer.Option("--host", help="Address to listen on (default 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port to listen on (default 8000).")] = None,
+    db: Annotated[
+        Path | None, typer.Option("--db", help="Job database (default: in the user data dir).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Pipelines at once (default: CPU cores).")
+    ] = None,
+    queue_limit: Annotated[
+        int | None, typer.Option("--queue-limit", help="Jobs that may wait; past it, 503.")
+    ] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Default target language.")] = None,
+    translator: Annotated[str | None, typer.Option("--translator", help="Default translator.")] = None,
+    glossary: Annotated[
+        Path | None, typer.Option("--glossary", help="Server glossary, used when a request uploads none.")
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Pipeline settings JSON.")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a setting; serve.KEY=VALUE for the service's own (see README)."),
+    ] = None,
+) -> None:
+    """Run the REST service and the web page: open http://HOST:PORT/ (API docs at /docs)."""
+    from imtrans.cli import resolve_settings
+
+    pipeline_sets = [s for s in set_ or [] if not s.startswith("serve.")]
+    serve_sets = [s.removeprefix("serve.") for s in set_ or [] if s.startswith("serve.")]
+    settings = resolve_settings(
+        config,
+        pipeline_sets,
+        **{
+            "translate.target": to,
+            "translate.translator": translator,
+            "translate.glossary": str(glossary) if glossary else None,
+        },
+    )
+    serve = _serve_settings(
+        serve_sets,
+        host=host,
+        port=port,
+        db_path=str(db) if db else None,
+        workers=workers,
+        queue_limit=queue_limit,
+    )
+    run(settings, serve)
+
+
+def _serve_settings(sets: list[str], **named: Any) -> ServeSettings:
+    from imtrans.cli import _parse_value
+
+    data: dict[str, Any] = {}
+    for item in sets:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set expects KEY=VALUE, got serve.{item!r}")
+        data[key.strip()] = _parse_value(raw)
+    data.update({k: v for k, v in named.items() if v is not None})
+    try:
+        return ServeSettings.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(x) for x in err["loc"])
+        raise ConfigError(f"invalid setting serve.{where}: {err['msg']}") from None
+
+
+def run(settings: Settings, serve: ServeSettings) -> None:
+    """Build the app (pipelines load here, once) and serve it until interrupted."""
+    import uvicorn
+
+    from imtrans.serve.app import create_app
+
+    typer.echo(f"imtrans: loading the pipeline for {serve.workers or 'one per core'} worker(s)...", err=True)
+    app = create_app(settings, serve)
+    typer.echo(f"imtrans: web page at http://{serve.host}:{serve.port}/ , API docs at /docs", err=True)
+    uvicorn.run(app, host=serve.host, port=serve.port, log_level="info")

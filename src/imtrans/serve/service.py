@@ -1,0 +1,235 @@
+"""What the service does, apart from HTTP: accept a job, run it on the pool, re-render a page.
+
+Requests are checked before a job exists (languages, translator, image, glossary), so a bad
+request gets an error answer and leaves no job behind. Everything after that happens on a
+worker and ends in the job's row: ``done`` with its page, or ``failed`` with a one-line error.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Future
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imtrans.errors import ConfigError, ImtransError, InputError
+from imtrans.imageio import atomic_writes, encode_image, load_image
+from imtrans.pipeline import PageResult
+from imtrans.serve.jobs import (
+    ERASED,
+    ORIGINAL,
+    TRANSLATED,
+    TRANSLATED_WEBP,
+    Job,
+    JobStatus,
+    JobStore,
+    default_db_path,
+)
+from imtrans.serve.workers import Worker, WorkerPool
+from imtrans.settings import ServeSettings, Settings
+from imtrans.translate.glossary import Glossary
+from imtrans.types import Page, Translation
+
+log = logging.getLogger(__name__)
+
+#: What a failed job says when the cause was a bug rather than the input (details go to the log).
+INTERNAL_ERROR = "internal error while processing the image (the server log has the details)"
+#: Name of an uploaded glossary inside its job's folder (no suffix: the glossary reader sniffs CSV or JSON).
+UPLOADED_GLOSSARY = "glossary"
+
+
+class JobNotDone(Exception):
+    """The job has no page yet (or failed), so it cannot be re-rendered."""
+
+
+class UnknownBlock(LookupError):
+    """An edit names a block the page does not have."""
+
+
+class TooLarge(InputError):
+    """An upload is over its size limit."""
+
+
+@dataclass(frozen=True)
+class TranslateRequest:
+    """A translation request as the API receives it; None means the server's setting."""
+
+    image: bytes
+    source: str | None = None
+    target: str | None = None
+    translator: str | None = None
+    glossary: bytes | None = None
+
+
+class TranslationService:
+    """The job store and the worker pool, with the server's settings.
+
+    Args:
+        settings: Pipeline settings every job starts from (a request changes only languages,
+            translator and glossary).
+        serve: The service's own settings (database, pool size, queue and upload limits).
+    """
+
+    def __init__(self, settings: Settings, serve: ServeSettings) -> None:
+        self.settings = settings
+        self.serve = serve
+        self.store = JobStore(serve.db_path or default_db_path())
+        self.pool = WorkerPool(settings, serve.workers, serve.queue_limit)
+
+    def close(self) -> None:
+        self.pool.close()
+
+    # -- translate -------------------------------------------------------------------------
+    def submit(self, request: TranslateRequest) -> tuple[str, Future[None]]:
+        """Check a request, record it as a queued job and queue it; returns the job id and its future.
+
+        Raises:
+            ConfigError, LanguageError: unknown language or translator, a bad glossary.
+            InputError: not an image, or over the size or pixel limits.
+            QueueFull: every worker busy and the queue at its limit.
+        """
+        settings = self.settings.with_overrides(
+            {
+                k: v
+                for k, v in {
+                    "recognize.source": request.source,
+                    "translate.target": request.target,
+                    "translate.translator": request.translator,
+                }.items()
+                if v
+            }
+        )
+        if request.glossary is not None and len(request.glossary) > self.serve.max_glossary_bytes:
+            raise TooLarge(
+                f"glossary is {len(request.glossary)} bytes, over the limit of {self.serve.max_glossary_bytes}"
+            )
+        has_glossary = request.glossary is not None or settings.translate.glossary is not None
+        # As in the CLI: no translator named and a glossary given means the glossary translator.
+        translator = settings.translate.translator or ("glossary" if has_glossary else "local")
+        if translator == "glossary" and not has_glossary:
+            raise ConfigError("the glossary translator needs a glossary file; upload one with the image")
+        limits = settings.image.model_copy(
+            update={"max_bytes": min(settings.image.max_bytes, self.serve.max_upload_bytes)}
+        )
+        if len(request.image) > limits.max_bytes:
+            raise TooLarge(f"image is {len(request.image)} bytes, over the limit of {limits.max_bytes}")
+        try:
+            # Pillow reads the content and decides what it is; file names and content types are ignored.
+            image = load_image(request.image, limits)
+        except InputError as e:
+            raise InputError(str(e).replace("<bytes>", "uploaded image")) from None
+        options = {
+            "source": settings.recognize.source,
+            "target": settings.translate.target,
+            "translator": translator,
+            "glossary": "uploaded" if request.glossary is not None else ("server" if has_glossary else None),
+            "width": int(image.shape[1]),
+            "height": int(image.shape[0]),
+        }
+        job_id = self.store.create(options)
+        try:
+            if request.glossary is not None:
+                settings = settings.with_overrides(
+                    {"translate.glossary": str(self._save_glossary(job_id, request.glossary))}
+                )
+            future = self.pool.submit(partial(self._translate, job_id, image, settings))
+        except BaseException:
+            self.store.delete(job_id)
+            raise
+        return job_id, future
+
+    def _save_glossary(self, job_id: str, data: bytes) -> Path:
+        """Write an uploaded glossary into the job's folder and check that it parses."""
+        path = self.store.job_dir(job_id) / UPLOADED_GLOSSARY
+        with atomic_writes() as w:
+            w.write_bytes(path, data)
+        try:
+            Glossary.load(path, self.settings.translate.fuzzy_threshold)
+        except ConfigError as e:
+            # The reader names the file; a client should not see server paths.
+            raise ConfigError(str(e).replace(str(path), "uploaded glossary")) from None
+        return path
+
+    def _translate(self, job_id: str, image: np.ndarray, settings: Settings, worker: Worker) -> None:
+        """On a worker: run the pipeline, write the files, then mark the job done (or failed)."""
+        self.store.mark_running(job_id)
+        try:
+            result = worker.pipeline_for(settings).translate(image)
+            self._write_files(job_id, result, original=image)
+            self.store.finish(job_id, public_page(result.page))
+        except ImtransError as e:
+            self.store.fail(job_id, str(e))
+        except Exception:
+            log.exception("job %s failed", job_id)
+            self.store.fail(job_id, INTERNAL_ERROR)
+
+    # -- re-render ----------------------------------------------------------------------------
+    def rerender(self, job_id: str, edits: dict[str, str]) -> Future[None]:
+        """Queue a re-render of a finished job with some block translations replaced.
+
+        An empty text removes a block's translation (its original lettering stays).
+
+        Raises:
+            UnknownJob, JobNotDone, UnknownBlock, QueueFull.
+        """
+        job = self.store.get(job_id)
+        if job.status is not JobStatus.DONE or job.page is None:
+            raise JobNotDone(f"job {job.id} is {job.status.value}; only a done job can be re-rendered")
+        page = edited_page(Page.from_dict(job.page), edits)
+        return self.pool.submit(partial(self._rerender, job.id, page))
+
+    def _rerender(self, job_id: str, page: Page, worker: Worker) -> None:
+        original = load_image(self.store.job_dir(job_id) / ORIGINAL, self.settings.image)
+        result = worker.base.rerender(original, page)
+        self._write_files(job_id, result)
+        self.store.replace_page(job_id, public_page(result.page))
+
+    # -- shared --------------------------------------------------------------------------------
+    def _write_files(self, job_id: str, result: PageResult, original: np.ndarray | None = None) -> None:
+        folder = self.store.job_dir(job_id)
+        with atomic_writes() as w:
+            w.write_image(folder / TRANSLATED, result.image)
+            w.write_bytes(folder / TRANSLATED_WEBP, encode_image(result.image, "WEBP"))
+            if result.erased is not None:
+                w.write_image(folder / ERASED, result.erased)
+            if original is not None:
+                w.write_image(folder / ORIGINAL, original)
+
+    def job(self, job_id: str) -> Job:
+        return self.store.get(job_id)
+
+
+def edited_page(page: Page, edits: dict[str, str]) -> Page:
+    """The page with the given block translations replaced (empty text: no translation)."""
+    blocks = {b.id: b for b in page.blocks}
+    unknown = sorted(set(edits) - set(blocks))
+    if unknown:
+        raise UnknownBlock(f"no block {unknown[0]!r} on this page")
+    translations = dict(page.translations)
+    for block_id, text in edits.items():
+        if not text.strip():
+            translations.pop(block_id, None)
+            continue
+        before = translations.get(block_id)
+        translations[block_id] = Translation(
+            block_id=block_id,
+            text=text.strip(),
+            source_lang=blocks[block_id].language,
+            target_lang=page.target_lang,
+            translator="edited",
+            model=before.model if before else "",
+        )
+    return page.with_(translations=translations)
+
+
+def public_page(page: Page) -> dict[str, Any]:
+    """The page as the API shows it: an uploaded glossary by its name, not its server path."""
+    data = page.to_dict()
+    translate = data.get("settings", {}).get("translate", {})
+    if translate.get("glossary"):
+        translate["glossary"] = Path(translate["glossary"]).name
+    return data

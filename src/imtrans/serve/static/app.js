@@ -1,0 +1,371 @@
+// imtrans web page: pick an image, send it to /v1/translate, poll the job, show the result.
+// Plain JavaScript, no build step: every file the page needs is served by the app.
+"use strict";
+
+const $ = (sel) => document.querySelector(sel);
+const SVG = "http://www.w3.org/2000/svg";
+const POLL_MS = 400;
+
+const state = {
+  file: null,        // the picked image
+  job: null,         // the last job as the API returned it
+  blobs: {},         // object URLs of the shown images, revoked when replaced
+  showOriginal: false,
+};
+
+// ---- API ------------------------------------------------------------------------------
+function authHeaders() {
+  const token = sessionStorage.getItem("imtrans-token") || "";
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+async function api(path, options = {}) {
+  const response = await fetch(path, { ...options, headers: { ...authHeaders(), ...(options.headers || {}) } });
+  if (!response.ok) throw await apiError(response);
+  return response;
+}
+
+async function apiError(response) {
+  let message = `${response.status} ${response.statusText}`;
+  try { message = (await response.json()).error || message; } catch (_) { /* not JSON */ }
+  if (response.status === 401) $("#token-field").hidden = false;
+  if (response.status === 503) {
+    const wait = response.headers.get("Retry-After");
+    message += wait ? ` (try again in ${wait} s)` : "";
+  }
+  return new Error(message);
+}
+
+// Upload with XMLHttpRequest: fetch cannot report upload progress.
+function upload(form) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/v1/translate");
+    for (const [k, v] of Object.entries(authHeaders())) xhr.setRequestHeader(k, v);
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable) showProgress(`Uploading… ${Math.round((100 * e.loaded) / e.total)}%`, (100 * e.loaded) / e.total);
+    };
+    xhr.onload = () => {
+      let body = {};
+      try { body = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
+      if (xhr.status === 401) $("#token-field").hidden = false;
+      if (xhr.status >= 200 && xhr.status < 300) resolve(body);
+      else {
+        const wait = xhr.getResponseHeader("Retry-After");
+        reject(new Error((body.error || `${xhr.status} ${xhr.statusText}`) + (wait ? ` (try again in ${wait} s)` : "")));
+      }
+    };
+    xhr.onerror = () => reject(new Error("the server cannot be reached"));
+    xhr.send(form);
+  });
+}
+
+// ---- status line --------------------------------------------------------------------------
+function showProgress(text, percent) {
+  const bar = $("#progress");
+  bar.hidden = false;
+  if (percent === undefined) bar.removeAttribute("value"); else bar.value = percent;
+  $("#status").textContent = text;
+}
+
+function doneProgress(text) {
+  $("#progress").hidden = true;
+  $("#status").textContent = text;
+}
+
+function showError(message) {
+  $("#progress").hidden = true;
+  $("#status").textContent = "";
+  $("#error").textContent = message;
+}
+
+// ---- the form -----------------------------------------------------------------------------
+async function loadOptions() {
+  try {
+    const options = await (await api("/v1/options")).json();
+    fillSelect($("#source"), options.sources, options.defaults.source);
+    fillSelect($("#target"), options.targets, options.defaults.target);
+    const translators = Object.fromEntries(options.translators.map((t) => [t, t]));
+    const fallback = options.defaults.translator;
+    const automatic = fallback === "glossary" ? fallback : `glossary if you give one, else ${fallback}`;
+    fillSelect($("#translator"), { "": `automatic (${automatic})`, ...translators }, "");
+    if (options.token_required && !sessionStorage.getItem("imtrans-token")) $("#token-field").hidden = false;
+  } catch (e) {
+    showError(`Cannot load the options: ${e.message}`);
+  }
+}
+
+function fillSelect(select, entries, chosen) {
+  select.replaceChildren(...Object.entries(entries).map(([value, name]) => {
+    const option = new Option(value && value !== name ? `${name} (${value})` : name, value);
+    option.selected = value === chosen;
+    return option;
+  }));
+}
+
+function pickFile(file) {
+  if (!file) return;
+  state.file = file;
+  $("#drop-text").textContent = `${file.name || "pasted image"} (${Math.round(file.size / 1024)} KB). Drop or pick another to replace it.`;
+  const preview = $("#preview");
+  if (state.blobs.preview) URL.revokeObjectURL(state.blobs.preview);
+  state.blobs.preview = URL.createObjectURL(file);
+  preview.src = state.blobs.preview;
+  preview.hidden = false;
+  $("#go").disabled = false;
+}
+
+async function translate(event) {
+  event.preventDefault();
+  if (!state.file) return;
+  $("#error").textContent = "";
+  $("#go").disabled = true;
+  const token = $("#token").value.trim();
+  if (token) sessionStorage.setItem("imtrans-token", token);
+  const form = new FormData();
+  form.append("image", state.file, state.file.name || "pasted.png");
+  for (const name of ["source", "target", "translator"]) {
+    const value = $(`#${name}`).value;
+    if (value) form.append(name, value);
+  }
+  const glossary = $("#glossary").files[0];
+  if (glossary) form.append("glossary", glossary, glossary.name);
+  try {
+    showProgress("Uploading…", 0);
+    let job = await upload(form);
+    const started = Date.now();
+    while (job.status === "queued" || job.status === "running") {
+      const seconds = Math.round((Date.now() - started) / 1000);
+      showProgress(job.status === "queued" ? `Waiting for a free worker… ${seconds} s` : `Reading, translating and drawing… ${seconds} s`);
+      await new Promise((r) => setTimeout(r, POLL_MS));
+      job = await (await api(`/v1/jobs/${job.id}`)).json();
+    }
+    if (job.status === "failed") throw new Error(job.error);
+    await showJob(job);
+    const total = Object.values(job.page.timings).reduce((a, b) => a + b, 0);
+    doneProgress(`Done: ${job.page.blocks.length} block(s) in ${total.toFixed(1)} s.`);
+  } catch (e) {
+    showError(e.message);
+  } finally {
+    $("#go").disabled = false;
+  }
+}
+
+// ---- the result ----------------------------------------------------------------------------
+async function fetchBlob(url) {
+  return (await api(url)).blob();
+}
+
+async function showJob(job) {
+  state.job = job;
+  const [translated, original] = await Promise.all([
+    fetchBlob(job.files.translated_png),
+    fetchBlob(job.files.original_png),
+  ]);
+  for (const [key, blob] of [["translated", translated], ["original", original]]) {
+    if (state.blobs[key]) URL.revokeObjectURL(state.blobs[key]);
+    state.blobs[key] = URL.createObjectURL(blob);
+  }
+  $("#original-image").src = state.blobs.original;
+  showMainImage();
+  $("#result").hidden = false;
+  $("#result").dataset.revision = String(job.revision);
+  drawOverlays(job.page);
+  listBlocks(job.page);
+  listDiagnostics(job.page);
+}
+
+function showMainImage() {
+  const main = $("#main-image");
+  main.src = state.showOriginal ? state.blobs.original : state.blobs.translated;
+  main.alt = state.showOriginal ? "Original image" : "Translated image";
+  $("#main-caption").textContent = state.showOriginal ? "Original" : "Translated";
+  $("#toggle").setAttribute("aria-pressed", String(state.showOriginal));
+  $("#toggle").textContent = state.showOriginal ? "Show translated" : "Show original";
+}
+
+function drawOverlays(page) {
+  for (const view of document.querySelectorAll(".view")) {
+    const svg = view.querySelector("svg");
+    svg.setAttribute("viewBox", `0 0 ${page.width} ${page.height}`);
+    svg.setAttribute("preserveAspectRatio", "none");
+    svg.replaceChildren(...page.blocks.map((block) => blockShape(block, view)));
+  }
+}
+
+function blockShape(block, view) {
+  const shape = document.createElementNS(SVG, "polygon");
+  shape.setAttribute("points", block.quad.map(([x, y]) => `${x},${y}`).join(" "));
+  shape.setAttribute("tabindex", "0");
+  shape.setAttribute("role", "button");
+  shape.dataset.block = block.id;
+  const translation = block.translation ? block.translation.text : "(not translated)";
+  shape.setAttribute("aria-label", `Block ${block.id}: ${block.text}, translated: ${translation}`);
+  const show = () => highlight(block, view);
+  shape.addEventListener("mouseenter", show);
+  shape.addEventListener("focus", show);
+  shape.addEventListener("click", show);  // a tap on a phone
+  shape.addEventListener("mouseleave", () => highlight(null, view));
+  shape.addEventListener("blur", () => highlight(null, view));
+  shape.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault();
+      const box = document.querySelector(`.block[data-block="${block.id}"] textarea`);
+      if (box) box.focus();
+    }
+  });
+  return shape;
+}
+
+function highlight(block, view) {
+  for (const el of document.querySelectorAll("[data-block]")) {
+    el.classList.toggle("hot", block !== null && el.dataset.block === block.id);
+  }
+  for (const pop of document.querySelectorAll(".popover")) pop.hidden = true;
+  if (!block || !view) return;
+  const pop = view.querySelector(".popover");
+  const img = view.querySelector("img");
+  const scale = img.clientWidth / state.job.page.width;
+  const xs = block.quad.map((p) => p[0]);
+  const ys = block.quad.map((p) => p[1]);
+  const below = Math.max(...ys) * scale + 6;
+  pop.replaceChildren(
+    textLine("read", block.text),
+    textLine("translated", block.translation ? block.translation.text : "(not translated)"),
+  );
+  pop.style.left = `${Math.max(0, Math.min(...xs) * scale)}px`;
+  pop.hidden = false;
+  // Below the block when there is room in the image, else above it.
+  const top = below + pop.offsetHeight < img.clientHeight ? below : Math.min(...ys) * scale - pop.offsetHeight - 6;
+  pop.style.top = `${Math.max(0, top)}px`;
+}
+
+function textLine(kind, text) {
+  const p = document.createElement("div");
+  p.className = kind;
+  p.textContent = text;
+  return p;
+}
+
+function listBlocks(page) {
+  const template = $("#block-template");
+  $("#blocks").replaceChildren(...page.blocks.map((block) => {
+    const item = template.content.firstElementChild.cloneNode(true);
+    item.dataset.block = block.id;
+    item.querySelector(".block-id").textContent = block.id;
+    item.querySelector(".block-lang").textContent = `${block.language} → ${page.target_lang}`;
+    item.querySelector(".text").textContent = block.text;
+    const box = item.querySelector("textarea");
+    const current = block.translation ? block.translation.text : "";
+    box.value = current;
+    box.dataset.original = current;
+    box.setAttribute("aria-label", `Translation of block ${block.id}`);
+    box.addEventListener("input", () => {
+      box.classList.toggle("edited", box.value !== box.dataset.original);
+      $("#rerender").disabled = !document.querySelector("#blocks textarea.edited");
+    });
+    box.addEventListener("focus", () => highlight(block, $("#view-main")));
+    item.querySelector(".copy-source").addEventListener("click", (e) => copy(block.text, e.target));
+    item.querySelector(".copy-translation").addEventListener("click", (e) => copy(box.value, e.target));
+    item.addEventListener("mouseenter", () => highlight(block, $("#view-main")));
+    item.addEventListener("mouseleave", () => highlight(null, null));
+    return item;
+  }));
+  $("#rerender").disabled = true;
+}
+
+function listDiagnostics(page) {
+  const items = page.diagnostics.map((d) => `${d.severity}: ${d.stage}/${d.code}: ${d.message}`);
+  items.push(`timings: ${Object.entries(page.timings).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(", ")}`);
+  $("#diagnostics").replaceChildren(...items.map((text) => {
+    const li = document.createElement("li");
+    li.textContent = text;
+    return li;
+  }));
+}
+
+async function copy(text, button) {
+  try {
+    await navigator.clipboard.writeText(text);
+    flash(button, "Copied");
+  } catch (_) {
+    flash(button, "Copy failed");
+  }
+}
+
+function flash(button, text) {
+  const before = button.textContent;
+  button.textContent = text;
+  setTimeout(() => { button.textContent = before; }, 1200);
+}
+
+async function rerender() {
+  const edits = {};
+  for (const box of document.querySelectorAll("#blocks textarea.edited")) {
+    edits[box.closest(".block").dataset.block] = box.value;
+  }
+  if (!Object.keys(edits).length) return;
+  $("#rerender").disabled = true;
+  $("#error").textContent = "";
+  showProgress("Re-rendering with your edits…");
+  try {
+    const response = await api(`/v1/jobs/${state.job.id}/render`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ translations: edits }),
+    });
+    state.showOriginal = false;
+    await showJob(await response.json());
+    doneProgress(`Re-rendered (revision ${state.job.revision}).`);
+  } catch (e) {
+    showError(e.message);
+    $("#rerender").disabled = false;
+  }
+}
+
+async function download(url, name) {
+  try {
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(await fetchBlob(url));
+    link.download = name;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+  } catch (e) {
+    showError(e.message);
+  }
+}
+
+// ---- wiring -----------------------------------------------------------------------------
+function wire() {
+  const drop = $("#drop");
+  $("#image").addEventListener("change", (e) => pickFile(e.target.files[0]));
+  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    pickFile(e.dataTransfer.files[0]);
+  });
+  document.addEventListener("paste", (e) => {
+    const file = [...e.clipboardData.files].find((f) => f.type.startsWith("image/"));
+    if (file) pickFile(file);
+  });
+  $("#request").addEventListener("submit", translate);
+  $("#toggle").addEventListener("click", () => { state.showOriginal = !state.showOriginal; showMainImage(); });
+  $("#side").addEventListener("click", () => {
+    const side = !$("#views").classList.contains("side");
+    $("#views").classList.toggle("side", side);
+    $("#view-original").hidden = !side;
+    $("#side").setAttribute("aria-pressed", String(side));
+    if (side) { state.showOriginal = false; showMainImage(); }
+    $("#toggle").disabled = side;
+  });
+  $("#rerender").addEventListener("click", rerender);
+  $("#download-png").addEventListener("click", () => download(state.job.files.translated_png, `${state.job.id.slice(0, 8)}.translated.png`));
+  $("#download-json").addEventListener("click", () => download(state.job.files.page_json, `${state.job.id.slice(0, 8)}.json`));
+  loadOptions();
+}
+
+wire();

@@ -1,0 +1,272 @@
+"""The REST service through FastAPI's in-process client, on the real pipeline and a real job database."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from imtrans.serve.app import create_app
+from imtrans.serve.jobs import INTERRUPTED, JobStore
+from imtrans.settings import ServeSettings, Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SIGN = (ROOT / "examples" / "sign_ko.png").read_bytes()
+GLOSSARY = (ROOT / "examples" / "glossary.csv").read_bytes()
+TOKEN = "test-token-5f2c"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+TOKEN_ENV = "IMTRANS_TEST_API_TOKEN"
+
+pytestmark = pytest.mark.slow
+
+
+def serve_settings(folder: Path) -> ServeSettings:
+    return ServeSettings(
+        db_path=folder / "jobs.sqlite3", workers=1, queue_limit=1, max_upload_bytes=2_000_000, token_env=TOKEN_ENV
+    )
+
+
+def pipeline_settings(folder: Path) -> Settings:
+    return Settings().with_overrides({"image.max_pixels": 1_000_000, "translate.cache_path": str(folder / "c.db")})
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("serve-api")
+
+
+@pytest.fixture(scope="module")
+def client(folder: Path) -> TestClient:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(TOKEN_ENV, TOKEN)
+        app = create_app(pipeline_settings(folder), serve_settings(folder))
+    with TestClient(app, headers=AUTH, raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def done_job(client: TestClient) -> dict:
+    r = client.post(
+        "/v1/translate?wait=true",
+        files={"image": ("sign.png", SIGN), "glossary": ("glossary.csv", GLOSSARY)},
+        data={"target": "en"},
+    )
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def translate(client: TestClient, image: bytes, **data: str) -> dict:
+    return client.post("/v1/translate", files={"image": ("x.png", image)}, data=data)
+
+
+def png(width: int, height: int) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), "white").save(buf, "PNG")
+    return buf.getvalue()
+
+
+def one_line_error(r, status: int) -> str:
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert set(body) == {"error"}
+    assert "\n" not in body["error"] and "Traceback" not in body["error"]
+    return body["error"]
+
+
+# -- the happy path ----------------------------------------------------------------------------
+def test_a_translated_job_holds_the_page_and_links_to_its_files(done_job):
+    assert done_job["status"] == "done"
+    assert done_job["options"] == {
+        "source": "auto", "target": "en", "translator": "glossary", "glossary": "uploaded",
+        "width": 900, "height": 600,
+    }
+    texts = {b["text"]: b["translation"]["text"] for b in done_job["page"]["blocks"] if b["translation"]}
+    assert texts["서울역"] == "Seoul Station"
+    # The page records the settings it ran with, but not where the server keeps the upload.
+    assert done_job["page"]["settings"]["translate"]["glossary"] == "glossary"
+    assert set(done_job["files"]) == {"translated_png", "translated_webp", "erased_png", "original_png", "page_json"}
+
+
+def test_a_job_is_answered_at_once_with_202_and_polled_until_done(client):
+    r = client.post("/v1/translate", files={"image": ("s.png", SIGN), "glossary": ("g.csv", GLOSSARY)})
+    assert r.status_code == 202
+    job = r.json()
+    assert job["status"] in ("queued", "running", "done")
+    assert r.headers["location"] == f"/v1/jobs/{job['id']}"
+    deadline = time.monotonic() + 120
+    while job["status"] in ("queued", "running"):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+        job = client.get(f"/v1/jobs/{job['id']}").json()
+    assert job["status"] == "done"
+    assert job["page"]["target_lang"] == "en"
+
+
+def test_result_files_are_the_images_and_the_json(client, done_job):
+    source = np.asarray(Image.open(io.BytesIO(SIGN)).convert("RGB"))
+    kinds = {"translated_png": "image/png", "translated_webp": "image/webp", "erased_png": "image/png",
+             "original_png": "image/png"}
+    images = {}
+    for key, content_type in kinds.items():
+        r = client.get(done_job["files"][key])
+        assert r.status_code == 200 and r.headers["content-type"] == content_type
+        images[key] = np.asarray(Image.open(io.BytesIO(r.content)).convert("RGB"))
+        assert images[key].shape == source.shape
+    assert np.array_equal(images["original_png"], source)
+    assert not np.array_equal(images["translated_png"], source)
+    page = client.get(done_job["files"]["page_json"]).json()
+    assert page["blocks"] == done_job["page"]["blocks"]
+
+
+def test_rerender_draws_edited_translations_without_reading_again(client, done_job):
+    before = client.get(done_job["files"]["translated_png"]).content
+    r = client.post(f"/v1/jobs/{done_job['id']}/render", json={"translations": {"b0": "Main Station", "b2": ""}})
+    assert r.status_code == 200, r.text
+    job = r.json()
+    assert job["revision"] == done_job["revision"] + 1
+    blocks = {b["id"]: b for b in job["page"]["blocks"]}
+    assert blocks["b0"]["translation"]["text"] == "Main Station"
+    assert blocks["b0"]["translation"]["translator"] == "edited"
+    assert blocks["b2"]["translation"] is None  # an empty edit keeps the original lettering
+    assert "detect" not in job["page"]["timings"] and "recognize" not in job["page"]["timings"]
+    after = client.get(job["files"]["translated_png"]).content
+    assert after != before
+    # b2's original lettering is back: its box in the result equals the original image there.
+    x0, y0, x1, y1 = (int(v) for v in _bbox(blocks["b2"]["quad"]))
+    result = np.asarray(Image.open(io.BytesIO(after)).convert("RGB"))
+    source = np.asarray(Image.open(io.BytesIO(SIGN)).convert("RGB"))
+    assert np.array_equal(result[y0:y1, x0:x1], source[y0:y1, x0:x1])
+
+
+def _bbox(quad: list[list[float]]) -> tuple[float, float, float, float]:
+    xs, ys = [p[0] for p in quad], [p[1] for p in quad]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def test_health_options_page_and_offline_docs(client):
+    health = client.get("/healthz", headers={"Authorization": ""}).json()
+    assert health["status"] == "ok" and health["workers"] == 1 and health["queue_limit"] == 1
+    options = client.get("/v1/options").json()
+    assert options["targets"]["ko"] == "Korean" and "glossary" in options["translators"]
+    assert options["token_required"] is True
+    page = client.get("/")
+    assert page.status_code == 200 and "default-src 'self'" in page.headers["content-security-policy"]
+    assert client.get("/static/app.js").status_code == 200
+    docs = client.get("/docs").text
+    assert "/docs-assets/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
+    assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/v1/translate", "/v1/jobs/{job_id}", "/v1/jobs/{job_id}/render", "/healthz"} <= set(paths)
+
+
+def test_cors_is_off_by_default(client):
+    r = client.get("/v1/options", headers={"Origin": "https://elsewhere.example"})
+    assert "access-control-allow-origin" not in r.headers
+
+
+# -- bad input ---------------------------------------------------------------------------------
+def test_a_wrong_or_missing_token_is_refused(client):
+    r = client.get("/v1/options", headers={"Authorization": "Bearer nope"})
+    assert one_line_error(r, 401) == "missing or wrong bearer token"
+    assert r.headers["www-authenticate"] == "Bearer"
+    r = client.post("/v1/translate", files={"image": ("x.png", SIGN)}, headers={"Authorization": ""})
+    one_line_error(r, 401)
+
+
+def test_not_an_image_is_refused_by_its_content_not_its_name(client):
+    error = one_line_error(translate(client, b"%PDF-1.4 not an image"), 400)
+    assert "not an image" in error
+    # A real PNG under a misleading name and type is still read.
+    r = client.post("/v1/translate", files={"image": ("notes.txt", png(64, 64), "text/plain")})
+    assert r.status_code == 202
+
+
+def test_too_large_uploads_are_refused(client):
+    error = one_line_error(translate(client, b"\x89PNG" + bytes(2_100_000)), 413)
+    assert "over the limit of 2000000" in error
+    error = one_line_error(translate(client, png(1200, 1000)), 400)
+    assert "1.2 MP, over the limit of 1.0 MP" in error
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"target": "xx"}, "unknown language code 'xx'"),
+        ({"source": "klingon"}, "unknown language code 'klingon'"),
+        ({"translator": "babelfish"}, "translator: Input should be"),
+        ({"translator": "glossary"}, "the glossary translator needs a glossary file"),
+    ],
+)
+def test_unknown_languages_and_translators_are_refused(client, data, expected):
+    assert expected in one_line_error(translate(client, SIGN, **data), 422)
+
+
+def test_a_malformed_glossary_is_refused_without_naming_server_paths(client):
+    r = client.post(
+        "/v1/translate", files={"image": ("s.png", SIGN), "glossary": ("g.csv", b"from,to\nA,B\n")}
+    )
+    error = one_line_error(r, 422)
+    assert "uploaded glossary" in error and "/" not in error
+
+
+def test_unknown_jobs_files_and_blocks(client, done_job):
+    assert "no job" in one_line_error(client.get("/v1/jobs/8c1f4f8e-2b4c-4a43-9d6e-0c35c8f3c111"), 404)
+    one_line_error(client.get("/v1/jobs/not-a-uuid"), 404)
+    one_line_error(client.get("/v1/jobs/..%2F..%2Fjobs.sqlite3/files/page.json"), 404)
+    one_line_error(client.get(f"/v1/jobs/{done_job['id']}/files/..%2F..%2Fjobs.sqlite3"), 404)
+    one_line_error(client.get(f"/v1/jobs/{done_job['id']}/files/glossary"), 422)
+    r = client.post(f"/v1/jobs/{done_job['id']}/render", json={"translations": {"b99": "x"}})
+    assert "no block 'b99'" in one_line_error(r, 422)
+    r = client.post("/v1/jobs/8c1f4f8e-2b4c-4a43-9d6e-0c35c8f3c111/render", json={"translations": {}})
+    one_line_error(r, 404)
+    one_line_error(client.post(f"/v1/jobs/{done_job['id']}/render", json={"edits": 1}), 422)
+
+
+def test_a_job_that_fails_says_why_in_one_line(client, monkeypatch):
+    monkeypatch.delenv("IMTRANS_PAPAGO_CLIENT_ID", raising=False)
+    monkeypatch.delenv("IMTRANS_PAPAGO_CLIENT_SECRET", raising=False)
+    r = client.post("/v1/translate?wait=true", files={"image": ("s.png", SIGN)}, data={"translator": "papago"})
+    assert r.status_code == 200
+    job = r.json()
+    assert job["status"] == "failed" and job["files"] == {} and job["page"] is None
+    assert "IMTRANS_PAPAGO_CLIENT_ID" in job["error"] and "\n" not in job["error"]
+    one_line_error(client.get(f"/v1/jobs/{job['id']}/files/translated.png"), 409)
+    one_line_error(client.post(f"/v1/jobs/{job['id']}/render", json={"translations": {}}), 409)
+
+
+def test_past_the_queue_limit_the_answer_is_503_with_retry_after(client):
+    pool = client.app.state.service.pool
+    release = threading.Event()
+    # Occupy the one worker and the one queue place with tasks that wait for the test.
+    held = [pool.submit(lambda _worker: release.wait(60)) for _ in range(pool.size + pool.queue_limit)]
+    try:
+        r = translate(client, SIGN)
+        assert "try again later" in one_line_error(r, 503)
+        assert r.headers["retry-after"] == "5"
+        assert client.get("/healthz").json()["pending"] == 2
+    finally:
+        release.set()
+    assert all(f.result(timeout=60) for f in held)
+
+
+# -- restart -----------------------------------------------------------------------------------
+def test_a_restart_keeps_finished_jobs_and_fails_unfinished_ones(client, done_job, folder):
+    store: JobStore = client.app.state.service.store
+    stuck = store.create({"target": "en"})
+    store.mark_running(stuck)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(TOKEN_ENV, TOKEN)
+        restarted = create_app(pipeline_settings(folder), serve_settings(folder))
+    with TestClient(restarted, headers=AUTH) as again:
+        job = again.get(f"/v1/jobs/{done_job['id']}").json()
+        assert job["status"] == "done" and job["page"]["blocks"]
+        assert again.get(job["files"]["translated_png"]).status_code == 200
+        failed = again.get(f"/v1/jobs/{stuck}").json()
+        assert failed["status"] == "failed" and failed["error"] == INTERRUPTED
+        assert restarted.state.service.store.integrity_check() == "ok"
