@@ -86,8 +86,6 @@ def expand_inputs(inputs: Sequence[Path], dpi: int = 150) -> list[Document]:
     """
     if not inputs:
         raise InputError("no inputs given")
-    if dpi < 36 or dpi > 1200:
-        raise InputError(f"--dpi must be between 36 and 1200, got {dpi}")
     documents: list[Document] = []
     for raw in inputs:
         path = Path(raw)

@@ -31,7 +31,7 @@ from imtrans.batch.outputs import (
     write_page,
 )
 from imtrans.batch.worker import PageOutcome
-from imtrans.errors import ImtransError
+from imtrans.errors import ConfigError, ImtransError
 from imtrans.settings import Settings
 from imtrans.types import Page
 
@@ -113,6 +113,9 @@ def run_batch(
     """
     start = time.perf_counter()
     settings = _absolute_paths(settings)
+    engine = make_engine(options.engine, options.workers, options.address)
+    if not 36 <= options.dpi <= 1200:
+        raise ConfigError(f"--dpi must be between 36 and 1200, got {options.dpi}")
     # 1. documents and their pages; OUT_DIR; what earlier runs did
     documents = expand_inputs(inputs, options.dpi)
     out = OutputDir(options.out_dir)
@@ -120,7 +123,6 @@ def run_batch(
     out.remove_stale_temps(documents)
     manifest = Manifest.load(out.manifest_path)
     s_hash = settings_hash(settings)
-    engine = make_engine(options.engine, options.workers, options.address)
     summary = BatchSummary(str(out.root), engine.name, engine.workers)
     batch = _Batch(out, manifest, s_hash, options)
 

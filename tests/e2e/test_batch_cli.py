@@ -1,0 +1,138 @@
+"""`imtrans batch` as a user runs it: exit codes, the summary, and a batch killed halfway."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from batch_inputs import EXAMPLES, comic_archive, image_folder, two_page_pdf
+
+from imtrans.batch.manifest import Manifest
+
+pytestmark = pytest.mark.slow
+
+
+def _command(*args: str, cache: Path) -> list[str]:
+    exe = Path(sys.executable).parent / "imtrans"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "imtrans.cli"]
+    glossary = ["--glossary", str(EXAMPLES / "glossary.csv"), "--set", f"translate.cache_path={cache}"]
+    return [*cmd, "batch", *args, "--to", "en", *glossary]
+
+
+def imtrans_batch(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        _command(*args, cache=cwd / "cache.sqlite3"),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def _files(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_batch_with_a_corrupt_page_finishes_and_exits_1_with_a_json_summary(tmp_path):
+    image_folder(tmp_path / "in")
+    comic_archive(tmp_path / "ch.cbz")
+    two_page_pdf(tmp_path / "doc.pdf")
+    proc = imtrans_batch(
+        "in", "ch.cbz", "doc.pdf", "-o", "out", "--workers", "2", "--text-layer", "--json", "summary.json",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "failed: ch.cbz!002.png" in proc.stderr
+    assert "7 page(s): 6 translated, 0 already done, 1 failed" in proc.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert (summary["pages"], summary["translated"], summary["failed"]) == (7, 6, 1)
+    assert summary["engine"] == "local" and summary["workers"] == 2
+    assert summary["failures"][0]["key"] == "ch.cbz!002.png"
+    assert summary["pages_per_second"] > 0
+    assert {"out/ch.cbz", "out/doc.pdf", "out/in/sign_0.png"} <= set(summary["outputs"])
+
+    again = imtrans_batch("in", "ch.cbz", "doc.pdf", "-o", "out", "--text-layer", cwd=tmp_path)
+    assert again.returncode == 1  # the corrupt page is tried again, and fails again
+    assert "7 page(s): 0 translated, 6 already done, 1 failed" in again.stderr
+
+
+def test_a_batch_killed_halfway_completes_on_rerun_with_nothing_lost_or_doubled(tmp_path):
+    image_folder(tmp_path / "in", copies=3)
+    comic_archive(tmp_path / "ch.cbz", corrupt=False)
+    args = ("in", "ch.cbz", "-o", "out", "--workers", "1")
+    proc = subprocess.Popen(
+        _command(*args, cache=tmp_path / "cache.sqlite3"),
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: the kill takes the workers too
+    )
+    out = tmp_path / "out"
+    try:
+        deadline = time.monotonic() + 300
+        while not any(out.rglob("*.png.json")) and time.monotonic() < deadline:
+            assert proc.poll() is None, "the batch ended before it could be killed"
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert len(Manifest.load(out / ".imtrans-batch/manifest.json").pages) < 8  # killed halfway
+
+    rerun = imtrans_batch(*args, "--json", "summary.json", cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["pages"] == 8 and summary["failed"] == 0
+    assert summary["translated"] + summary["skipped"] == 8 and summary["skipped"] >= 1
+
+    images = {f"in/sign_{i}.png" for i in range(3)} | {f"in/notices/notice_{i}.png" for i in range(3)}
+    expected = images | {f"{p}.json" for p in images} | {"ch.cbz", "ch.cbz.json"}
+    kept_pages = {f".imtrans-batch/pages/ch.cbz/0000{i}.png{s}" for i in (1, 2) for s in ("", ".json")}
+    manifest = {".imtrans-batch/manifest.json"}
+    assert _files(out) == expected | kept_pages | manifest  # no temp file left, nothing extra
+    pages = Manifest.load(out / ".imtrans-batch/manifest.json").pages
+    assert sorted(pages) == sorted(images | {"ch.cbz!001.png", "ch.cbz!003.png"})
+    assert all(r.status == "done" for r in pages.values())
+    with zipfile.ZipFile(out / "ch.cbz") as zf:
+        assert zf.namelist() == ["001.png", "003.png", "ComicInfo.xml"]
+        assert zf.testzip() is None
+
+
+def _one_error_line(proc: subprocess.CompletedProcess) -> str:
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    return lines[0]
+
+
+def test_an_output_folder_that_cannot_be_written_is_one_line_and_exit_7(tmp_path):
+    image_folder(tmp_path / "in")
+    (tmp_path / "taken").write_text("a file")
+    proc = imtrans_batch("in", "-o", "taken/out", cwd=tmp_path)
+    assert proc.returncode == 7
+    assert _one_error_line(proc).startswith("imtrans: error: cannot write to output folder taken/out")
+
+
+@pytest.mark.parametrize(
+    "args, code, fragment",
+    [
+        (("missing", "-o", "out"), 3, "no such file or folder: missing"),
+        (("in", "-o", "out", "--engine", "spark"), 2, "unknown engine 'spark'"),
+        (("in", "-o", "out", "--workers", "0"), 2, "--workers must be 1 or more"),
+        (("in", "-o", "out", "--address", "auto"), 2, "--address is for --engine ray"),
+        (("in", "-o", "out", "--dpi", "5"), 2, "--dpi must be between 36 and 1200"),
+    ],
+)
+def test_bad_arguments_are_one_line_errors(tmp_path, args, code, fragment):
+    image_folder(tmp_path / "in")
+    proc = imtrans_batch(*args, cwd=tmp_path)
+    assert proc.returncode == code
+    assert fragment in _one_error_line(proc)
+    assert not (tmp_path / "out").exists()  # refused before anything was written
