@@ -82,6 +82,7 @@ class PPOCRDetector:
         self._model_path = model_path
         self._model: Any = None
         self._post: Any = None
+        self._lut = _normalise_table([0.5] * 3, [0.5] * 3)
         self._lock = threading.Lock()
 
     def _load(self) -> Any:
@@ -100,6 +101,7 @@ class PPOCRDetector:
                 _quiet_rapidocr()
                 self._model = TextDetector(cfg)
                 self._post = _post_process(cfg, self.settings.box_threshold)
+                self._lut = _normalise_table(self._model.mean, self._model.std)
         return self._model
 
     def _default_model(self) -> Path:
@@ -148,16 +150,12 @@ class PPOCRDetector:
 
     def _run_pass(self, model: Any, bgr: np.ndarray, scale: float) -> list[Box]:
         """One detection pass on the image resized by `scale`; boxes in original pixels."""
-        from rapidocr.ch_ppocr_det.utils import DetPreProcess
-
         h, w = bgr.shape[:2]
         rh = max(32, round(h * scale / 32) * 32)
         rw = max(32, round(w * scale / 32) * 32)
         interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
         resized = cv2.resize(bgr, (rw, rh), interpolation=interp) if (rw, rh) != (w, h) else bgr
-        # Sizes are multiples of 32 already, so rapidocr's preprocessing only normalises.
-        x = DetPreProcess(1 << 30, "max", model.mean, model.std)(resized)
-        pred = model.session(x)
+        pred = model.session(_blob(resized, self._lut))
         return self._boxes(pred, (rh, rw), self._post, scale, w / rw, h / rh)
 
     @staticmethod
@@ -171,6 +169,21 @@ class PPOCRDetector:
             ordered, direction = order_quad(p)
             out.append(Box(points=ordered, score=float(score), direction=direction, scale=scale))
         return out
+
+
+def _blob(bgr: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """The network input (1, 3, H, W) float32, through a per-channel table of the 256 byte values."""
+    return np.stack([lut[c][bgr[:, :, c]] for c in range(3)])[None]
+
+
+def _normalise_table(mean: Any, std: Any) -> np.ndarray:
+    """(3, 256) float32: rapidocr's normalisation, (pixel / 255 - mean) / std, of every byte value.
+
+    Bit-identical to rapidocr's own float64 arithmetic (the int8 detector's input quantisation
+    turns a 1e-7 difference on a flat colour into a different box), at a fraction of its cost.
+    """
+    levels = (np.arange(256, dtype=np.uint8).astype("float32") * (1 / 255.0)).astype(np.float64)
+    return np.stack([((levels - float(m)) / float(s)).astype(np.float32) for m, s in zip(mean, std, strict=True)])
 
 
 def _post_process(cfg: Any, box_threshold: float) -> Any:
