@@ -151,7 +151,8 @@ def fit_block(
 ) -> Layout:
     """Choose the largest font size at which `text` fits the region, and lay it out.
 
-    Binary search over integer sizes from `min_px` to `size_cap(min_px, max_px, start_px)`.
+    The cap, `size_cap(min_px, max_px, start_px)`, is tried first; if it does not fit, a
+    binary search over integer sizes from `min_px` up to it.
     A size fits when the broken lines (or columns), including the outline, lie inside
     region_w x region_h. Words are kept whole if any size allows it; only when none does
     are they hyphenated or split (a second search). If nothing fits at `min_px`, `min_px`
@@ -180,6 +181,10 @@ def fit_block(
     def attempt(px: int, split: bool) -> _Attempt:
         return _attempt(text, language, region_w, region_h, direction, font_spec, px, stroke_ratio, split)
 
+    # Most translations fit at the cap (short text in a roomy block): one attempt, no search.
+    at_cap = attempt(hi, False)
+    if at_cap.fits:
+        return _place(at_cap, region_w, region_h, direction, alignment)
     # Shrinking the font is better than splitting words: split only if no size fits whole words.
     for split in (False, True):
         best = attempt(min_px, split)
