@@ -25,6 +25,7 @@ from imtrans.evaluate.metrics import (
     prf,
     psnr,
     quad_iou,
+    residue_chars,
     source_script_chars,
     ssim,
 )
@@ -217,6 +218,20 @@ def test_collisions_counts_pairs_over_the_share_of_the_smaller() -> None:
     assert collisions([R(0, 0, 100, 100), R(10, 10, 12, 12)]) == 1  # small one wholly inside
     assert collisions([a]) == 0
     assert collisions([]) == 0
+
+
+def test_residue_chars_counts_source_script_of_lines_centred_in_each_region() -> None:
+    regions = [(R(0, 0, 100, 40), "ko"), (R(200, 0, 300, 40), "ja")]
+    found = [
+        (R(10, 5, 60, 35), "시청 방면"),  # centre (35, 20) in the first: 4 Hangul
+        (R(90, 5, 112, 35), "OK 역"),  # centre (101, 20): outside, but within the 4 px margin: 1 Hangul
+        (R(200, 5, 260, 35), "東京 abc"),  # in the second: 2 Han (Latin is not Japanese script)
+        (R(120, 5, 180, 35), "시청"),  # centre (150, 20): in neither
+    ]
+    assert residue_chars(regions, found) == [5, 2]
+    assert residue_chars(regions, found, margin=0.0) == [4, 2]
+    assert residue_chars(regions, []) == [0, 0]
+    assert residue_chars([], found) == []
 
 
 # --------------------------------------------------------------------------------------------

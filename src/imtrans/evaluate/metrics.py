@@ -298,6 +298,29 @@ def collisions(quads: Sequence[Quad], *, min_share: float = 0.05) -> int:
     return int(np.triu(hit, k=1).sum())
 
 
+def residue_chars(
+    regions: Sequence[tuple[Quad, str]], found: Sequence[tuple[Quad, str]], *, margin: float = 4.0
+) -> list[int]:
+    """Per true text region, the source-script characters read again there after erasing.
+
+    A line read from the erased image belongs to every region that holds its centre (the region
+    grown by `margin` px, for detector boxes that sit a little off the truth); its characters
+    are counted in that region's language with `source_script_chars`.
+
+    Args:
+        regions: ``(quad, language)`` per true block.
+        found: ``(quad, text)`` per line read from the erased image.
+        margin: Pixels the regions are grown by.
+    """
+    centres = [quad_polygon(q).centroid for q, _ in found]
+    out = []
+    for quad, lang in regions:
+        area = quad_polygon(quad).buffer(margin)
+        out.append(sum(source_script_chars(text, lang) for c, (_, text) in zip(centres, found, strict=True)
+                       if area.contains(c)))  # fmt: skip
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # Images
 

@@ -51,6 +51,7 @@ from imtrans.evaluate.metrics import (
     prf,
     psnr,
     quad_polygon,
+    residue_chars,
     source_script_chars,
     ssim,
 )
@@ -304,19 +305,13 @@ class Evaluator:
                     out.metrics["erase.ssim_mask"] = ssim(erased.image, clean, mask)
                     out.metrics["erase.psnr_mask_input"] = psnr(image, clean, mask)  # before erasing: the floor
         again = self.pipeline.ocr(erased.image).page
-        truth_chars = left = 0
-        for gt in sample.blocks:
-            region = quad_polygon(gt.to_quad())
-            lang = gt.language or sample.source_language
-            truth_chars += source_script_chars(gt.text, lang)
-            here = sum(
-                source_script_chars(ln.text, lang)
-                for ln in again.lines
-                if region.buffer(4).contains(quad_polygon(ln.quad).centroid)
-            )
-            left += here
-            if here:
-                out.failures["residue"] += 1
+        languages = [gt.language or sample.source_language for gt in sample.blocks]
+        truth_chars = sum(source_script_chars(gt.text, lang) for gt, lang in zip(sample.blocks, languages, strict=True))
+        per_block = residue_chars([(gt.to_quad(), lang) for gt, lang in zip(sample.blocks, languages, strict=True)],
+                                  [(ln.quad, ln.text) for ln in again.lines])  # fmt: skip
+        left = sum(per_block)
+        if any(per_block):
+            out.failures["residue"] += sum(1 for n in per_block if n)
         out.metrics["erase.residue_chars"] = float(left)
         out.metrics["erase.truth_chars"] = float(truth_chars)
         out.metrics["erase.residue_rate"] = left / truth_chars if truth_chars else 0.0
