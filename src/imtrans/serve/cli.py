@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -85,6 +86,11 @@ def run(settings: Settings, serve: ServeSettings) -> None:
     import uvicorn
 
     from imtrans.serve.app import create_app
+    from imtrans.serve.workers import cpu_count
+
+    # Each worker's onnxruntime sessions get their share of the cores, not all of them each
+    # (the detector reads OMP_NUM_THREADS); set before the pipelines load.
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, cpu_count() // (serve.workers or cpu_count()))))
 
     typer.echo(f"imtrans: loading the pipeline for {serve.workers or 'one per core'} worker(s)...", err=True)
     app = create_app(settings, serve)

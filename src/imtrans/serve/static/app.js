@@ -87,7 +87,7 @@ async function loadOptions() {
     fillSelect($("#target"), options.targets, options.defaults.target);
     const translators = Object.fromEntries(options.translators.map((t) => [t, t]));
     const fallback = options.defaults.translator;
-    const automatic = fallback === "glossary" ? fallback : `glossary if you give one, else ${fallback}`;
+    const automatic = fallback === "glossary" ? fallback : `glossary or ${fallback}`;
     fillSelect($("#translator"), { "": `automatic (${automatic})`, ...translators }, "");
     if (options.token_required && !sessionStorage.getItem("imtrans-token")) $("#token-field").hidden = false;
   } catch (e) {
