@@ -11,6 +11,7 @@ tests), so the rules are testable with golden tables and no font.
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
 from collections.abc import Callable, Sequence
 
@@ -290,7 +291,7 @@ def _syllables(word: str, language: str) -> list[str]:
     # Hyphenate the letters only: pyphen finds nothing in "moment," with its comma.
     positions = pyphen.Pyphen(lang=dic_lang).positions(word[start:end])  # pyphen caches its dictionaries
     cuts = [0, *[start + int(p) for p in positions], len(word)]
-    return [word[a:b] for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+    return [word[a:b] for a, b in itertools.pairwise(cuts) if b > a]
 
 
 def _char_units(word: str) -> list[tuple[str, str]]:

@@ -261,5 +261,5 @@ def _legible(style: Style, bg: np.ndarray) -> Style:
 
 
 def _rgb(c: np.ndarray) -> RGB:
-    r, g, b = (int(round(float(v))) for v in c[:3])
+    r, g, b = (round(float(v)) for v in c[:3])
     return (min(255, max(0, r)), min(255, max(0, g)), min(255, max(0, b)))

@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
-from imtrans.render.colours import legible_on, source_angle, source_font_size
 from imtrans.languages import language_of_script
+from imtrans.render.colours import legible_on, source_angle, source_font_size
 from imtrans.render.fonts import FontSpec, font_for
 from imtrans.render.layout import (
     Layout,
@@ -92,9 +92,33 @@ def render_page(
     Returns:
         The drawn image and the diagnostics, in block order.
     """
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise ValueError(f"render_page needs an RGB uint8 image, got {image.dtype} {image.shape}")
-    out = image.copy()
+    _check_rgb(image)
+    patches, diags = draw_patches(image, blocks, translations, styles, settings, target)
+    return paste_patches(image, patches), diags
+
+
+def draw_patches(
+    image: np.ndarray,
+    blocks: list[Block] | tuple[Block, ...],
+    translations: dict[str, Translation],
+    styles: dict[str, Style],
+    settings: RenderSettings,
+    target: str,
+) -> tuple[list[Patch], list[Diagnostic]]:
+    """The first half of `render_page`: lay out and draw each block as a patch, blending nothing.
+
+    Patches depend on the image only through its size and the default style of a block
+    without one, so they can be drawn while the image is still being erased.
+
+    Args:
+        image: The image the patches are for (its size; default styles are read from it).
+        blocks, translations, styles, settings, target: as for `render_page`.
+
+    Returns:
+        The patches to paste, in block order, and the diagnostics.
+    """
+    _check_rgb(image)
+    patches: list[Patch] = []
     diags: list[Diagnostic] = []
     for block in blocks:
         tr = translations.get(block.id)
@@ -116,14 +140,28 @@ def render_page(
             msg = "block lies outside the image"
             diags.append(Diagnostic(_STAGE, "outside_image", msg, Severity.INFO, block.id))
             continue
-        composite(out, drawing.patch)
+        patches.append(drawing.patch)
         if drawing.layout.overflow:
             msg = (
                 f"text does not fit in {drawing.layout.region[0]:.0f}x{drawing.layout.region[1]:.0f} px "
                 f"at the smallest size ({drawing.layout.font_px} px); drawn overflowing"
             )
             diags.append(Diagnostic(_STAGE, "overflow", msg, Severity.WARNING, block.id))
-    return out, diags
+    return patches, diags
+
+
+def paste_patches(image: np.ndarray, patches: list[Patch]) -> np.ndarray:
+    """The second half of `render_page`: a copy of `image` with the patches blended in, in order."""
+    _check_rgb(image)
+    out = image.copy()
+    for patch in patches:
+        composite(out, patch)
+    return out
+
+
+def _check_rgb(image: np.ndarray) -> None:
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"render_page needs an RGB uint8 image, got {image.dtype} {image.shape}")
 
 
 def draw_block(
@@ -252,7 +290,7 @@ def placement_quad(block: Block, style: Style) -> Quad:
 
 def default_style(image: np.ndarray, block: Block) -> Style:
     """A style for a block that has none: black or white on the erased background's median colour."""
-    x0, y0, x1, y1 = (int(round(v)) for v in block.quad.bbox)
+    x0, y0, x1, y1 = (round(v) for v in block.quad.bbox)
     h, w = image.shape[:2]
     window = image[max(0, y0) : min(h, y1), max(0, x0) : min(w, x1)].reshape(-1, 3)
     bg: RGB = (255, 255, 255)
