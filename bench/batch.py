@@ -13,11 +13,14 @@ Each run is a whole `run_batch` into a fresh output folder, so nothing is skippe
 includes starting the workers and loading their models (as a user's batch does). The
 engines take turns in each round. Ray runs on a local instance started once at the start
 (`ray.init(num_cpus=2)`, idle while the local engine runs); starting Ray itself is printed
-apart and not counted, since a cluster is already running. Printed per
-engine: median images/s over the runs for the whole batch, and after the first page (the
-steady rate, from the manifest's finish times, leaving out start-up); then the 2-worker /
-1-worker ratio of both. The load average before and after is printed too: on a shared
-machine the figures are lower than on an idle one.
+apart and not counted, since a cluster is already running. Printed per engine: median
+images/s over the runs for the whole batch, and after the first page (the steady rate, from
+the manifest's finish times, leaving out start-up), and for the local engine the workers'
+CPU seconds per image (all processes, start-up included); then the 2-worker / 1-worker
+ratio of both rates. The load average before and after is printed too: on a shared machine
+the rates are lower than on an idle one, and the ratio is not the idle machine's either
+(two workers get a larger share of a contended CPU than one); CPU seconds per image are
+less affected.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import csv
 import json
 import os
 import platform
+import resource
 import statistics
 import sys
 import tempfile
@@ -66,8 +70,15 @@ def make_images(folder: Path, lang: str, count: int) -> tuple[Path, Path]:
 
 
 def one_run(images: Path, settings: Settings, options: BatchOptions) -> dict[str, float]:
-    """Images/s of one batch: over the whole run, and from the first page finished to the last."""
+    """Images/s of one batch: over the whole run, and from the first page finished to the last.
+
+    Also the CPU seconds per image of the worker processes (local engine only: they are this
+    process's children, reaped when the pool shuts down), a figure the machine's load does not
+    inflate the way it inflates wall time.
+    """
+    children_before = _children_cpu()
     summary = run_batch([images], settings, options)
+    cpu = _children_cpu() - children_before
     if summary.failed or summary.translated == 0:
         raise SystemExit(f"bench batch failed: {summary.failures[:3]}")
     finished = sorted(
@@ -83,7 +94,13 @@ def one_run(images: Path, settings: Settings, options: BatchOptions) -> dict[str
         "seconds": summary.seconds,
         "blocks": blocks,
         "blocks_translated": translated,
+        "cpu_s_per_image": cpu / summary.translated if options.engine == "local" else float("nan"),
     }
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -140,6 +157,7 @@ def main() -> None:
                 "steady_images_per_s": statistics.median(r["steady"] for r in runs[label]),
                 "runs": runs[label],
                 "threads_per_worker": threads_per_worker(workers) if engine == "local" else 1,
+                "cpu_s_per_image": statistics.median(r["cpu_s_per_image"] for r in runs[label]),
             }
     load_end = os.getloadavg()
 
@@ -150,10 +168,14 @@ def main() -> None:
     print(
         f"blocks read: {first['blocks']}, translated and redrawn: {first['blocks_translated']} (the rest: already English, or misses)"
     )
-    print(f"{'engine':<18} {'images/s':>9} {'after 1st page':>15} {'threads/worker':>15}")
+    print(f"{'engine':<18} {'images/s':>9} {'after 1st page':>15} {'threads/worker':>15} {'cpu s/image':>12}")
     for label, r in results.items():
+        cpu = (
+            "-" if r["cpu_s_per_image"] != r["cpu_s_per_image"] else f"{r['cpu_s_per_image']:.2f}"
+        )  # NaN: Ray
         print(
-            f"{label:<18} {r['images_per_s']:>9.3f} {r['steady_images_per_s']:>15.3f} {r['threads_per_worker']:>15}"
+            f"{label:<18} {r['images_per_s']:>9.3f} {r['steady_images_per_s']:>15.3f} "
+            f"{r['threads_per_worker']:>15} {cpu:>12}"
         )
     one, two = results["local, 1 worker"], results["local, 2 workers"]
     ratio = two["images_per_s"] / one["images_per_s"]

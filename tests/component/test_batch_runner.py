@@ -17,7 +17,7 @@ from PIL import Image
 
 from imtrans.batch import BatchOptions, run_batch
 from imtrans.batch.manifest import Manifest
-from imtrans.errors import OutputError
+from imtrans.errors import ConfigError, OutputError
 
 pytestmark = pytest.mark.slow
 
@@ -138,3 +138,11 @@ def test_a_page_without_text_comes_back_unchanged(tmp_path):
     summary = run_batch([tmp_path / "in"], glossary_settings(tmp_path), BatchOptions(tmp_path / "out"))
     assert summary.translated == 1
     assert np.array_equal(np.asarray(Image.open(tmp_path / "out/in/blank.png")), blank)
+
+
+def test_a_set_up_error_every_page_would_hit_stops_the_batch_with_it(tmp_path):
+    image_folder(tmp_path / "in", copies=2)
+    settings = glossary_settings(tmp_path, **{"translate.glossary": None})  # glossary translator, no file
+    with pytest.raises(ConfigError, match="needs a glossary file"):
+        run_batch([tmp_path / "in"], settings, BatchOptions(tmp_path / "out"))
+    assert Manifest.load(tmp_path / "out/.imtrans-batch/manifest.json").pages == {}  # no page blamed for it

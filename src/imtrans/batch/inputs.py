@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import zipfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
@@ -65,7 +65,6 @@ class Document:
         path: The input file.
         rel: Output path relative to OUT_DIR (posix form).
         jobs: Its pages in order (one for an image).
-        members: For archives, every member name in order (non-image members are copied as is).
         error: Why the file could not be opened (a corrupt archive or PDF); it then has no jobs.
     """
 
@@ -73,12 +72,16 @@ class Document:
     path: Path
     rel: str
     jobs: tuple[PageJob, ...] = ()
-    members: tuple[str, ...] = field(default=())
     error: str | None = None
 
 
-def expand_inputs(inputs: Sequence[Path], dpi: int = 150) -> list[Document]:
+def expand_inputs(inputs: Sequence[Path], dpi: int = 150, exclude: Path | None = None) -> list[Document]:
     """Every document named by INPUTS, folders searched recursively, in a stable order.
+
+    Args:
+        inputs: Files and folders.
+        dpi: Resolution PDF pages are rendered at.
+        exclude: A folder whose files are never inputs (OUT_DIR, when it lies inside an input folder).
 
     Raises:
         InputError: An input does not exist, or a file given by name is of a kind batch
@@ -91,7 +94,7 @@ def expand_inputs(inputs: Sequence[Path], dpi: int = 150) -> list[Document]:
         path = Path(raw)
         if path.is_dir():
             base = path.resolve().name
-            for file in _walk(path):
+            for file in _walk(path, exclude.resolve() if exclude else None):
                 documents.append(
                     _document(file, str(PurePosixPath(base, *file.relative_to(path).parts)), dpi)
                 )
@@ -105,12 +108,15 @@ def expand_inputs(inputs: Sequence[Path], dpi: int = 150) -> list[Document]:
     return documents
 
 
-def _walk(folder: Path) -> Iterator[Path]:
-    """Files batch can read under `folder`, sorted, hidden files and folders left out."""
+def _walk(folder: Path, exclude: Path | None) -> Iterator[Path]:
+    """Files batch can read under `folder`, sorted, hidden files and folders and `exclude` left out."""
     for file in sorted(folder.rglob("*")):
         hidden = any(part.startswith(".") for part in file.relative_to(folder).parts)
-        if not hidden and file.is_file() and _kind(file) is not None:
-            yield file
+        if hidden or not file.is_file() or _kind(file) is None:
+            continue
+        if exclude is not None and file.resolve().is_relative_to(exclude):
+            continue
+        yield file
 
 
 def _kind(path: Path) -> DocumentKind | None:
@@ -148,9 +154,8 @@ def _format(name: str) -> str:
 def _archive(path: Path, rel: str) -> Document:
     try:
         with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
             jobs = []
-            for info in infos:
+            for info in zf.infolist():
                 if info.is_dir() or PurePosixPath(info.filename).suffix.lower() not in IMAGE_SUFFIXES:
                     continue
                 try:
@@ -171,7 +176,7 @@ def _archive(path: Path, rel: str) -> Document:
                 )
     except (zipfile.BadZipFile, OSError) as e:
         return Document("archive", path, rel, error=f"{path}: not a readable ZIP archive ({e})")
-    return Document("archive", path, rel, tuple(jobs), tuple(i.filename for i in infos))
+    return Document("archive", path, rel, tuple(jobs))
 
 
 def _pdf(path: Path, rel: str, dpi: int) -> Document:

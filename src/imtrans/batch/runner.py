@@ -117,7 +117,7 @@ def run_batch(
     if not 36 <= options.dpi <= 1200:
         raise ConfigError(f"--dpi must be between 36 and 1200, got {options.dpi}")
     # 1. documents and their pages; OUT_DIR; what earlier runs did
-    documents = expand_inputs(inputs, options.dpi)
+    documents = expand_inputs(inputs, options.dpi, exclude=options.out_dir)
     out = OutputDir(options.out_dir)
     out.prepare()
     out.remove_stale_temps(documents)
