@@ -62,6 +62,8 @@ def test_report_shows_every_page_erased_by_each_backend_with_its_figures(synth_s
             figs = p["backends"][backend]
             assert isinstance(figs["residue_chars"], int) and figs["residue_chars"] >= 0
             assert isinstance(figs["residue_blocks"], int)
+            assert isinstance(figs["erased_residue_chars"], int)
+            assert 0 <= figs["erased_residue_chars"] <= figs["residue_chars"]
             # Synth sets have a clean background: PSNR is finite and above the unerased input's.
             assert math.isfinite(figs["psnr_mask"]) and figs["psnr_mask"] > p["psnr_mask_input"]
             assert 0.0 < figs["ssim_mask"] <= 1.0
