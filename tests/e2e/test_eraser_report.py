@@ -73,6 +73,7 @@ def test_report_shows_every_page_erased_by_each_backend_with_its_figures(synth_s
         assert isinstance(t["residue_chars"], int)
         assert t["residue_chars"] == sum(p["backends"][backend]["residue_chars"] for p in doc["pages"])
         assert math.isfinite(t["psnr_mask_pooled"]) and 0.0 < t["ssim_mask_median"] <= 1.0
+        assert math.isfinite(t["psnr_filled_pooled"])
     assert sum(totals["versus"]["gan"]["psnr_mask"].values()) == 3  # every page counted once
 
 
