@@ -7,10 +7,8 @@ styles, diagnostics, timings, resolved settings) plus the images it produced.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -59,7 +57,6 @@ class Pipeline:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self._translators: dict[str, Translator] = {}
-        self._timings_lock = threading.Lock()
 
     @cached_property
     def versions(self) -> dict[str, str]:
@@ -109,7 +106,7 @@ class Pipeline:
 
     def translate(self, image: np.ndarray) -> PageResult:
         """The whole job: read, translate, erase, render."""
-        from imtrans.render import draw_patches, estimate_style, paste_patches
+        from imtrans.render import estimate_style, render_page
 
         timings: dict[str, float] = {}
         target = self.settings.translate.target
@@ -131,21 +128,15 @@ class Pipeline:
         missed = {d.block_id for d in notes if d.code == "glossary_miss"}
         translations = {k: v for k, v in translations.items() if k not in missed}
         todo = [b for b in todo if b.id in translations]
-        # 5. erase the source lettering, in the background: styles and drawings need only the
-        # original pixels and the mask, so they are made meanwhile (inpainting releases the GIL).
-        mask = self._mask(image, todo, timings)
-        with ThreadPoolExecutor(max_workers=1) as background:
-            erasing = background.submit(self._inpaint, image, mask, any(b.lines for b in todo), timings)
-            with _timed(timings, "style"):
-                styles: dict[str, Style] = {b.id: estimate_style(image, b, mask) for b in todo}
-            # 6. render the translations in the original style onto the erased image
-            with _timed(timings, "render"):
-                patches, render_notes = draw_patches(
-                    image, todo, translations, styles, self.settings.render, target
-                )
-            erased = erasing.result()
+        # 5. erase the source lettering (styles are read from the original pixels first)
+        erased, mask = self._erase(image, todo, timings)
+        with _timed(timings, "style"):
+            styles: dict[str, Style] = {b.id: estimate_style(image, b, mask) for b in todo}
+        # 6. render the translations in the original style
         with _timed(timings, "render"):
-            out = paste_patches(erased, patches)
+            out, render_notes = render_page(
+                erased, todo, translations, styles, self.settings.render, target
+            )
         diagnostics += render_notes
         page = page.with_(
             translations=translations,
@@ -226,27 +217,13 @@ class Pipeline:
     def _erase(
         self, image: np.ndarray, blocks: list[Block] | tuple[Block, ...], timings: dict[str, float]
     ) -> tuple[np.ndarray, np.ndarray]:
-        mask = self._mask(image, blocks, timings)
-        return self._inpaint(image, mask, any(b.lines for b in blocks), timings), mask
-
-    def _mask(
-        self, image: np.ndarray, blocks: list[Block] | tuple[Block, ...], timings: dict[str, float]
-    ) -> np.ndarray:
         from imtrans.erase import text_mask
 
         with _timed(timings, "erase"):
-            return text_mask(image, [ln for b in blocks for ln in b.lines], self.settings.erase.dilate)
-
-    def _inpaint(
-        self, image: np.ndarray, mask: np.ndarray, any_text: bool, timings: dict[str, float]
-    ) -> np.ndarray:
-        start = time.perf_counter()
-        erased = self.eraser.erase(image, mask) if any_text else image.copy()
-        # Measured here, not with _timed: this may run beside the style and render stages.
-        elapsed = time.perf_counter() - start
-        with self._timings_lock:
-            timings["erase"] = timings.get("erase", 0.0) + elapsed
-        return erased
+            lines = [ln for b in blocks for ln in b.lines]
+            mask = text_mask(image, lines, self.settings.erase.dilate)
+            erased = self.eraser.erase(image, mask) if lines else image.copy()
+        return erased, mask
 
 
 def _versions() -> dict[str, str]:

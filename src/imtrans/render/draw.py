@@ -92,33 +92,9 @@ def render_page(
     Returns:
         The drawn image and the diagnostics, in block order.
     """
-    _check_rgb(image)
-    patches, diags = draw_patches(image, blocks, translations, styles, settings, target)
-    return paste_patches(image, patches), diags
-
-
-def draw_patches(
-    image: np.ndarray,
-    blocks: list[Block] | tuple[Block, ...],
-    translations: dict[str, Translation],
-    styles: dict[str, Style],
-    settings: RenderSettings,
-    target: str,
-) -> tuple[list[Patch], list[Diagnostic]]:
-    """The first half of `render_page`: lay out and draw each block as a patch, blending nothing.
-
-    Patches depend on the image only through its size and the default style of a block
-    without one, so they can be drawn while the image is still being erased.
-
-    Args:
-        image: The image the patches are for (its size; default styles are read from it).
-        blocks, translations, styles, settings, target: as for `render_page`.
-
-    Returns:
-        The patches to paste, in block order, and the diagnostics.
-    """
-    _check_rgb(image)
-    patches: list[Patch] = []
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"render_page needs an RGB uint8 image, got {image.dtype} {image.shape}")
+    out = image.copy()
     diags: list[Diagnostic] = []
     for block in blocks:
         tr = translations.get(block.id)
@@ -140,28 +116,14 @@ def draw_patches(
             msg = "block lies outside the image"
             diags.append(Diagnostic(_STAGE, "outside_image", msg, Severity.INFO, block.id))
             continue
-        patches.append(drawing.patch)
+        composite(out, drawing.patch)
         if drawing.layout.overflow:
             msg = (
                 f"text does not fit in {drawing.layout.region[0]:.0f}x{drawing.layout.region[1]:.0f} px "
                 f"at the smallest size ({drawing.layout.font_px} px); drawn overflowing"
             )
             diags.append(Diagnostic(_STAGE, "overflow", msg, Severity.WARNING, block.id))
-    return patches, diags
-
-
-def paste_patches(image: np.ndarray, patches: list[Patch]) -> np.ndarray:
-    """The second half of `render_page`: a copy of `image` with the patches blended in, in order."""
-    _check_rgb(image)
-    out = image.copy()
-    for patch in patches:
-        composite(out, patch)
-    return out
-
-
-def _check_rgb(image: np.ndarray) -> None:
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise ValueError(f"render_page needs an RGB uint8 image, got {image.dtype} {image.shape}")
+    return out, diags
 
 
 def draw_block(
