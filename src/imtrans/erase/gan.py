@@ -29,14 +29,13 @@ import cv2
 import numpy as np
 
 from imtrans.erase.background import flat_fill
+from imtrans.erase.base import check_erase_input, mask_clusters
 from imtrans.errors import ModelMissingError
 from imtrans.settings import EraseSettings
 
 #: The shipped model.
 DEFAULT_MODEL = Path(__file__).parent / "models" / "eraser_gan.onnx"
 
-# Masked pixels closer than this (px) belong to one cluster (as in telea.py).
-_JOIN_PX = 8
 # Ring width (px) for the flatness test.
 _RING_PX = 3
 # Context around a cluster: half its thickness, within these bounds (px, at network scale).
@@ -120,20 +119,16 @@ class GanEraser:
         Raises:
             ValueError: on a dtype or shape mismatch.
         """
-        if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
-            raise ValueError(f"expected a uint8 (H, W) or (H, W, 3) image, got {image.dtype} {image.shape}")
-        if mask.shape != image.shape[:2]:
-            raise ValueError(f"mask shape {mask.shape} does not match image shape {image.shape[:2]}")
+        check_erase_input(image, mask, rgb_only=True)
         out = image.copy()
         m = mask > 0
         if not m.any():
             return out
         rgb = image if image.ndim == 3 else np.repeat(image[:, :, None], 3, axis=2)
-        joined = cv2.dilate(m.astype(np.uint8), np.ones((_JOIN_PX, _JOIN_PX), np.uint8))
-        _, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+        labels, clusters = mask_clusters(m)
         filled = rgb.copy()
         tiles: list[_Tile] = []
-        for k, (x, y, bw, bh, _) in enumerate(stats[1:].tolist(), start=1):
+        for k, (x, y, bw, bh, _) in enumerate(clusters, start=1):
             box = (y, y + bh, x, x + bw)
             if self._try_flat(rgb, m, labels, k, box, filled):
                 continue

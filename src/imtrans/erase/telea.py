@@ -21,12 +21,11 @@ import cv2
 import numpy as np
 
 from imtrans.erase.background import flat_fill
+from imtrans.erase.base import check_erase_input, mask_clusters
 from imtrans.erase.threads import workers
 from imtrans.settings import EraseSettings
 
 _METHODS = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
-# Masked pixels closer than this (px) belong to one cluster.
-_JOIN_PX = 8
 
 
 class TeleaEraser:
@@ -67,21 +66,17 @@ class TeleaEraser:
         Raises:
             ValueError: on a dtype or shape mismatch.
         """
-        if image.dtype != np.uint8 or image.ndim not in (2, 3):
-            raise ValueError(f"expected a uint8 (H, W) or (H, W, C) image, got {image.dtype} {image.shape}")
-        if mask.shape != image.shape[:2]:
-            raise ValueError(f"mask shape {mask.shape} does not match image shape {image.shape[:2]}")
+        check_erase_input(image, mask)
         out = image.copy()
         m = mask > 0
         if not m.any():
             return out
         h, w = m.shape
-        joined = cv2.dilate(m.astype(np.uint8), np.ones((_JOIN_PX, _JOIN_PX), np.uint8))
-        _, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+        labels, clusters = mask_clusters(m)
         margin = max(3, self.radius) + 2 * self.radius + 2
         boxes = [
             (k, max(0, y - margin), min(h, y + bh + margin), max(0, x - margin), min(w, x + bw + margin))
-            for k, (x, y, bw, bh, _) in enumerate(stats[1:].tolist(), start=1)
+            for k, (x, y, bw, bh, _) in enumerate(clusters, start=1)
         ]
 
         def fill(job: tuple[int, int, int, int, int]) -> tuple[tuple[slice, slice], np.ndarray, np.ndarray]:
