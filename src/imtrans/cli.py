@@ -78,6 +78,31 @@ def resolve_settings(config: Path | None, sets: list[str] | None, **named: Any) 
     return settings.with_overrides(overrides) if overrides else settings
 
 
+def translation_settings(
+    config: Path | None,
+    sets: list[str] | None,
+    to: str | None,
+    source: str | None,
+    translator: str | None,
+    glossary: Path | None,
+    model: str | None,
+    model_dir: Path | None,
+) -> Settings:
+    """`resolve_settings` with the translate options that `translate` and `batch` share."""
+    return resolve_settings(
+        config,
+        sets,
+        **{
+            "translate.target": to,
+            "recognize.source": source,
+            "translate.translator": translator,
+            "translate.glossary": str(glossary) if glossary else None,
+            "translate.model": model,
+            "translate.model_dir": str(model_dir) if model_dir else None,
+        },
+    )
+
+
 def _check_outputs(image_out: Path | None, erased_out: Path | None, json_out: Path | None) -> None:
     """Fail before any work when an output cannot be written."""
     for path in (image_out, erased_out, json_out):
@@ -125,18 +150,7 @@ def translate(
     """Translate the text of IMAGE and draw the translation in its place."""
     from imtrans.pipeline import Pipeline
 
-    settings = resolve_settings(
-        config,
-        set_,
-        **{
-            "translate.target": to,
-            "recognize.source": source,
-            "translate.translator": translator,
-            "translate.glossary": str(glossary) if glossary else None,
-            "translate.model": model,
-            "translate.model_dir": str(model_dir) if model_dir else None,
-        },
-    )
+    settings = translation_settings(config, set_, to, source, translator, glossary, model, model_dir)
     output = output or Path(f"{image.stem}.{settings.translate.target}.png")
     _check_outputs(output, erased_out, json_out)
     result = Pipeline(settings).translate(load_image(image, settings.image))

@@ -62,21 +62,10 @@ def batch_command(
     """
     from imtrans.batch import BatchOptions, run_batch
     from imtrans.batch.progress import RichProgress
-    from imtrans.cli import resolve_settings
+    from imtrans.cli import translation_settings
     from imtrans.imageio import atomic_writes
 
-    settings = resolve_settings(
-        config,
-        set_,
-        **{
-            "translate.target": to,
-            "recognize.source": source,
-            "translate.translator": translator,
-            "translate.glossary": str(glossary) if glossary else None,
-            "translate.model": model,
-            "translate.model_dir": str(model_dir) if model_dir else None,
-        },
-    )
+    settings = translation_settings(config, set_, to, source, translator, glossary, model, model_dir)
     if json_out is not None and not (json_out.parent if str(json_out.parent) else Path(".")).is_dir():
         raise OutputError(f"cannot write {json_out}: folder {json_out.parent} does not exist")
     options = BatchOptions(output, engine, workers, address, dpi, text_layer)
