@@ -189,14 +189,15 @@ def fit_block(
     for split in (False, True):
         best = attempt(min_px, split)
         if best.fits:
-            lo = min_px
-            while lo < hi:
-                mid = (lo + hi + 1) // 2
+            # Whole words were already tried at the cap: search below it.
+            lo, top = min_px, hi if split else hi - 1
+            while lo < top:
+                mid = (lo + top + 1) // 2
                 trial = attempt(mid, split)
                 if trial.fits:
                     lo, best = mid, trial
                 else:
-                    hi = mid - 1
+                    top = mid - 1
             return _place(best, region_w, region_h, direction, alignment)
     return _place(best, region_w, region_h, direction, alignment)
 
