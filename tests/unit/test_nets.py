@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-torch = pytest.importorskip("torch")
+import torch  # in the [test] extra: a missing torch must fail, not skip
 
 from imtrans.nets import (
     Discriminator,
