@@ -221,7 +221,7 @@ def test_vertical_source_into_english_is_horizontal_and_may_widen_the_column() -
     block = _block("v", quad, Direction.VERTICAL)
     out, diags = _page(img, [block], {"v": "Hello, he said."}, {"v": Style(font_size=36)}, "en")
     assert diags == []
-    ys, xs = np.nonzero(_changed(out, img))
+    _, xs = np.nonzero(_changed(out, img))
     assert xs.min() < 130 and xs.max() > 170  # wider than the source column...
     assert xs.min() >= 150 - 51 and xs.max() <= 150 + 51  # ... but at most 2.5x its width
     assert abs(xs.mean() - 150) < 8

@@ -22,7 +22,7 @@ def imtrans(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproc
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "imtrans.cli"]
     full_env = {**os.environ, "IMTRANS_HUB_URL": "http://127.0.0.1:9", **(env or {})}
     return subprocess.run(
-        [*cmd, *args], cwd=cwd, capture_output=True, text=True, timeout=300, env=full_env
+        [*cmd, *args], cwd=cwd, capture_output=True, text=True, timeout=300, env=full_env, check=False
     )
 
 

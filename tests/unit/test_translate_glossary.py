@@ -26,7 +26,7 @@ from imtrans.types import Severity
         ("Exit", "exit"),
         ("  EXIT  ", "exit"),
         ("Emergency\n  Exit", "emergency exit"),
-        ("ＥＸＩＴ", "exit"),  # noqa: RUF001  (full-width Latin folds under NFKC)
+        ("ＥＸＩＴ", "exit"),  # (full-width Latin folds under NFKC)
         ("ｶﾀｶﾅ", "カタカナ"),  # half-width katakana
         ("비상\u3000구", "비상 구"),  # ideographic space
         ("Straße", "strasse"),  # casefold, not lower

@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS translations (
 
 def cache_key(backend: str, model: str, source: str, target: str, text: str) -> str:
     """The sha256 (hex) under which one translation is stored."""
-    raw = "\x1f".join((backend, model, source, target, text))
+    raw = f"{backend}\x1f{model}\x1f{source}\x1f{target}\x1f{text}"
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
