@@ -204,3 +204,33 @@ def test_lettering_crossing_a_panel_of_similar_darkness_is_masked() -> None:
     on_panel[60:110, 300:] = True
     true = r.mask > 0
     assert ((mask > 0) & true & on_panel).sum() > 0.95 * (true & on_panel).sum()
+
+
+def test_text_on_a_tight_panel_over_a_busy_photo_masks_only_the_glyphs() -> None:
+    # A label whose plate is barely larger than its text, on a busy background: the line's
+    # ring lies mostly off the plate, so the plate (not the ring) is the text's background.
+    rng = np.random.default_rng(3)
+    photo = cv2.GaussianBlur(rng.integers(0, 256, (160, 700, 3), dtype=np.uint8), (0, 0), 1.5)
+    img = Image.fromarray(photo)
+    draw = ImageDraw.Draw(img)
+    plate = (40, 56, 470, 98)
+    draw.rectangle(plate, fill=(245, 242, 235))
+    font = font_for("en").load(26)
+    draw.text((46, 60), "Fresh espresso daily", font=font, fill=(30, 30, 30))
+    out = np.asarray(img)
+    bg = photo.copy()
+    bg[plate[1] : plate[3] + 1, plate[0] : plate[2] + 1] = (245, 242, 235)
+    true = (np.abs(out.astype(int) - bg.astype(int)).max(axis=2) > 0).astype(np.uint8) * 255
+    # The detector's box reaches past the plate (as DB's unclipped boxes do).
+    x0, y0, x1, y1 = draw.textbbox((46, 60), "Fresh espresso daily", font=font)
+    quad = Quad.from_rect(x0 - 10, y0 - 10, x1 + 10, y1 + 10)
+
+    result = build_text_mask(out, [Line(id="label", quad=quad)], DILATE)
+
+    assert result.fallback_line_ids == ()
+    iou, recall = _scores(result.mask, true, DILATE)
+    assert recall > 0.98
+    assert iou > 0.8
+    outside = np.ones(out.shape[:2], bool)
+    outside[plate[1] : plate[3] + 1, plate[0] : plate[2] + 1] = False
+    assert not (result.mask[outside] > 0).any()

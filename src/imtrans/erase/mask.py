@@ -15,8 +15,12 @@ glyph pixels leaves most of the box untouched. Per line, on the line's bounding 
 6. drop structures entering from beyond the region (a bubble border in the margin);
 7. dilate by ``dilate`` px, never beyond the region.
 
-When the distance does not separate (a textured background about as far from its own
-ring as the text is), the line falls back to its whole box, and the result says so.
+When the ring is busy (or the distance does not separate), the line may sit on a flat
+panel barely larger than its text (a label, a button, a sign plate) with the ring off the
+panel: if the line's core lies on one flat colour, that panel is the background instead
+(`_panel_text`), and the mask stays inside it. Otherwise, when the distance does not
+separate (a textured background about as far from its own ring as the text is), the line
+falls back to its whole box, and the result says so.
 """
 
 from __future__ import annotations
@@ -49,6 +53,13 @@ _MAX_REGION_TEXT = 0.8
 _DECAY = 0.02
 # Ring pixels needed to trust it; fewer (a quad covering the whole image) uses the region itself.
 _MIN_RING = 24
+# A panel under the line: the share of the line's core in its colour, the core's share on
+# it, its greatest noise (colour distance), and how far the core lies inside the quad
+# (a fraction of the line's thickness: the detector's box reaches beyond the glyphs).
+_MIN_PANEL_SHARE = 0.4
+_MIN_CORE_ON_PANEL = 0.97
+_MAX_PANEL_NOISE = 8.0
+_CORE_INSET = 0.15
 
 
 @dataclass(frozen=True)
@@ -164,7 +175,17 @@ def line_mask(image: np.ndarray, quad: Quad, dilate: int) -> tuple[tuple[int, in
 
     text, strong, fell_back = _separate(dist, region, ring, ring_residual)
     thickness = min(quad.width, quad.height)
-    if fell_back:
+    keep_inside = region
+    panel = None
+    if fell_back or float(np.percentile(ring_residual, _NOISE_PERCENTILE)) > _MAX_PANEL_NOISE:
+        # A busy ring may lie off a panel that fits the text tightly (a label, a button, a
+        # sign plate): then the panel, not the ring, is the text's background.
+        core = _poly_mask(_grow(pts, -_CORE_INSET * thickness) - offset, ch, cw)
+        panel = _panel_text(crop, region, core)
+    if panel is not None:
+        text, keep_inside = panel
+        fell_back = False
+    elif fell_back:
         text = inner.copy()
     else:
         text = refine_by_lettering_colour(crop, dist, text, strong, region, inner, ring, thickness)
@@ -173,7 +194,7 @@ def line_mask(image: np.ndarray, quad: Quad, dilate: int) -> tuple[tuple[int, in
     if dilate > 0:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * dilate + 1, 2 * dilate + 1))
         text_u8 = cv2.dilate(text_u8, kernel)
-    text_u8[~region] = 0
+    text_u8[~keep_inside] = 0
     return (y0, x0), text_u8, fell_back
 
 
@@ -241,6 +262,51 @@ def _separate(
     region_text = float((values > threshold).mean())
     failed = separability < _MIN_SEPARABILITY or ring_text > _MAX_RING_TEXT or region_text > _MAX_REGION_TEXT
     return text, strong, failed
+
+
+def _panel_text(
+    crop: np.ndarray, region: np.ndarray, core: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The text on a flat panel that holds the line's core, when the ring is off the panel.
+
+    The panel is the commonest colour of the core, if flat (its own pixels stay within a
+    few levels of it); its area is the connected part of the region in that colour that
+    touches the core, with the holes the glyphs make filled. Text is what in that area
+    differs from the panel colour.
+
+    Returns:
+        (text pixels, the filled panel area the mask must stay inside), or None when the
+        core does not lie on one flat panel.
+    """
+    core_px = crop[core]
+    if len(core_px) < _MIN_RING:
+        return None
+    bins = np.ravel_multi_index(tuple((core_px // 16).astype(np.intp).T), (16,) * core_px.shape[1])
+    mode = np.bincount(bins).argmax()
+    colour = np.median(core_px[bins == mode], axis=0)
+    near = vector_norm(core_px - colour)
+    on_panel = near < _MIN_CONTRAST
+    if on_panel.mean() < _MIN_PANEL_SHARE:
+        return None
+    noise = float(np.percentile(near[on_panel], _NOISE_PERCENTILE))
+    if noise > _MAX_PANEL_NOISE:
+        return None
+    dist = vector_norm(crop - colour)
+    threshold = max(_MIN_CONTRAST, _NOISE_FACTOR * noise)
+    panel = ((dist <= threshold) & region).astype(np.uint8)
+    _, labels = cv2.connectedComponents(panel, connectivity=8)
+    touching = np.unique(labels[core & (panel > 0)])
+    panel_b = np.isin(labels, touching[touching > 0])
+    # Fill the holes glyphs make: whatever the outside cannot reach around the panel.
+    outside = np.pad(~panel_b, 1, constant_values=True).astype(np.uint8)
+    cv2.floodFill(outside, None, (0, 0), 2)
+    area = (outside[1:-1, 1:-1] != 2) & region
+    text = area & ~panel_b & (dist > threshold)
+    if (area & core).sum() < _MIN_CORE_ON_PANEL * core.sum() or not text.any():
+        return None
+    if text.sum() > _MAX_REGION_TEXT * area.sum():
+        return None
+    return text, area
 
 
 def _drop_outside_parts(text: np.ndarray, inner: np.ndarray, edge: np.ndarray) -> np.ndarray:
