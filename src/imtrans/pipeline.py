@@ -106,7 +106,7 @@ class Pipeline:
 
     def translate(self, image: np.ndarray) -> PageResult:
         """The whole job: read, translate, erase, render."""
-        from imtrans.render import estimate_style, render_page
+        from imtrans.render import estimate_styles, render_page
 
         timings: dict[str, float] = {}
         target = self.settings.translate.target
@@ -131,7 +131,7 @@ class Pipeline:
         # 5. erase the source lettering (styles are read from the original pixels first)
         erased, mask = self._erase(image, todo, timings)
         with _timed(timings, "style"):
-            styles: dict[str, Style] = {b.id: estimate_style(image, b, mask) for b in todo}
+            styles: dict[str, Style] = estimate_styles(image, todo, mask)
         # 6. render the translations in the original style
         with _timed(timings, "render"):
             out, render_notes = render_page(
@@ -155,12 +155,13 @@ class Pipeline:
 
     def rerender(self, image: np.ndarray, page: Page) -> PageResult:
         """Draw a page's (edited) translations again, without detecting or recognising."""
-        from imtrans.render import estimate_style, render_page
+        from imtrans.render import estimate_styles, render_page
 
         timings: dict[str, float] = {}
         todo = [b for b in page.blocks if b.id in page.translations]
         erased, mask = self._erase(image, todo, timings)
-        styles = {b.id: page.styles.get(b.id) or estimate_style(image, b, mask) for b in todo}
+        missing = estimate_styles(image, [b for b in todo if not page.styles.get(b.id)], mask)
+        styles = {b.id: page.styles.get(b.id) or missing[b.id] for b in todo}
         with _timed(timings, "render"):
             out, notes = render_page(
                 erased, todo, page.translations, styles, self.settings.render, page.target_lang

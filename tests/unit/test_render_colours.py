@@ -9,7 +9,7 @@ import pytest
 from fixtures import gradient_background, render_lines, rotated_quad
 from PIL import Image, ImageDraw
 
-from imtrans.render.colours import estimate_style
+from imtrans.render.colours import estimate_style, estimate_styles
 from imtrans.render.fonts import font_for
 from imtrans.types import RGB, Block, Direction, Line, Quad, Style
 
@@ -141,3 +141,22 @@ def test_a_block_outside_the_image_does_not_crash() -> None:
     img = np.full((100, 200, 3), 255, np.uint8)
     style = estimate_style(img, _block([Quad.from_rect(500, 500, 600, 540)]), np.zeros((100, 200), np.uint8))
     assert style.font_size == pytest.approx(40)
+
+
+def test_styles_of_many_blocks_read_in_parallel_match_one_by_one() -> None:
+    colours = [(200, 30, 30), (30, 160, 40), (20, 20, 20), (250, 250, 250)]
+    r = render_lines(
+        ["Red words", "Green words", "Black words", "White words"], "en", background=(120, 120, 140)
+    )
+    image = r.image.copy()
+    # Recolour each line's glyphs so that every block has its own text colour.
+    for quad, colour in zip(r.quads, colours, strict=True):
+        x0, y0, x1, y1 = (int(v) for v in quad.bbox)
+        sel = r.mask[y0:y1, x0:x1] > 0
+        image[y0:y1, x0:x1][sel] = colour
+    blocks = [Block(f"b{i}", q, (Line(f"l{i}", q),), Direction.HORIZONTAL) for i, q in enumerate(r.quads)]
+    styles = estimate_styles(image, blocks, r.mask)
+    assert list(styles) == [b.id for b in blocks]
+    assert styles == {b.id: estimate_style(image, b, r.mask) for b in blocks}
+    for b, colour in zip(blocks, colours, strict=True):
+        assert _close(styles[b.id].text_color, colour)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from PIL import ImageFont, features
@@ -293,13 +294,21 @@ def line_ink(font: ImageFont.FreeTypeFont, language: str, lines: tuple[str, ...]
     at least the baseline, so all-capital lettering is centred on its capitals and a line
     of small letters does not drift upwards; descenders and accents add their own extent.
     """
-    ref = "国H" if language in ("ja", "zh", "ko") else "H"
-    top = float(font.getbbox(ref, anchor="ls")[1])
+    top = _reference_top(font, "国H" if language in ("ja", "zh", "ko") else "H")
     bottom = 0.0
     if lines:
-        top = min(top, float(font.getbbox(lines[0], anchor="ls")[1]))
-        bottom = max(bottom, float(font.getbbox(lines[-1], anchor="ls")[3]))
+        # Measuring text is most of the fitting search's time: one call when first is last.
+        first = font.getbbox(lines[0], anchor="ls")
+        last = first if len(lines) == 1 else font.getbbox(lines[-1], anchor="ls")
+        top = min(top, float(first[1]))
+        bottom = max(bottom, float(last[3]))
     return top, bottom
+
+
+@lru_cache(maxsize=1024)
+def _reference_top(font: ImageFont.FreeTypeFont, ref: str) -> float:
+    # Fonts come from fonts.py's cache (one object per file, face and size), so this is per size.
+    return float(font.getbbox(ref, anchor="ls")[1])
 
 
 def em_top(font: ImageFont.FreeTypeFont, px: int) -> float:
