@@ -95,3 +95,13 @@ def test_low_confidence_lines_come_back_empty(recognizer):
 
     (line,) = recognizer.recognize(noise, [Line("l0", Quad.from_rect(10, 10, 390, 70))], "auto")
     assert line.text == "" or line.confidence >= RecognizeSettings().min_confidence
+
+
+@pytest.mark.parametrize(
+    ("lang", "texts"), [("en", ["OK", "No!", "Go"]), ("ja", ["本", "はい", "東京"]), ("zh", ["好", "出口"])]
+)
+def test_short_lines_are_read_at_their_own_width(recognizer, lang, texts):
+    # Crops are no longer padded to 320 px: a one- or two-glyph crop is read at its own width.
+    r = render_lines(texts, lang, size=36, width=400)
+    read = recognizer.recognize(r.image, lines_of(r), lang)
+    assert [ln.text for ln in read] == texts

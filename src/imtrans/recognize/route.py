@@ -26,6 +26,8 @@ _RETRY_BELOW = 0.8
 _MIN_FILL = 0.45  # characters read / characters the line's length suggests
 _LANGDETECT_MIN_WORDS = 4
 _LANGDETECT_MIN_SCORE = 0.9
+#: A line read as a single character must be read at least this confidently to count.
+_MIN_SINGLE_GLYPH = 0.5
 
 
 def expected_chars(line: Line) -> float:
@@ -107,5 +109,9 @@ class RoutingRecognizer:
 
     def _keep_confident(self, line: Line) -> Line:
         if line.confidence < self.settings.min_confidence or not any(script_counts(line.text).values()):
+            return replace(line, text="")
+        # A lone glyph read with middling confidence is most often a bit of art or a
+        # speech-bubble tail read as a character; real one-glyph lines read clearly.
+        if len(line.text.strip()) == 1 and line.confidence < max(_MIN_SINGLE_GLYPH, self.settings.min_confidence):
             return replace(line, text="")
         return line
