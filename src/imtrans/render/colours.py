@@ -167,9 +167,9 @@ def _two_means(colours: np.ndarray, bg: np.ndarray, iterations: int = 10) -> tup
 
 
 def _nearest(colours: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    d0 = ((colours - centres[0]) ** 2).sum(axis=1)
-    d1 = ((colours - centres[1]) ** 2).sum(axis=1)
-    return (d1 < d0).astype(np.int32)
+    # |x - c1|^2 < |x - c0|^2  <=>  x . (c1 - c0) > (|c1|^2 - |c0|^2) / 2: one product, no (N, 3) temporaries.
+    c0, c1 = centres[0].astype(np.float64), centres[1].astype(np.float64)
+    return (colours @ (c1 - c0) > (c1 @ c1 - c0 @ c0) / 2).astype(np.int32)
 
 
 def _background_pixels(mask: np.ndarray, region: np.ndarray, reach: int) -> np.ndarray:
