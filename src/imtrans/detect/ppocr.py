@@ -177,7 +177,9 @@ class PPOCRDetector:
 
 def _blob(bgr: np.ndarray, lut: np.ndarray) -> np.ndarray:
     """The network input (1, 3, H, W) float32, through a per-channel table of the 256 byte values."""
-    return np.stack([lut[c][bgr[:, :, c]] for c in range(3)])[None]
+    # cv2.LUT maps all three channels in one pass (about 10x faster than NumPy indexing).
+    mapped = cv2.LUT(np.ascontiguousarray(bgr), np.ascontiguousarray(lut.T).reshape(1, 256, 3))
+    return np.ascontiguousarray(mapped.transpose(2, 0, 1))[None]
 
 
 def _normalise_table(mean: Any, std: Any) -> np.ndarray:

@@ -24,6 +24,7 @@ from imtrans.types import Direction, Line
 #: A PP-OCR reading below this score, or this much shorter than the line, is re-read by Tesseract.
 _RETRY_BELOW = 0.8
 _MIN_FILL = 0.45  # characters read / characters the line's length suggests
+_LATIN_WIDTH = 0.55  # a Latin letter's width over the line's thickness, roughly
 _LANGDETECT_MIN_WORDS = 4
 _LANGDETECT_MIN_SCORE = 0.9
 #: A line read as a single character must be read at least this confidently to count.
@@ -34,6 +35,20 @@ def expected_chars(line: Line) -> float:
     """Roughly how many glyphs fit in the line: length over glyph size (CJK glyphs are square)."""
     length = line.quad.height if line.direction is Direction.VERTICAL else line.quad.width
     return max(1.0, length / max(1.0, thickness(line)))
+
+
+def _too_short(text: str, line: Line) -> bool:
+    """Whether a reading has far fewer characters than the line's length holds.
+
+    Latin letters are about half as wide as they are tall, so a Latin-only reading is held
+    to about twice as many characters: big square Hangul read as a few Latin capitals
+    ('대전' as 'CH') goes to Tesseract too.
+    """
+    chars = text.replace(" ", "")
+    c = script_counts(chars)
+    latin_only = bool(chars) and not (c["hangul"] or c["kana"] or c["han"])
+    expected = expected_chars(line) / (_LATIN_WIDTH if latin_only else 1.0)
+    return len(chars) < _MIN_FILL * expected
 
 
 def language_of(text: str, page_has_kana: bool = False) -> str:
@@ -98,7 +113,7 @@ class RoutingRecognizer:
         retry = [
             i
             for i, (ln, (text, conf)) in enumerate(zip(lines, first, strict=True))
-            if conf < _RETRY_BELOW or len(text.replace(" ", "")) < _MIN_FILL * expected_chars(ln)
+            if conf < _RETRY_BELOW or _too_short(text, ln)
         ]
         korean = self.tesseract.read_lines(image, [lines[i] for i in retry], "ko")
         for i, (ko_text, ko_conf) in zip(retry, korean, strict=True):
