@@ -160,3 +160,28 @@ def test_styles_of_many_blocks_read_in_parallel_match_one_by_one() -> None:
     assert styles == {b.id: estimate_style(image, b, r.mask) for b in blocks}
     for b, colour in zip(blocks, colours, strict=True):
         assert _close(styles[b.id].text_color, colour)
+
+
+def test_text_on_a_tight_plate_over_a_photo_keeps_the_plate_as_background() -> None:
+    # A label barely larger than its text on a busy photo: the margin around the line's
+    # box is photo, so the background must be read inside the box (the plate).
+    import cv2
+
+    from imtrans.erase import text_mask
+
+    rng = np.random.default_rng(3)
+    photo = cv2.GaussianBlur(rng.integers(0, 256, (160, 700, 3), dtype=np.uint8), (0, 0), 1.5)
+    img = Image.fromarray(photo)
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((40, 56, 470, 98), fill=(245, 242, 235))
+    font = font_for("en").load(26)
+    draw.text((46, 60), "Fresh espresso daily", font=font, fill=(30, 30, 30))
+    image = np.asarray(img)
+    x0, y0, x1, y1 = draw.textbbox((46, 60), "Fresh espresso daily", font=font)
+    quad = Quad.from_rect(x0 - 10, y0 - 10, x1 + 10, y1 + 10)
+    mask = text_mask(image, [Line("l0", quad)], 2)
+
+    style = estimate_style(image, _block([quad]), mask)
+
+    assert _close(style.background_color, (245, 242, 235), 10)
+    assert _close(style.text_color, (30, 30, 30), 40)

@@ -31,6 +31,11 @@ MIN_CONTRAST = 70.0
 _MIN_INK = 8
 # Fewest pixels a colour cluster needs to count.
 _MIN_LEVEL = 4
+# Background read inside the quads: at least this many free pixels, this share of them
+# within `_PLATE_SPREAD` (RGB distance) of their commonest colour.
+_MIN_BACKGROUND = 20
+_MIN_PLATE_SHARE = 0.4
+_PLATE_SPREAD = 24.0
 
 
 def estimate_styles(image: np.ndarray, blocks: Sequence[Block], text_mask: np.ndarray) -> dict[str, Style]:
@@ -77,7 +82,16 @@ def estimate_style(image: np.ndarray, block: Block, text_mask: np.ndarray) -> St
     cv2.fillPoly(region, [np.round(p - (x0, y0)).astype(np.int32) for p in polys], 1)
     region_b = region > 0
 
-    bg_sel = _background_pixels(mask, region_b, reach)
+    # The background is read inside the lines' own quads when they show one flat colour:
+    # the margin around them may already be off a plate that fits the text tightly (a
+    # label on a photo), where the photo would pass for background and the plate for ink.
+    inner = np.zeros(mask.shape, np.uint8)
+    cv2.fillPoly(inner, [np.round(np.asarray(q.points) - (x0, y0)).astype(np.int32) for q in quads], 1)
+    plate = _plate_pixels(img, mask, inner > 0)
+    if plate is not None:
+        bg_sel, region_b = plate, inner > 0
+    else:
+        bg_sel = _background_pixels(mask, region_b, reach)
     if bg_sel.sum() == 0:
         bg_sel = region_b
     bg = np.median(img[bg_sel], axis=0) if bg_sel.any() else np.array([255.0, 255.0, 255.0])
@@ -170,6 +184,23 @@ def _nearest(colours: np.ndarray, centres: np.ndarray) -> np.ndarray:
     # |x - c1|^2 < |x - c0|^2  <=>  x . (c1 - c0) > (|c1|^2 - |c0|^2) / 2: one product, no (N, 3) temporaries.
     c0, c1 = centres[0].astype(np.float64), centres[1].astype(np.float64)
     return (colours @ (c1 - c0) > (c1 @ c1 - c0 @ c0) / 2).astype(np.int32)
+
+
+def _plate_pixels(img: np.ndarray, mask: np.ndarray, inner: np.ndarray) -> np.ndarray | None:
+    """The pixels of one flat colour that most of the quads' free area shows (a plate, a
+    bubble, a panel), or None when no colour holds `_MIN_PLATE_SHARE` of it (text on a photo)."""
+    free = inner & ~(cv2.dilate(mask.astype(np.uint8), _disk(2)) > 0)
+    px = img[free]
+    if len(px) < _MIN_BACKGROUND:
+        return None
+    bins = np.ravel_multi_index(tuple(np.clip(px // 16, 0, 15).astype(np.intp).T), (16, 16, 16))
+    colour = np.median(px[bins == np.bincount(bins).argmax()], axis=0)
+    near = np.sqrt(((px - colour) ** 2).sum(axis=1)) < _PLATE_SPREAD
+    if near.mean() < _MIN_PLATE_SHARE:
+        return None
+    sel = np.zeros(free.shape, bool)
+    sel[free] = near
+    return sel
 
 
 def _background_pixels(mask: np.ndarray, region: np.ndarray, reach: int) -> np.ndarray:
