@@ -57,7 +57,8 @@ def rapidocr_config(task: str, model_path: Path) -> Any:
     # onnxruntime to it, so that parallel workers do not oversubscribe the cores.
     # rapidocr turns onnxruntime's memory arena off to save memory; with it on, the detector
     # pass is about 20% faster and the recogniser about 10% (the arena reuses buffers across
-    # runs instead of allocating each one), for a peak still far under the 1.5 GB budget.
+    # runs instead of allocating each one). The price is memory: the detector keeps its
+    # largest buffers (about +300 MB at 2048 px; see detect/README.md).
     section.engine_cfg.enable_cpu_mem_arena = True
     threads = os.environ.get("OMP_NUM_THREADS", "")
     if threads.isdigit() and int(threads) > 0:

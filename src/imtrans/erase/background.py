@@ -119,6 +119,20 @@ def flat_fill(crop: np.ndarray, mine: np.ndarray, ring: np.ndarray, tolerance: f
     return fill.reshape((len(my),) + crop.shape[2:])
 
 
+def dominant_colour(pixels: np.ndarray) -> np.ndarray:
+    """The commonest colour of some pixels: the median of those in the fullest cell of a
+    grid of 16 levels per channel.
+
+    Args:
+        pixels: (N, C) values in 0..255, N >= 1.
+
+    Returns:
+        float (C,) colour.
+    """
+    cells = np.ravel_multi_index(tuple(np.clip(pixels // 16, 0, 15).astype(np.intp).T), (16,) * pixels.shape[1])
+    return np.median(pixels[cells == np.bincount(cells).argmax()], axis=0)
+
+
 def vector_norm(a: np.ndarray) -> np.ndarray:
     """Euclidean norm over the last axis (faster than np.linalg.norm for 3 channels)."""
     return np.sqrt(np.einsum("...k,...k->...", a, a))

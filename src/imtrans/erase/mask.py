@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from imtrans.erase.background import fit_plane, vector_norm
+from imtrans.erase.background import dominant_colour, fit_plane, vector_norm
 from imtrans.erase.lettering import MIN_CONTRAST as _MIN_CONTRAST
 from imtrans.erase.lettering import refine_by_lettering_colour
 from imtrans.erase.threads import workers
@@ -173,11 +173,12 @@ def line_mask(image: np.ndarray, quad: Quad, dilate: int) -> tuple[tuple[int, in
     background, ring_residual = _local_background(crop, ring, sigma)
     dist = vector_norm(crop - background)
 
-    text, strong, fell_back = _separate(dist, region, ring, ring_residual)
+    ring_noise = float(np.percentile(ring_residual, _NOISE_PERCENTILE))
+    text, strong, fell_back = _separate(dist, region, ring, ring_noise)
     thickness = min(quad.width, quad.height)
     keep_inside = region
     panel = None
-    if fell_back or float(np.percentile(ring_residual, _NOISE_PERCENTILE)) > _MAX_PANEL_NOISE:
+    if fell_back or ring_noise > _MAX_PANEL_NOISE:
         # A busy ring may lie off a panel that fits the text tightly (a label, a button, a
         # sign plate): then the panel, not the ring, is the text's background.
         core = _poly_mask(_grow(pts, -_CORE_INSET * thickness) - offset, ch, cw)
@@ -237,16 +238,21 @@ def _smooth(a: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def _separate(
-    dist: np.ndarray, region: np.ndarray, ring: np.ndarray, ring_residual: np.ndarray
+    dist: np.ndarray, region: np.ndarray, ring: np.ndarray, noise: float
 ) -> tuple[np.ndarray, np.ndarray, bool]:
     """Split a region's pixels into text and background by colour distance.
+
+    Args:
+        dist: Each crop pixel's colour distance from the background estimate.
+        region: The line's grown region.
+        ring: Its margin, taken for background.
+        noise: The ring's noise level (a high percentile of its residuals).
 
     Returns:
         The text pixels (boolean, crop-sized), the confident ones among them (above Otsu's
         threshold), and whether the split failed (the caller falls back to the box).
     """
     values = dist[region]
-    noise = float(np.percentile(ring_residual, _NOISE_PERCENTILE))
     t_noise = max(_MIN_CONTRAST, _NOISE_FACTOR * noise)
     t_otsu, separability = _otsu(values)
     if values.max() <= t_noise and noise * _NOISE_FACTOR <= _MIN_CONTRAST:
@@ -281,9 +287,7 @@ def _panel_text(
     core_px = crop[core]
     if len(core_px) < _MIN_RING:
         return None
-    bins = np.ravel_multi_index(tuple((core_px // 16).astype(np.intp).T), (16,) * core_px.shape[1])
-    mode = np.bincount(bins).argmax()
-    colour = np.median(core_px[bins == mode], axis=0)
+    colour = dominant_colour(core_px)
     near = vector_norm(core_px - colour)
     on_panel = near < _MIN_CONTRAST
     if on_panel.mean() < _MIN_PANEL_SHARE:

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 
+from imtrans.erase.background import dominant_colour, vector_norm
 from imtrans.erase.threads import workers
 from imtrans.types import RGB, Block, Direction, Line, Quad, Style
 
@@ -193,9 +194,7 @@ def _plate_pixels(img: np.ndarray, mask: np.ndarray, inner: np.ndarray) -> np.nd
     px = img[free]
     if len(px) < _MIN_BACKGROUND:
         return None
-    bins = np.ravel_multi_index(tuple(np.clip(px // 16, 0, 15).astype(np.intp).T), (16, 16, 16))
-    colour = np.median(px[bins == np.bincount(bins).argmax()], axis=0)
-    near = np.sqrt(((px - colour) ** 2).sum(axis=1)) < _PLATE_SPREAD
+    near = vector_norm(px - dominant_colour(px)) < _PLATE_SPREAD
     if near.mean() < _MIN_PLATE_SHARE:
         return None
     sel = np.zeros(free.shape, bool)
