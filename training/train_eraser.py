@@ -66,6 +66,7 @@ class Config:
     lr_final: float = 0.05
     warmup: int = 200
     hole_weight: float = 1.0
+    pool_pixels: bool = False  # hole L1 over the batch's pixels, not per crop (see hole_l1)
     valid_weight: float = 0.0  # the output copies known pixels, so this is 0 by design
     grad_weight: float = 1.0
     adv_weight: float = 0.01
@@ -361,7 +362,7 @@ def main(argv: list[str] | None = None) -> None:
             loss_d = hinge_d(disc(target, mask), disc(output.detach(), mask))
             loss_d.backward()
             opt_d.step()
-        l1 = hole_l1(output, target, mask, cfg.hole_weight, cfg.valid_weight)
+        l1 = hole_l1(output, target, mask, cfg.hole_weight, cfg.valid_weight, cfg.pool_pixels)
         grad = gradient_l1(output, target, mask)
         adv = hinge_g(disc(output, mask)) if adversarial else torch.zeros(())
         loss = l1 + cfg.grad_weight * grad + cfg.adv_weight * adv

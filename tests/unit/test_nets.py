@@ -66,6 +66,17 @@ def test_hole_l1_weighs_hole_and_known_pixels_apart() -> None:
     assert hole_l1(output, target, torch.zeros_like(mask), hole=6.0).item() == 0.0
 
 
+def test_hole_l1_per_crop_or_pooled_over_pixels() -> None:
+    target = torch.zeros(2, 3, 4, 4)
+    output = torch.ones(2, 3, 4, 4)
+    output[1] = 3.0
+    mask = torch.zeros(2, 1, 4, 4)
+    mask[0, :, :2] = 1.0  # 8 hole pixels with error 1
+    mask[1, :, 0, 0] = 1.0  # 1 hole pixel with error 3
+    assert hole_l1(output, target, mask).item() == pytest.approx(2.0)  # (1 + 3) / 2 crops
+    assert hole_l1(output, target, mask, pooled=True).item() == pytest.approx(11 / 9)  # per pixel
+
+
 def test_hinge_losses() -> None:
     sure = torch.tensor([2.0, 3.0])
     assert hinge_d(sure, -sure).item() == 0.0  # confident and right: no loss

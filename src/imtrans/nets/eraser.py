@@ -26,7 +26,8 @@ class GeneratorConfig:
 
     Attributes:
         widths: Channels at full, 1/2, 1/4 and 1/8 resolution.
-        middle: Gated 3x3 blocks at 1/8 resolution, with dilations 2, 4, 8, ... (receptive field).
+        middle: Gated 3x3 blocks at 1/8 resolution, with dilations 2, 4, 8, 2, 4, 8, ... (receptive
+            field; a 128 px training crop is 16 cells wide at 1/8, so 16 would see only padding).
     """
 
     widths: tuple[int, int, int, int] = (12, 24, 48, 96)
@@ -118,7 +119,7 @@ class Generator(nn.Module):
         self.enc2 = GatedConv(c1, c2, 3, stride=2)
         self.enc3 = GatedConv(c2, c3, 3, stride=2)
         self.middle = nn.Sequential(
-            *[GatedConv(c3, c3, 3, dilation=2 ** (i + 1)) for i in range(self.config.middle)]
+            *[GatedConv(c3, c3, 3, dilation=2 ** (i % 3 + 1)) for i in range(self.config.middle)]
         )
         self.dec2 = nn.Conv2d(c3 + c2, c2, 3, padding=1)
         self.dec1 = nn.Conv2d(c2 + c1, c1, 3, padding=1)

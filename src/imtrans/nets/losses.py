@@ -18,7 +18,12 @@ import torch.nn.functional as F
 
 
 def hole_l1(
-    output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, hole: float = 1.0, valid: float = 0.0
+    output: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    hole: float = 1.0,
+    valid: float = 0.0,
+    pooled: bool = False,
 ) -> torch.Tensor:
     """Weighted mean absolute error: ``hole * mean_hole |o - t| + valid * mean_valid |o - t|``.
 
@@ -28,15 +33,18 @@ def hole_l1(
         mask: (N, 1, H, W), 1 in the hole.
         hole: Weight of the mean error inside the hole.
         valid: Weight of the mean error outside it.
+        pooled: Take each mean over all the batch's pixels at once, so every pixel weighs
+            the same (as in the held-out PSNR of the pooled error, which large holes over
+            texture dominate), instead of per image.
 
     Returns:
-        A scalar. Each mean is taken per image over its own pixels (and channels), then
-        averaged over the batch, so a crop with a large hole (a whole masked box) counts as
-        much as one with a few thin strokes; an empty region adds 0.
+        A scalar. By default each mean is taken per image over its own pixels (and channels),
+        then averaged over the batch, so a crop with a large hole (a whole masked box) counts
+        as much as one with a few thin strokes; an empty region adds 0.
     """
     err = (output - target).abs()
     c = output.shape[1]
-    dims = (1, 2, 3)
+    dims = (0, 1, 2, 3) if pooled else (1, 2, 3)
     in_hole = (err * mask).sum(dims) / (mask.sum(dims) * c).clamp(min=1.0)
     outside = (err * (1 - mask)).sum(dims) / ((1 - mask).sum(dims) * c).clamp(min=1.0)
     return (hole * in_hole + valid * outside).mean()
