@@ -109,6 +109,9 @@ class ServeSettings(_Section):
     max_glossary_bytes: int = Field(1_000_000, ge=1, description="Largest uploaded glossary file.")
     token_env: str = Field("IMTRANS_API_TOKEN", description="Env var with the bearer token (unset: no token).")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (none: off).")
+    keep_hours: float = Field(
+        0, ge=0, description="Delete finished jobs and their files this many hours after they end (0: keep)."
+    )
 
 
 class Settings(_Section):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -253,6 +254,44 @@ def test_past_the_queue_limit_the_answer_is_503_with_retry_after(client):
     finally:
         release.set()
     assert all(f.result(timeout=60) for f in held)
+
+
+def test_a_finished_job_can_be_deleted_and_a_running_one_cannot(client, monkeypatch):
+    monkeypatch.delenv("IMTRANS_PAPAGO_CLIENT_ID", raising=False)
+    r = client.post("/v1/translate?wait=true", files={"image": ("s.png", SIGN)}, data={"translator": "papago"})
+    job_id = r.json()["id"]
+    r = client.delete(f"/v1/jobs/{job_id}")
+    assert r.status_code == 204 and r.content == b""
+    one_line_error(client.get(f"/v1/jobs/{job_id}"), 404)
+    one_line_error(client.delete(f"/v1/jobs/{job_id}"), 404)
+    store: JobStore = client.app.state.service.store
+    running = store.create({"target": "en"})
+    store.mark_running(running)
+    assert "only a finished job" in one_line_error(client.delete(f"/v1/jobs/{running}"), 409)
+    store.fail(running, "test over")
+    one_line_error(client.delete(f"/v1/jobs/{done_job_id(client)}", headers={"Authorization": "Bearer x"}), 401)
+
+
+def done_job_id(client: TestClient) -> str:
+    store: JobStore = client.app.state.service.store
+    job_id = store.create({})
+    store.finish(job_id, {"blocks": []})
+    return job_id
+
+
+def test_jobs_older_than_keep_hours_are_deleted_when_the_service_starts(client, folder):
+    store: JobStore = client.app.state.service.store
+    old, fresh = done_job_id(client), done_job_id(client)
+    with sqlite3.connect(store.db_path) as db:
+        db.execute("UPDATE jobs SET finished = ? WHERE id = ?", (time.time() - 3 * 3600, old))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(TOKEN_ENV, TOKEN)
+        kept = serve_settings(folder).model_copy(update={"keep_hours": 2.0})
+        restarted = create_app(pipeline_settings(folder), kept)
+    with TestClient(restarted, headers=AUTH) as again:
+        one_line_error(again.get(f"/v1/jobs/{old}"), 404)
+        assert again.get(f"/v1/jobs/{fresh}").json()["status"] == "done"
+    assert not store.job_dir(old).exists()
 
 
 # -- restart -----------------------------------------------------------------------------------

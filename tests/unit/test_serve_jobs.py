@@ -74,3 +74,36 @@ def test_ids_that_are_not_uuids_address_nothing(tmp_path, bad):
 
 def test_an_id_is_used_in_its_canonical_form():
     assert parse_job_id("8C1F4F8E2B4C4A439D6E0C35C8F3C111") == "8c1f4f8e-2b4c-4a43-9d6e-0c35c8f3c111"
+
+
+def test_removing_a_finished_job_deletes_it_but_a_busy_one_stays(tmp_path):
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    done, failed, running = store.create({}), store.create({}), store.create({})
+    store.finish(done, {"blocks": []})
+    store.fail(failed, "no text found")
+    store.mark_running(running)
+    assert store.remove(done) and store.remove(failed)
+    assert not store.remove(running)
+    assert store.get(running).status is JobStatus.RUNNING and store.job_dir(running).is_dir()
+    for job_id in (done, failed):
+        assert not store.job_dir(job_id).exists()
+        with pytest.raises(UnknownJob):
+            store.get(job_id)
+    with pytest.raises(UnknownJob):
+        store.remove(done)
+
+
+def test_purging_deletes_only_jobs_that_finished_before_the_cutoff(tmp_path):
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    old, recent, queued = store.create({}), store.create({}), store.create({})
+    store.finish(old, {"blocks": []})
+    store.finish(recent, {"blocks": []})
+    with sqlite3.connect(store.db_path) as db:
+        db.execute("UPDATE jobs SET finished = 1000.0 WHERE id = ?", (old,))
+    assert store.purge(finished_before=2000.0) == 1
+    assert not store.job_dir(old).exists()
+    with pytest.raises(UnknownJob):
+        store.get(old)
+    assert store.get(recent).status is JobStatus.DONE and store.job_dir(recent).is_dir()
+    assert store.get(queued).status is JobStatus.QUEUED
+    assert store.purge(finished_before=2000.0) == 0

@@ -200,6 +200,15 @@ def create_app(settings: Settings | None = None, serve: ServeSettings | None = N
             service.store.job_dir(job.id) / name.value, headers={**disposition, "Cache-Control": "no-cache"}
         )
 
+    @app.delete(
+        "/v1/jobs/{job_id}", status_code=204, response_class=Response, dependencies=api, tags=["jobs"],
+        responses=_ERRORS,
+    )  # fmt: skip
+    def delete_job(job_id: str) -> Response:
+        """Delete a finished job (done or failed): its row, its page and its image files."""
+        service.delete(job_id)
+        return Response(status_code=204)
+
     @app.post(
         "/v1/jobs/{job_id}/render", response_model=JobOut, dependencies=api, tags=["jobs"], responses=_ERRORS
     )

@@ -147,6 +147,42 @@ class JobStore:
             db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
         shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
 
+    def remove(self, job_id: str) -> bool:
+        """Delete a finished (done or failed) job and its files; False when it is queued or running.
+
+        Raises:
+            UnknownJob: no job has this id.
+        """
+        job_id = parse_job_id(job_id)
+        with self._connect() as db:
+            cur = db.execute(
+                "DELETE FROM jobs WHERE id = ? AND status IN (?, ?)",
+                (job_id, JobStatus.DONE.value, JobStatus.FAILED.value),
+            )
+            if not cur.rowcount:
+                if db.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchone() is None:
+                    raise UnknownJob(f"no job {job_id!r}")
+                return False
+        # The row goes first: a reader never sees a job whose files are half gone.
+        shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
+        return True
+
+    def purge(self, finished_before: float) -> int:
+        """Delete the done and failed jobs that finished before this time (seconds since the
+        epoch), rows first, then their folders; how many there were."""
+        done = (JobStatus.DONE.value, JobStatus.FAILED.value)
+        with self._connect() as db:
+            ids = [
+                row[0]
+                for row in db.execute(
+                    "SELECT id FROM jobs WHERE status IN (?, ?) AND finished < ?", (*done, finished_before)
+                )
+            ]
+            db.executemany("DELETE FROM jobs WHERE id = ? AND status IN (?, ?)", [(i, *done) for i in ids])
+        for job_id in ids:
+            shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
+        return len(ids)
+
     def mark_running(self, job_id: str) -> None:
         self._update(job_id, status=JobStatus.RUNNING.value, started=time.time())
 

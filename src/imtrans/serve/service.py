@@ -8,6 +8,7 @@ worker and ends in the job's row: ``done`` with its page, or ``failed`` with a o
 from __future__ import annotations
 
 import logging
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import partial
@@ -43,7 +44,8 @@ UPLOADED_GLOSSARY = "glossary"
 
 
 class JobNotDone(Exception):
-    """The job has no page yet (or failed), so it cannot be re-rendered."""
+    """The job has no page yet (or failed), so it cannot be re-rendered; or it is still queued
+    or running, so it cannot be deleted."""
 
 
 class UnknownBlock(LookupError):
@@ -79,6 +81,7 @@ class TranslationService:
         self.serve = serve
         self.store = JobStore(serve.db_path or default_db_path())
         self.pool = WorkerPool(settings, serve.workers, serve.queue_limit)
+        self.purge_expired()
 
     def close(self) -> None:
         self.pool.close()
@@ -166,6 +169,7 @@ class TranslationService:
         except Exception:
             log.exception("job %s failed", job_id)
             self.store.fail(job_id, INTERNAL_ERROR)
+        self.purge_expired()
 
     # -- re-render ----------------------------------------------------------------------------
     def rerender(self, job_id: str, edits: dict[str, str]) -> Future[None]:
@@ -187,6 +191,26 @@ class TranslationService:
         result = worker.base.rerender(original, page)
         self._write_files(job_id, result)
         self.store.replace_page(job_id, public_page(result.page))
+
+    # -- delete -------------------------------------------------------------------------------
+    def delete(self, job_id: str) -> None:
+        """Delete a finished job and its files.
+
+        Raises:
+            UnknownJob, JobNotDone (queued or running: its worker would write into a deleted folder).
+        """
+        if not self.store.remove(job_id):
+            job = self.store.get(job_id)
+            raise JobNotDone(f"job {job.id} is {job.status.value}; only a finished job can be deleted")
+
+    def purge_expired(self) -> int:
+        """Delete the jobs that finished more than ``serve.keep_hours`` ago (none when it is 0)."""
+        if not self.serve.keep_hours:
+            return 0
+        n = self.store.purge(time.time() - self.serve.keep_hours * 3600)
+        if n:
+            log.info("deleted %d jobs finished over %g hours ago", n, self.serve.keep_hours)
+        return n
 
     # -- shared --------------------------------------------------------------------------------
     def _write_files(self, job_id: str, result: PageResult, original: np.ndarray | None = None) -> None:
