@@ -25,7 +25,15 @@ from imtrans.settings import ImageSettings
 #: Image suffixes read as pages (Pillow reads them all); output keeps the suffix where it can.
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
 #: Suffixes Pillow writes back in the same format; other images are written as PNG.
-_WRITABLE = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP", ".tif": "TIFF"}
+_WRITABLE = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".webp": "WEBP",
+    ".bmp": "BMP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+}
 ARCHIVE_SUFFIXES = frozenset({".cbz", ".zip"})
 PDF_SUFFIXES = frozenset({".pdf"})
 
