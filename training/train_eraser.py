@@ -4,6 +4,7 @@
     python training/train_eraser.py --config eraser.yaml --steps 8000       # file, then overrides
     python training/train_eraser.py --out runs/eraser --resume              # continue the last checkpoint
     python training/train_eraser.py --out runs/eraser --resume --steps 12000        # continue, to more steps
+    python training/train_eraser.py --init-from runs/small/best.pt --widths 16 32 96 256 ...  # grow a trained one
     python training/train_eraser.py --out runs/eraser --export-from best --export src/imtrans/erase/models/eraser_gan.onnx
     python training/train_eraser.py --smoke --train DIR --test DIR --out /tmp/x --export /tmp/x/g.onnx
 
@@ -43,7 +44,14 @@ import torch
 from imtrans.erase.telea import TeleaEraser
 from imtrans.evaluate.metrics import PSNR_CAP, ssim
 from imtrans.nets.data import EraserCrops, SplitRule, is_textured, to_uint8
-from imtrans.nets.eraser import Discriminator, Generator, GeneratorConfig, count_parameters, export_onnx
+from imtrans.nets.eraser import (
+    Discriminator,
+    Generator,
+    GeneratorConfig,
+    count_parameters,
+    export_onnx,
+    widen,
+)
 from imtrans.nets.losses import gradient_l1, hinge_d, hinge_g, hole_l1
 
 
@@ -71,6 +79,8 @@ class Config:
     grad_weight: float = 1.0
     adv_weight: float = 0.01
     adv_start: int = 2000  # steps of reconstruction losses only before the critic joins
+    # a checkpoint (best.pt or last.pt) whose generator seeds this one, widened (`widen`) if narrower
+    init_from: str = ""
     widths: list[int] = field(default_factory=lambda: list(GeneratorConfig().widths))
     middle: int = GeneratorConfig().middle
     d_width: int = 32
@@ -308,6 +318,13 @@ def main(argv: list[str] | None = None) -> None:
     opt_g = torch.optim.Adam(gen.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr_d, betas=(0.5, 0.999))
     step, best = 0, -math.inf
+    if cfg.init_from and state is None:
+        seed = torch.load(cfg.init_from, weights_only=False)
+        seed_cfg = Config(**seed["config"])
+        small = Generator(GeneratorConfig(tuple(seed_cfg.widths), seed_cfg.middle))  # type: ignore[arg-type]
+        small.load_state_dict(seed["generator"])
+        gen = widen(small, gen.config)
+        opt_g = torch.optim.Adam(gen.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
     if state is not None:
         gen.load_state_dict(state["generator"])
         disc.load_state_dict(state["discriminator"])

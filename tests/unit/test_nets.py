@@ -15,6 +15,7 @@ from imtrans.nets import (
     hinge_d,
     hinge_g,
     hole_l1,
+    widen,
 )
 from imtrans.nets.data import SplitRule
 
@@ -53,6 +54,26 @@ def test_gated_conv_shapes_with_stride_and_dilation() -> None:
 def test_discriminator_scores_patches() -> None:
     image, mask = _batch(h=64, w=96)
     assert Discriminator(8)(image, mask).shape == (2, 1, 8, 12)
+
+
+def test_widening_keeps_what_the_generator_computes_and_then_can_learn() -> None:
+    torch.manual_seed(0)
+    small = Generator(GeneratorConfig((4, 6, 8, 10), 2))
+    for p in small.parameters():  # trained-looking weights, not the damped initial output layer
+        p.data.normal_(0, 0.3)
+    big = widen(small, GeneratorConfig((6, 8, 12, 16), 2))
+    image, mask = _batch()
+    with torch.no_grad():
+        assert torch.allclose(small.eval()(image, mask), big.eval()(image, mask), atol=1e-5)
+    assert count_parameters(big) > count_parameters(small)
+    # The new channels' outgoing weights start at zero but get gradients.
+    big.train()
+    hole_l1(big(image, mask), torch.zeros_like(image), mask).backward()
+    assert big.out.weight.grad[:, 4:].abs().sum() > 0
+    with pytest.raises(ValueError, match="cannot widen"):
+        widen(small, GeneratorConfig((2, 6, 8, 10), 2))
+    with pytest.raises(ValueError, match="cannot widen"):
+        widen(small, GeneratorConfig((4, 6, 8, 10), 3))
 
 
 def test_hole_l1_weighs_hole_and_known_pixels_apart() -> None:

@@ -11,6 +11,7 @@ from imtrans.nets.eraser import (
     GeneratorConfig,
     count_parameters,
     export_onnx,
+    widen,
 )
 from imtrans.nets.losses import gradient_l1, hinge_d, hinge_g, hole_l1
 
@@ -25,4 +26,5 @@ __all__ = [
     "hinge_d",
     "hinge_g",
     "hole_l1",
+    "widen",
 ]

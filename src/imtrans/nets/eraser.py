@@ -183,6 +183,63 @@ class Discriminator(nn.Module):
         return self.net(torch.cat([image, mask], dim=1))
 
 
+def widen(small: Generator, config: GeneratorConfig) -> Generator:
+    """A wider generator that computes exactly what ``small`` computes, to train on from there.
+
+    Net2Net-style growth (Chen et al., 2016) without splitting: every old channel keeps its
+    weights; each new channel gets the usual random weights into it and zero weights out of it
+    into the old channels, so at first it changes nothing downstream, while its outgoing
+    weights still get gradients and learn. This lets a long-trained small network seed a
+    larger one instead of a wide run starting over from the coarse fill.
+
+    Args:
+        small: The trained generator.
+        config: The new widths, each at least the old one; the same number of middle blocks
+            (a gated block is not residual, so a new one cannot start as the identity).
+
+    Returns:
+        The new generator (training mode), equal to ``small`` on every input up to float error.
+    """
+    old, new = small.config, config
+    if new.middle != old.middle or any(n < o for n, o in zip(new.widths, old.widths, strict=True)):
+        raise ValueError(f"cannot widen {old} to {new}: widths must not shrink, middle must stay")
+    big = Generator(config)
+    o0, o1, o2, o3 = old.widths
+    n0, n1, n2, n3 = new.widths
+
+    def same(n: int) -> list[int]:
+        return list(range(n))
+
+    def gated(o: int, n: int) -> list[int]:  # features, then gates, in one convolution's outputs
+        return [*range(o), *range(n, n + o)]
+
+    def concat(a_old: int, a_new: int, b_old: int) -> list[int]:  # cat([a, b]) of a decoder input
+        return [*range(a_old), *range(a_new, a_new + b_old)]
+
+    # (layer name, where the old output channels go, where the old input channels go)
+    layers = [
+        ("enc0.conv", gated(o0, n0), same(7)),
+        ("enc1.conv", gated(o1, n1), same(o0)),
+        ("enc2.conv", gated(o2, n2), same(o1)),
+        ("enc3.conv", gated(o3, n3), same(o2)),
+        *[(f"middle.{i}.conv", gated(o3, n3), same(o3)) for i in range(old.middle)],
+        ("dec2", same(o2), concat(o3, n3, o2)),
+        ("dec1", same(o1), concat(o2, n2, o1)),
+        ("dec0", same(o0), concat(o1, n1, o0)),
+        ("out", same(3), same(o0)),
+    ]
+    src, dst = small.state_dict(), big.state_dict()
+    with torch.no_grad():
+        for name, outs, ins in layers:
+            w, b = dst[f"{name}.weight"], dst[f"{name}.bias"]
+            out_idx, in_idx = torch.tensor(outs), torch.tensor(ins)
+            w[out_idx] = 0.0  # new inputs add nothing to old outputs...
+            w[out_idx[:, None], in_idx] = src[f"{name}.weight"]  # ...old to old as trained
+            b[out_idx] = src[f"{name}.bias"]
+    big.load_state_dict(dst)
+    return big
+
+
 def count_parameters(module: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
@@ -219,4 +276,4 @@ def export_onnx(generator: Generator, path: str, opset: int = 17) -> None:
     onnx.save(model, path)
 
 
-__all__ = ["Discriminator", "GatedConv", "Generator", "GeneratorConfig", "count_parameters", "export_onnx"]
+__all__ = ["Discriminator", "GatedConv", "Generator", "GeneratorConfig", "count_parameters", "export_onnx", "widen"]
