@@ -26,8 +26,9 @@ def _sample(root, sid: str, lines: list[str], lang: str, refs: dict[str, str], p
         gt_lines.append(GTLine(quad=Quad.from_rect(500, 200, 600, 230).points, text="없음", language=lang))
     x0, y0 = min(q.bbox[0] for q in page.quads), min(q.bbox[1] for q in page.quads)
     x1, y1 = max(q.bbox[2] for q in page.quads), max(q.bbox[3] for q in page.quads)
+    style = {"font_size": 34, "text_color": [20, 20, 20], "outline_width": 0, "angle": 0.0}  # as drawn
     block = GTBlock(id="b0", quad=Quad.from_rect(x0 - 4, y0 - 4, x1 + 4, y1 + 4).points, text=" ".join(lines),
-                    language=lang, lines=gt_lines, translations=refs)
+                    language=lang, lines=gt_lines, translations=refs, style=style)
     return Sample(id=sid, image=f"images/{sid}.png", background=f"backgrounds/{sid}.png", mask=f"masks/{sid}.png",
                   source_language=lang, width=640, height=240, blocks=[block])
 
@@ -61,6 +62,10 @@ def test_a_clean_drawing_scores_as_read_and_erased(results):
     assert ko["render.fit"] == 1.0
     assert ko["e2e.delivered"] == 1.0
     assert doc["summary"]["det"]["n_true"] == 4  # 2 + 1 + the phantom
+    # The lettering's style is read back: size within 25%, dark grey within a visible step.
+    style = doc["summary"]["style"]
+    assert style["blocks"] >= 2 and style["size_within_25"] == 1.0 and 0.75 < style["size_ratio"] < 1.25
+    assert style["colour_within_10"] == 1.0 and style["outline_agrees"] == 1.0 and style["angle_error"] < 2
 
 
 def test_truth_absent_from_the_picture_is_missed_text(results):

@@ -11,10 +11,13 @@ from imtrans.evaluate.metrics import (
     DetectionAccumulator,
     Matching,
     MeanAccumulator,
+    StyleAgreement,
     TextAccumulator,
+    angle_difference,
     bleu_tokenizer,
     cer,
     collisions,
+    colour_difference,
     corpus_bleu,
     corpus_chrf,
     coverage,
@@ -28,6 +31,7 @@ from imtrans.evaluate.metrics import (
     residue_chars,
     source_script_chars,
     ssim,
+    style_agreement,
 )
 from imtrans.types import Quad
 
@@ -364,3 +368,34 @@ def test_mean_accumulator_skips_nan() -> None:
     assert acc.summary() == pytest.approx({"mean": 7 / 3, "median": 2.0, "n": 3})
     empty = MeanAccumulator().summary()
     assert empty["n"] == 0 and math.isnan(empty["mean"])
+
+
+# --------------------------------------------------------------------------------------------
+# Style
+
+COLOURS = [
+    # a, b, CIEDE2000 (to 0.1), why
+    ((255, 255, 255), (255, 255, 255), 0.0, "the same colour"),
+    ((0, 0, 0), (255, 255, 255), 100.0, "black and white: the whole lightness scale"),
+    ((255, 0, 0), (250, 5, 5), 1.1, "a near red: barely visible"),
+    ((0, 0, 0), (53, 53, 53), 14.0, "black read as dark grey (antialiased thin strokes)"),
+]
+
+
+@pytest.mark.parametrize(("a", "b", "expected", "why"), COLOURS)
+def test_colour_difference_is_ciede2000(a, b, expected, why) -> None:
+    assert colour_difference(a, b) == pytest.approx(expected, abs=0.1), why
+    assert colour_difference(b, a) == pytest.approx(expected, abs=0.1), "symmetric"
+
+
+@pytest.mark.parametrize(("a", "b", "expected"), [(10, 10, 0), (179, -179, 2), (0, 180, 180), (-90, 90, 180), (350, 5, 15)])
+def test_angle_difference_wraps_around(a, b, expected) -> None:
+    assert angle_difference(a, b) == pytest.approx(expected)
+
+
+def test_style_agreement_against_a_synth_style() -> None:
+    truth = {"font_size": 20, "text_color": [0, 0, 0], "outline_width": 2, "angle": 3.0}
+    a = style_agreement(30.0, (0, 0, 0), False, -1.0, truth)
+    assert a == StyleAgreement(size_ratio=1.5, text_colour=0.0, outline_agrees=False, angle_error=4.0)
+    b = style_agreement(20.0, (255, 255, 255), True, 3.0, {**truth, "outline_width": 0})
+    assert b.size_ratio == 1.0 and b.text_colour == pytest.approx(100.0, abs=0.1) and not b.outline_agrees

@@ -9,7 +9,7 @@ import pytest
 from fixtures import gradient_background, render_lines, rotated_quad
 from PIL import Image, ImageDraw
 
-from imtrans.render.colours import estimate_style, estimate_styles
+from imtrans.render.colours import QUAD_PER_EM, estimate_style, estimate_styles
 from imtrans.render.fonts import font_for
 from imtrans.types import RGB, Block, Direction, Line, Quad, Style
 
@@ -106,13 +106,14 @@ def test_low_contrast_text_is_replaced_by_black_or_white() -> None:
 def test_font_size_and_angle_come_from_the_lines() -> None:
     r = render_lines(["Hello there", "second line"], "en", size=40)
     style = estimate_style(r.image, _block(r.quads), r.mask)
-    assert style.font_size == pytest.approx(np.median([q.height for q in r.quads]))
+    # A detected line's quad is QUAD_PER_EM times the lettering's em (the detector's margin).
+    assert style.font_size == pytest.approx(np.median([q.height for q in r.quads]) / QUAD_PER_EM)
     assert style.angle == pytest.approx(0.0)
     # Lines rotated 20 and 22 degrees counter-clockwise (the top edge rises to the right).
     quads = [rotated_quad(200, 100 + 50 * i, 300, 40, a) for i, a in enumerate([20, 22, 21])]
     style = estimate_style(r.image, _block(quads), r.mask)
     assert style.angle == pytest.approx(21.0)
-    assert style.font_size == pytest.approx(40)
+    assert style.font_size == pytest.approx(40 / QUAD_PER_EM)
 
 
 def test_the_median_angle_does_not_wrap_around() -> None:
@@ -126,7 +127,7 @@ def test_vertical_lines_take_their_size_from_the_column_width() -> None:
     q = Quad.from_rect(300, 40, 340, 400)
     blank, no_mask = np.full((500, 500, 3), 255, np.uint8), np.zeros((500, 500), np.uint8)
     style = estimate_style(blank, _block([q], Direction.VERTICAL), no_mask)
-    assert style.font_size == pytest.approx(40)
+    assert style.font_size == pytest.approx(40 / QUAD_PER_EM)
     assert style.angle == pytest.approx(0.0)
 
 
@@ -140,7 +141,7 @@ def test_no_text_pixels_gives_a_legible_default() -> None:
 def test_a_block_outside_the_image_does_not_crash() -> None:
     img = np.full((100, 200, 3), 255, np.uint8)
     style = estimate_style(img, _block([Quad.from_rect(500, 500, 600, 540)]), np.zeros((100, 200), np.uint8))
-    assert style.font_size == pytest.approx(40)
+    assert style.font_size == pytest.approx(40 / QUAD_PER_EM)
 
 
 def test_styles_of_many_blocks_read_in_parallel_match_one_by_one() -> None:

@@ -13,9 +13,11 @@ from imtrans.errors import InputError
 LOWER_IS_BETTER = {
     "cer", "ned", "residue_rate", "legibility_cer", "collisions", "errors",
     "ocr.cer", "ocr.ned", "erase.residue_rate", "erase.residue_chars", "render.legibility_cer", "render.collisions",
+    "colour_de", "angle_error", "style.colour_de", "style.angle_error",
 }
 #: Summary figures that are counts or sizes, not qualities: shown, never called better or worse.
-NEUTRAL = {"samples", "pairs", "lines", "blocks", "tp", "n_pred", "n_true", "segments", "truth_chars", "chars", "edits", "n"}
+NEUTRAL = {"samples", "pairs", "lines", "blocks", "tp", "n_pred", "n_true", "segments", "truth_chars", "chars", "edits", "n",
+           "size_ratio", "style.size_ratio"}  # best at 1, neither higher nor lower
 
 
 @dataclass(frozen=True)

@@ -399,6 +399,61 @@ def ssim(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
 
 
 # ---------------------------------------------------------------------------------------------
+# Style (the lettering's size, colour, outline and angle, as `imtrans.render` estimates them)
+
+
+def colour_difference(a: Sequence[int], b: Sequence[int]) -> float:
+    """CIEDE2000 difference of two sRGB colours (0-255 per channel).
+
+    About 2 is barely visible side by side; above about 10 reads as another colour.
+    """
+    from skimage.color import deltaE_ciede2000, rgb2lab
+
+    lab = rgb2lab(np.array([[a, b]], dtype=np.float64) / 255.0)
+    return float(deltaE_ciede2000(lab[0, 0], lab[0, 1]))
+
+
+def angle_difference(a: float, b: float) -> float:
+    """Absolute difference of two angles in degrees, in [0, 180]."""
+    return abs((a - b + 180.0) % 360.0 - 180.0)
+
+
+@dataclass(frozen=True)
+class StyleAgreement:
+    """One block's estimated style against the true one.
+
+    Attributes:
+        size_ratio: Estimated font size / true font size (px per em; 1 is exact).
+        text_colour: CIEDE2000 between the estimated and true text colour.
+        outline_agrees: Both have an outline or neither has.
+        angle_error: Degrees between the estimated and true angle.
+    """
+
+    size_ratio: float
+    text_colour: float
+    outline_agrees: bool
+    angle_error: float
+
+
+def style_agreement(
+    font_size: float,
+    text_color: Sequence[int],
+    has_outline: bool,
+    angle: float,
+    truth: dict[str, object],
+) -> StyleAgreement:
+    """Compare an estimated style with a true one as `imtrans synth` records it (``font_size``,
+    ``text_color``, ``outline_width``, ``angle``)."""
+    true_size = float(truth["font_size"])  # type: ignore[arg-type]
+    return StyleAgreement(
+        size_ratio=font_size / true_size if true_size > 0 else math.nan,
+        text_colour=colour_difference(text_color, truth["text_color"]),  # type: ignore[arg-type]
+        outline_agrees=has_outline == bool(truth.get("outline_width")),
+        angle_error=angle_difference(angle, float(truth.get("angle", 0.0))),  # type: ignore[arg-type]
+    )
+
+
+# ---------------------------------------------------------------------------------------------
 # Translation
 
 

@@ -54,6 +54,7 @@ from imtrans.evaluate.metrics import (
     residue_chars,
     source_script_chars,
     ssim,
+    style_agreement,
 )
 from imtrans.imageio import load_image
 from imtrans.pipeline import Pipeline
@@ -356,6 +357,7 @@ class Evaluator:
         scored = [i for i, b in enumerate(sample.blocks) if not _dont_care(b)]
         if scored:
             out.metrics["e2e.delivered"] = len(delivered & set(scored)) / len(scored)
+        _style_agreement(result.page, drawn, sample.blocks, owners, out)
         return pairs
 
     def _read_back(self, image: np.ndarray, block: Block, language: str) -> str:
@@ -453,6 +455,17 @@ def summarise(outcomes: Sequence[SampleOutcome], stages: Sequence[str]) -> dict[
         }
         if any("e2e.delivered" in o.metrics for o in ok):
             summary["e2e"] = {"delivered": mean("e2e.delivered")["mean"]}
+        styled = total("style.n")
+        if styled:
+            summary["style"] = {
+                "size_ratio": math.exp(total("style.log_size_ratio") / styled),  # geometric mean
+                "size_within_25": total("style.size_within_25") / styled,
+                "colour_de": total("style.colour_de") / styled,
+                "colour_within_10": total("style.colour_within_10") / styled,
+                "outline_agrees": total("style.outline_agrees") / styled,
+                "angle_error": total("style.angle_error") / styled,
+                "blocks": styled,
+            }
     timing = {}
     for stage in ("detect", "recognize", "group", "erase", "render"):
         vals = [o.timings[stage] for o in ok if stage in o.timings]
@@ -477,6 +490,28 @@ def _owners(blocks: Sequence[Block], truth: Sequence[GTBlock]) -> dict[str, int 
                 best, share = i, s
         out[b.id] = best if share >= OWN_SHARE else None
     return out
+
+
+def _style_agreement(
+    page: Page, drawn: Sequence[Block], truth: Sequence[GTBlock], owners: dict[str, int | None], out: SampleOutcome
+) -> None:
+    """Sums over the drawn blocks whose true block records a style (synthetic sets): the
+    estimated size, text colour, outline and angle against it (`style_agreement`)."""
+    sums: Counter[str] = Counter()
+    for b in drawn:
+        i, style = owners.get(b.id), page.styles.get(b.id)
+        if i is None or style is None or not {"font_size", "text_color"} <= truth[i].style.keys():
+            continue
+        a = style_agreement(style.font_size, style.text_color, style.outline_color is not None, style.angle,
+                            truth[i].style)  # fmt: skip
+        sums["style.n"] += 1
+        sums["style.log_size_ratio"] += math.log(a.size_ratio)
+        sums["style.size_within_25"] += abs(a.size_ratio - 1) <= 0.25
+        sums["style.colour_de"] += a.text_colour
+        sums["style.colour_within_10"] += a.text_colour <= 10
+        sums["style.outline_agrees"] += a.outline_agrees
+        sums["style.angle_error"] += a.angle_error
+    out.metrics.update({k: float(v) for k, v in sums.items()})
 
 
 def _dont_care(block: GTBlock) -> bool:

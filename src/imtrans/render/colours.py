@@ -22,6 +22,10 @@ from imtrans.erase.background import dominant_colour, vector_norm
 from imtrans.erase.threads import workers
 from imtrans.types import RGB, Block, Direction, Line, Quad, Style
 
+#: Detected line quads are this much taller than the lettering's em (the detector's margin):
+#: the geometric mean of quad height / true font size over 179 blocks of the synthetic
+#: training sets (30 samples per language; ko 1.46, en 1.33, ja 1.40, zh 1.52).
+QUAD_PER_EM = 1.43
 #: Colour distance (Euclidean RGB) above which a pixel counts as ink rather than background.
 INK_THRESHOLD = 48.0
 #: An outline's colour must be this far from the fill, the background, and their blend.
@@ -32,6 +36,10 @@ MIN_CONTRAST = 70.0
 _MIN_INK = 8
 # Fewest pixels a colour cluster needs to count.
 _MIN_LEVEL = 4
+# Share of a solid fill's pixels, the farthest from the background, whose median is its colour
+# (synthetic training sets, 187 blocks: CIEDE2000 to the true colour, median 6.1 with all
+# pixels, 2.7 with the farthest half, 1.8 with the farthest tenth).
+_PURE_SHARE = 0.1
 # Background read inside the quads: at least this many free pixels, this share of them
 # within `_PLATE_SPREAD` (RGB distance) of their commonest colour.
 _MIN_BACKGROUND = 20
@@ -57,16 +65,18 @@ def estimate_style(image: np.ndarray, block: Block, text_mask: np.ndarray) -> St
 
     Returns:
         The style: text and background colours, outline colour and width (source pixels),
-        font size (median line height; line width for vertical lines) and angle (median
+        font size (px per em, from the median line height; line width for vertical lines) and angle (median
         line angle, degrees counter-clockwise).
     """
     quads = [ln.quad for ln in block.lines] or [block.quad]
-    font_size = source_font_size(block)
+    extent = line_extent(block)
+    font_size = extent / QUAD_PER_EM
     angle = source_angle(block)
     base = Style(font_size=font_size, angle=angle)
 
-    pad = max(3.0, 0.3 * font_size)
-    reach = max(3, round(0.25 * font_size))  # outlines are at most about a quarter of an em
+    # Margins scale with the quads, as the mask's do.
+    pad = max(3.0, 0.3 * extent)
+    reach = max(3, round(0.25 * extent))  # outlines are at most about a third of an em
     polys = [_expand(q, pad) for q in quads]
     h, w = text_mask.shape[:2]
     allpts = np.concatenate(polys)
@@ -96,7 +106,7 @@ def estimate_style(image: np.ndarray, block: Block, text_mask: np.ndarray) -> St
     if bg_sel.sum() == 0:
         bg_sel = region_b
     bg = np.median(img[bg_sel], axis=0) if bg_sel.any() else np.array([255.0, 255.0, 255.0])
-    local_bg = _local_mean(img, bg_sel, bg, size=max(9, 2 * reach + 1, int(font_size) | 1))
+    local_bg = _local_mean(img, bg_sel, bg, size=max(9, 2 * reach + 1, int(extent) | 1))
 
     near = cv2.dilate(mask.astype(np.uint8), _disk(reach)) > 0
     differs = np.linalg.norm(img - local_bg, axis=2) > INK_THRESHOLD
@@ -135,7 +145,7 @@ def _split_ink(ink: np.ndarray, img: np.ndarray, bg: np.ndarray) -> tuple[np.nda
     labels, centres = _two_means(colours, bg)
     sizes = [int((labels == k).sum()) for k in (0, 1)]
     if min(sizes) < _MIN_LEVEL:
-        return _solid(colours, touching), None, 0
+        return _solid(colours, touching, bg), None, 0
     edge = [float(touching[labels == k].mean()) for k in (0, 1)]
     fill_k = 0 if edge[0] <= edge[1] else 1
     fill, rim = centres[fill_k], centres[1 - fill_k]
@@ -145,7 +155,7 @@ def _split_ink(ink: np.ndarray, img: np.ndarray, bg: np.ndarray) -> tuple[np.nda
         # One colour and its antialiased edge (or two-tone lettering): the fill is the
         # cluster standing out more from the background.
         far = 0 if _dist(centres[0], bg) >= _dist(centres[1], bg) else 1
-        return _solid(colours[labels == far], touching[labels == far]), None, 0
+        return _solid(colours[labels == far], touching[labels == far], bg), None, 0
     fill_c = np.median(colours[labels == fill_k], axis=0)
     rim_c = np.median(colours[labels != fill_k], axis=0)
     fill_mask = np.zeros(ink.shape, np.uint8)
@@ -156,10 +166,15 @@ def _split_ink(ink: np.ndarray, img: np.ndarray, bg: np.ndarray) -> tuple[np.nda
     return fill_c, rim_c, width
 
 
-def _solid(colours: np.ndarray, touching: np.ndarray) -> np.ndarray:
-    """Median colour, leaving out antialiased edge pixels when enough others remain."""
+def _solid(colours: np.ndarray, touching: np.ndarray, bg: np.ndarray) -> np.ndarray:
+    """The lettering's own colour: the median of the pixels that stand out most from the
+    background (`_PURE_SHARE` of them), leaving out antialiased edge pixels when enough
+    others remain. Thin or blurred strokes have few pixels of the pure colour, and a plain
+    median is pulled towards the background (black text read as dark grey)."""
     inner = colours[~touching]
-    return np.median(inner if len(inner) >= _MIN_LEVEL else colours, axis=0)
+    pool = inner if len(inner) >= _MIN_LEVEL else colours
+    far = vector_norm(pool - bg)
+    return np.median(pool[far >= np.percentile(far, 100 * (1 - _PURE_SHARE))], axis=0)
 
 
 def _two_means(colours: np.ndarray, bg: np.ndarray, iterations: int = 10) -> tuple[np.ndarray, np.ndarray]:
@@ -223,7 +238,12 @@ def _local_mean(img: np.ndarray, sel: np.ndarray, fallback: np.ndarray, size: in
 
 
 def source_font_size(block: Block) -> float:
-    """Font size of a block's lettering: the median line height (line width for vertical lines)."""
+    """Font size (px per em) of a block's lettering: `line_extent` over `QUAD_PER_EM`."""
+    return line_extent(block) / QUAD_PER_EM
+
+
+def line_extent(block: Block) -> float:
+    """The median line height of a block's quads (line width for vertical lines)."""
     sizes = [_line_size(ln) for ln in block.lines]
     if not sizes:
         q = block.quad
