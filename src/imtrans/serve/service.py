@@ -169,7 +169,10 @@ class TranslationService:
         except Exception:
             log.exception("job %s failed", job_id)
             self.store.fail(job_id, INTERNAL_ERROR)
-        self.purge_expired()
+        try:
+            self.purge_expired()
+        except Exception:  # housekeeping: the job itself is recorded already
+            log.exception("deleting expired jobs failed")
 
     # -- re-render ----------------------------------------------------------------------------
     def rerender(self, job_id: str, edits: dict[str, str]) -> Future[None]:
