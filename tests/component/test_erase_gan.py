@@ -155,6 +155,7 @@ def test_the_factory_builds_the_shipped_model_and_it_keeps_the_contract() -> Non
     mask[100:130, 40:360:3] = 255
     out = eraser.erase(image, mask)
     assert np.array_equal(out[mask == 0], image[mask == 0])
+    assert eraser.model_path.stat().st_size <= 20_000_000  # the weights ship inside the package
 
 
 @pytest.fixture(scope="module")
