@@ -240,6 +240,16 @@ class Validator:
         return {"n": len(self.crops), "gan": self._scores(outputs), **self.baselines}
 
 
+def load_generator(path: Path) -> tuple[Generator, int]:
+    """The generator of a checkpoint (``last.pt`` or ``best.pt``), built from its saved config,
+    and the step it was saved at."""
+    saved = torch.load(path, weights_only=False)
+    saved_cfg = Config(**saved["config"])
+    gen = Generator(GeneratorConfig(tuple(saved_cfg.widths), saved_cfg.middle))  # type: ignore[arg-type]
+    gen.load_state_dict(saved["generator"])
+    return gen, int(saved["step"])
+
+
 def save(path: Path, **state: Any) -> None:
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
@@ -276,12 +286,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.export_from:
         if not args.export:
             raise SystemExit("--export-from needs --export PATH.onnx")
-        saved = torch.load(out / f"{args.export_from}.pt", weights_only=False)
-        saved_cfg = Config(**saved["config"])
-        gen = Generator(GeneratorConfig(tuple(saved_cfg.widths), saved_cfg.middle))  # type: ignore[arg-type]
-        gen.load_state_dict(saved["generator"])
+        gen, step = load_generator(out / f"{args.export_from}.pt")
         diff = export_and_check(gen, args.export)
-        print(f"exported {args.export} from {out / args.export_from}.pt (step {saved['step']}; "
+        print(f"exported {args.export} from {out / args.export_from}.pt (step {step}; "
               f"onnxruntime vs torch: max |diff| {diff:.1e})")  # fmt: skip
         return
     out.mkdir(parents=True, exist_ok=True)
@@ -315,16 +322,11 @@ def main(argv: list[str] | None = None) -> None:
     # 3. networks, optimisers, resume
     gen = Generator(GeneratorConfig(tuple(cfg.widths), cfg.middle))  # type: ignore[arg-type]
     disc = Discriminator(cfg.d_width)
+    if cfg.init_from and state is None:
+        gen = widen(load_generator(Path(cfg.init_from))[0], gen.config)
     opt_g = torch.optim.Adam(gen.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr_d, betas=(0.5, 0.999))
     step, best = 0, -math.inf
-    if cfg.init_from and state is None:
-        seed = torch.load(cfg.init_from, weights_only=False)
-        seed_cfg = Config(**seed["config"])
-        small = Generator(GeneratorConfig(tuple(seed_cfg.widths), seed_cfg.middle))  # type: ignore[arg-type]
-        small.load_state_dict(seed["generator"])
-        gen = widen(small, gen.config)
-        opt_g = torch.optim.Adam(gen.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
     if state is not None:
         gen.load_state_dict(state["generator"])
         disc.load_state_dict(state["discriminator"])
