@@ -66,6 +66,14 @@ def translate(client: TestClient, image: bytes, **data: str) -> dict:
     return client.post("/v1/translate", files={"image": ("x.png", image)}, data=data)
 
 
+def done_job_id(client: TestClient) -> str:
+    """A job marked done straight in the store (no pipeline run)."""
+    store: JobStore = client.app.state.service.store
+    job_id = store.create({})
+    store.finish(job_id, {"blocks": []})
+    return job_id
+
+
 def png(width: int, height: int) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (width, height), "white").save(buf, "PNG")
@@ -270,13 +278,6 @@ def test_a_finished_job_can_be_deleted_and_a_running_one_cannot(client, monkeypa
     assert "only a finished job" in one_line_error(client.delete(f"/v1/jobs/{running}"), 409)
     store.fail(running, "test over")
     one_line_error(client.delete(f"/v1/jobs/{done_job_id(client)}", headers={"Authorization": "Bearer x"}), 401)
-
-
-def done_job_id(client: TestClient) -> str:
-    store: JobStore = client.app.state.service.store
-    job_id = store.create({})
-    store.finish(job_id, {"blocks": []})
-    return job_id
 
 
 def test_jobs_older_than_keep_hours_are_deleted_when_the_service_starts(client, folder):

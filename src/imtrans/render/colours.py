@@ -65,8 +65,8 @@ def estimate_style(image: np.ndarray, block: Block, text_mask: np.ndarray) -> St
 
     Returns:
         The style: text and background colours, outline colour and width (source pixels),
-        font size (px per em, from the median line height; line width for vertical lines) and angle (median
-        line angle, degrees counter-clockwise).
+        font size (px per em, from the median line height; line width for vertical lines)
+        and angle (median line angle, degrees counter-clockwise).
     """
     quads = [ln.quad for ln in block.lines] or [block.quad]
     extent = line_extent(block)

@@ -54,6 +54,10 @@ class JobStatus(str, Enum):
     FAILED = "failed"
 
 
+#: The statuses a job ends in: only these may be deleted (a worker still writes the others).
+_FINISHED = (JobStatus.DONE.value, JobStatus.FAILED.value)
+
+
 class UnknownJob(LookupError):
     """No job has this id (or the id is not a UUID)."""
 
@@ -145,7 +149,7 @@ class JobStore:
         job_id = parse_job_id(job_id)
         with self._connect() as db:
             db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
-        shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
+        self._remove_folders([job_id])
 
     def remove(self, job_id: str) -> bool:
         """Delete a finished (done or failed) job and its files; False when it is queued or running.
@@ -155,33 +159,33 @@ class JobStore:
         """
         job_id = parse_job_id(job_id)
         with self._connect() as db:
-            cur = db.execute(
-                "DELETE FROM jobs WHERE id = ? AND status IN (?, ?)",
-                (job_id, JobStatus.DONE.value, JobStatus.FAILED.value),
-            )
+            cur = db.execute("DELETE FROM jobs WHERE id = ? AND status IN (?, ?)", (job_id, *_FINISHED))
             if not cur.rowcount:
                 if db.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchone() is None:
                     raise UnknownJob(f"no job {job_id!r}")
                 return False
-        # The row goes first: a reader never sees a job whose files are half gone.
-        shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
+        self._remove_folders([job_id])
         return True
 
     def purge(self, finished_before: float) -> int:
         """Delete the done and failed jobs that finished before this time (seconds since the
         epoch), rows first, then their folders; how many there were."""
-        done = (JobStatus.DONE.value, JobStatus.FAILED.value)
         with self._connect() as db:
             ids = [
                 row[0]
                 for row in db.execute(
-                    "SELECT id FROM jobs WHERE status IN (?, ?) AND finished < ?", (*done, finished_before)
+                    "SELECT id FROM jobs WHERE status IN (?, ?) AND finished < ?", (*_FINISHED, finished_before)
                 )
             ]
-            db.executemany("DELETE FROM jobs WHERE id = ? AND status IN (?, ?)", [(i, *done) for i in ids])
-        for job_id in ids:
-            shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
+            db.executemany("DELETE FROM jobs WHERE id = ? AND status IN (?, ?)", [(i, *_FINISHED) for i in ids])
+        self._remove_folders(ids)
         return len(ids)
+
+    def _remove_folders(self, job_ids: list[str]) -> None:
+        """Delete result folders; called after their rows are gone, so a reader never sees a
+        job whose files are half deleted."""
+        for job_id in job_ids:
+            shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
 
     def mark_running(self, job_id: str) -> None:
         self._update(job_id, status=JobStatus.RUNNING.value, started=time.time())
