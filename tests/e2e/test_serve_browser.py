@@ -153,6 +153,15 @@ def test_translate_toggle_edit_rerender_and_download_in_the_browser(server, brow
     png = tmp_path / "translated.png"
     download_info.value.save_as(png)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # Delete from server, after the confirmation: the result goes, and so does the job.
+    job_id = page.get_attribute("#result", "data-job")
+    assert httpx.get(f"{server}/v1/jobs/{job_id}").status_code == 200
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#delete")
+    page.wait_for_selector("#result[hidden]", state="attached")
+    assert "Deleted" in page.inner_text("#status")
+    assert httpx.get(f"{server}/v1/jobs/{job_id}").status_code == 404
     page.close()
 
 

@@ -170,6 +170,7 @@ async function showJob(job) {
   showMainImage();
   $("#result").hidden = false;
   $("#result").dataset.revision = String(job.revision);
+  $("#result").dataset.job = job.id;
   drawOverlays(job.page);
   listBlocks(job.page);
   listDiagnostics(job.page);
@@ -337,6 +338,27 @@ async function download(url, name) {
   }
 }
 
+// The server keeps every job (images, text) until it is deleted or expires: let the user
+// remove theirs.
+async function deleteJob() {
+  if (!state.job || !window.confirm("Delete this image, its translation and its text from the server?")) return;
+  $("#error").textContent = "";
+  try {
+    await api(`/v1/jobs/${state.job.id}`, { method: "DELETE" });
+  } catch (e) {
+    showError(e.message);
+    return;
+  }
+  state.job = null;
+  for (const key of ["translated", "original"]) {
+    if (state.blobs[key]) URL.revokeObjectURL(state.blobs[key]);
+    delete state.blobs[key];
+  }
+  $("#result").hidden = true;
+  delete $("#result").dataset.job;
+  doneProgress("Deleted from the server.");
+}
+
 // ---- wiring -----------------------------------------------------------------------------
 function wire() {
   const drop = $("#drop");
@@ -365,6 +387,7 @@ function wire() {
   $("#rerender").addEventListener("click", rerender);
   $("#download-png").addEventListener("click", () => download(state.job.files.translated_png, `${state.job.id.slice(0, 8)}.translated.png`));
   $("#download-json").addEventListener("click", () => download(state.job.files.page_json, `${state.job.id.slice(0, 8)}.json`));
+  $("#delete").addEventListener("click", deleteJob);
   loadOptions();
 }
 
