@@ -52,7 +52,7 @@ from imtrans.nets.eraser import (
     export_onnx,
     widen,
 )
-from imtrans.nets.losses import gradient_l1, hinge_d, hinge_g, hole_l1
+from imtrans.nets.losses import gradient_l1, hinge_d, hinge_g, hole_l1, hole_mse
 
 
 @dataclass
@@ -76,6 +76,7 @@ class Config:
     hole_weight: float = 1.0
     pool_pixels: bool = False  # hole L1 over the batch's pixels, not per crop (see hole_l1)
     valid_weight: float = 0.0  # the output copies known pixels, so this is 0 by design
+    mse_weight: float = 0.0  # hole MSE beside hole L1: the held-out PSNR rewards the mean fill
     grad_weight: float = 1.0
     adv_weight: float = 0.01
     adv_start: int = 2000  # steps of reconstruction losses only before the critic joins
@@ -382,9 +383,10 @@ def main(argv: list[str] | None = None) -> None:
             loss_d.backward()
             opt_d.step()
         l1 = hole_l1(output, target, mask, cfg.hole_weight, cfg.valid_weight, cfg.pool_pixels)
+        mse = hole_mse(output, target, mask)
         grad = gradient_l1(output, target, mask)
         adv = hinge_g(disc(output, mask)) if adversarial else torch.zeros(())
-        loss = l1 + cfg.grad_weight * grad + cfg.adv_weight * adv
+        loss = l1 + cfg.mse_weight * mse + cfg.grad_weight * grad + cfg.adv_weight * adv
         opt_g.zero_grad(set_to_none=True)
         loss.backward()
         opt_g.step()
@@ -393,9 +395,9 @@ def main(argv: list[str] | None = None) -> None:
             now = time.perf_counter()
             sps = cfg.log_every / (now - tick) if step % cfg.log_every == 0 else math.nan
             tick = now
-            rec = {"event": "train", "step": step, "l1": l1.item(), "grad": grad.item(), "adv": adv.item(),
+            rec = {"event": "train", "step": step, "l1": l1.item(), "mse": mse.item(), "grad": grad.item(), "adv": adv.item(),
                    "d": loss_d.item(), "lr": opt_g.param_groups[0]["lr"], "steps_per_s": sps}  # fmt: skip
-            emit(rec, f"step {step}: l1 {l1.item():.4f} grad {grad.item():.4f} adv {adv.item():+.3f} "
+            emit(rec, f"step {step}: l1 {l1.item():.4f} mse {mse.item():.5f} grad {grad.item():.4f} adv {adv.item():+.3f} "
                       f"d {loss_d.item():.3f} lr {rec['lr']:.2e} ({sps:.2f} steps/s)")  # fmt: skip
         # 5. validation
         if validator is not None and (step % cfg.val_every == 0 or step == cfg.steps):

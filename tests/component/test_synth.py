@@ -168,3 +168,39 @@ def test_cli_writes_a_dataset_that_read_manifest_loads(tmp_path: Path) -> None:
     )
     assert bad.exit_code == InputError.exit_code
     assert "ja and zh only" in bad.output
+
+
+def test_cli_draws_on_the_photos_of_added_folders_too(tmp_path: Path) -> None:
+    folder = tmp_path / "walls"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    # Textured enough for text to stay legible on it; 40 copies so most samples land on one.
+    texture = cv2.resize(
+        rng.integers(40, 120, (60, 80, 3), dtype=np.uint8), (800, 600), interpolation=cv2.INTER_CUBIC
+    )
+    for i in range(40):
+        cv2.imwrite(str(folder / f"wall{i:02d}.png"), texture)
+    (folder / "notes.txt").write_text("not a photo")
+    out = tmp_path / "en"
+    argv = ["synth", "--lang", "en", "--layout", "sign", "--count", "3", "--seed", "1", "--out", str(out)]
+    result = CliRunner().invoke(app, [*argv, "--photos", str(folder)])
+    assert result.exit_code == 0, result.output
+    card = json.loads((out / "datacard.json").read_text())
+    added = [p for p in card["photos"] if p["source"] == f"added folder {folder}"]
+    assert [p["name"] for p in added] == [f"wall{i:02d}" for i in range(40)]
+    used = {s.meta["photo"] for s in read_manifest(out).samples}
+    assert used & {p["name"] for p in added}, used
+
+    empty, twins = tmp_path / "empty", tmp_path / "twins"
+    empty.mkdir()
+    twins.mkdir()
+    for name in ("sky.png", "sky.jpg"):
+        cv2.imwrite(str(twins / name), texture)
+    for bad_folder, message in (
+        (tmp_path / "missing", "does not exist"),
+        (empty, "holds no"),
+        (twins, "named 'sky'"),
+    ):
+        bad = CliRunner().invoke(app, [*argv, "--out", str(tmp_path / "x"), "--photos", str(bad_folder)])
+        assert bad.exit_code == InputError.exit_code, bad.output
+        assert message in bad.output

@@ -15,6 +15,7 @@ from imtrans.nets import (
     hinge_d,
     hinge_g,
     hole_l1,
+    hole_mse,
     widen,
 )
 from imtrans.nets.data import SplitRule
@@ -96,6 +97,15 @@ def test_hole_l1_per_crop_or_pooled_over_pixels() -> None:
     mask[1, :, 0, 0] = 1.0  # 1 hole pixel with error 3
     assert hole_l1(output, target, mask).item() == pytest.approx(2.0)  # (1 + 3) / 2 crops
     assert hole_l1(output, target, mask, pooled=True).item() == pytest.approx(11 / 9)  # per pixel
+
+
+def test_hole_mse_squares_errors_inside_the_hole_per_crop() -> None:
+    target = torch.zeros(2, 3, 4, 4)
+    output = torch.full((2, 3, 4, 4), 5.0)  # outside the hole: ignored
+    mask = torch.zeros(2, 1, 4, 4)
+    mask[0, :, 0, :2] = 1.0
+    output[0, :, 0, :2] = 2.0  # error 2 -> 4
+    assert hole_mse(output, target, mask).item() == pytest.approx((4 + 0) / 2)  # crop 1: empty hole
 
 
 def test_hinge_losses() -> None:

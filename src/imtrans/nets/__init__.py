@@ -13,7 +13,7 @@ from imtrans.nets.eraser import (
     export_onnx,
     widen,
 )
-from imtrans.nets.losses import gradient_l1, hinge_d, hinge_g, hole_l1
+from imtrans.nets.losses import gradient_l1, hinge_d, hinge_g, hole_l1, hole_mse
 
 __all__ = [
     "Discriminator",
@@ -26,5 +26,6 @@ __all__ = [
     "hinge_d",
     "hinge_g",
     "hole_l1",
+    "hole_mse",
     "widen",
 ]

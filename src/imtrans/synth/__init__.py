@@ -13,6 +13,7 @@ import io
 import json
 import time
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,8 +56,9 @@ class Resources:
     glyphs: clean.GlyphChecker
 
     @classmethod
-    def load(cls, language: str) -> Resources:
-        return cls(language, load_corpus(language), PhotoLibrary(), fonts_for(language), clean.GlyphChecker())
+    def load(cls, language: str, photo_folders: Sequence[Path] = ()) -> Resources:
+        photos = PhotoLibrary(photo_folders)
+        return cls(language, load_corpus(language), photos, fonts_for(language), clean.GlyphChecker())
 
 
 @dataclass
@@ -233,11 +235,15 @@ class Summary:
         )
 
 
-def generate(lang: str, layout: str, count: int, seed: int, out: Path) -> Summary:
-    """Write `count` kept samples of `lang` in `layout` to the dataset directory `out`.
+def generate(
+    lang: str, layout: str, count: int, seed: int, out: Path, photo_folders: Sequence[Path] = ()
+) -> Summary:
+    """Write `count` kept samples of `lang` in `layout` to the dataset directory `out`, drawn on
+    the installed photos and those of `photo_folders`.
 
     Raises:
-        InputError: Unknown language or layout, vertical for ko/en, or a negative count.
+        InputError: Unknown language or layout, vertical for ko/en, a negative count, or a
+            photo folder that is missing or empty.
         OutputError: `out` cannot be written.
         ModelMissingError: A text source package is not installed.
     """
@@ -256,7 +262,7 @@ def generate(lang: str, layout: str, count: int, seed: int, out: Path) -> Summar
     except OSError as e:
         raise OutputError(f"cannot write {out}: {e.strerror}") from None
     start = time.perf_counter()
-    res = Resources.load(lang)
+    res = Resources.load(lang, photo_folders)
     summary = Summary(lang, layout, count, 0, 0, out=str(out))
     samples: list[Sample] = []
     index = 0

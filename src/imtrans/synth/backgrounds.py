@@ -1,4 +1,5 @@
-"""Real photos to draw on: scikit-image's sample photos and Debian's mate-backgrounds nature set.
+"""Real photos to draw on: scikit-image's sample photos, Debian's mate-backgrounds nature set,
+and any folders of photos the user adds (`imtrans synth --photos DIR`).
 
 Each sample gets a random crop of one photo at a random aspect ratio, resized so that
 its long side is 512-1024 px, and flipped half of the time. Photos are decoded on first
@@ -9,6 +10,7 @@ cache) at most 1600 px on their long side, which is all a 1024 px crop needs.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from imtrans.errors import ModelMissingError
+from imtrans.errors import InputError, ModelMissingError
 
 _MATE_NATURE = Path("/usr/share/backgrounds/mate/nature")
 
@@ -34,6 +36,9 @@ _SKIMAGE_PHOTOS = {
     "hubble_deep_field": "public domain (NASA)",
 }
 
+#: Files of an added photo folder that are read (the folder is not searched below its top level).
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+
 LONG_SIDE = (512, 1024)
 _KEEP_SIDE = 1600
 
@@ -49,9 +54,16 @@ class Photo:
 
 
 class PhotoLibrary:
-    """The photos installed on this machine, in a fixed order, each decoded on first use."""
+    """The photos installed on this machine, then those of `extra` folders, in a fixed order,
+    each decoded on first use.
 
-    def __init__(self) -> None:
+    Raises:
+        InputError: An extra folder is missing, holds no photo, or a photo's name (its file
+            name without suffix, which the data card and the eraser's held-out split go by)
+            is taken already.
+    """
+
+    def __init__(self, extra: Sequence[Path] = ()) -> None:
         self.photos: list[Photo] = []
         self._pixels: dict[int, np.ndarray] = {}
         if importlib.util.find_spec("skimage") is not None:
@@ -59,9 +71,27 @@ class PhotoLibrary:
                 self.photos.append(Photo(name, "scikit-image (PyPI)", licence, f"skimage:{name}"))
         for path in sorted(_MATE_NATURE.glob("*.jpg")) if _MATE_NATURE.is_dir() else []:
             self.photos.append(Photo(path.stem, "mate-backgrounds (Debian)", "GPL-2+", str(path)))
+        for folder in map(Path, extra):
+            self._add_folder(folder)
         if not self.photos:
             raise ModelMissingError(
                 "no background photos: install scikit-image or the Debian package mate-backgrounds"
+            )
+
+    def _add_folder(self, folder: Path) -> None:
+        if not folder.is_dir():
+            raise InputError(f"photo folder {folder} does not exist")
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES and p.is_file())
+        if not files:
+            raise InputError(f"photo folder {folder} holds no {', '.join(PHOTO_SUFFIXES)} file")
+        taken = {p.name for p in self.photos}
+        for path in files:
+            if path.stem in taken:
+                raise InputError(f"two photos are named {path.stem!r}; rename {path}")
+            taken.add(path.stem)
+            # The licence of a user's photo is theirs to know; the data card names the folder.
+            self.photos.append(
+                Photo(path.stem, f"added folder {folder}", "as given by the folder's owner", str(path))
             )
 
     def sources(self) -> list[dict[str, str]]:

@@ -18,6 +18,14 @@ def synth_command(
     seed: Annotated[
         int, typer.Option("--seed", help="Random seed; the same arguments give the same bytes.")
     ] = 0,
+    photos: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--photos",
+            help="A folder of extra background photos (.jpg, .jpeg, .png, .webp) to draw on besides "
+            "the installed ones; repeat for more folders. Their licences are yours to record.",
+        ),
+    ] = None,
 ) -> None:
     """Draw real sentences on real photos and write them with full ground truth.
 
@@ -32,7 +40,7 @@ def synth_command(
     """
     from imtrans.synth import generate
 
-    summary = generate(lang, layout, count, seed, out)  # errors: one line via the app's handler
+    summary = generate(lang, layout, count, seed, out, photos or ())  # errors: one line via the app's handler
     typer.echo(summary.line(), err=True)
     if summary.made < count:
         typer.echo(f"imtrans: warning: only {summary.made} of {count} samples passed cleaning", err=True)
