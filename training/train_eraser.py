@@ -82,6 +82,7 @@ class Config:
     adv_start: int = 2000  # steps of reconstruction losses only before the critic joins
     # a checkpoint (best.pt or last.pt) whose generator seeds this one, widened (`widen`) if narrower
     init_from: str = ""
+    init_critic: bool = False  # also take init_from's critic (same d_width), not a fresh one
     widths: list[int] = field(default_factory=lambda: list(GeneratorConfig().widths))
     middle: int = GeneratorConfig().middle
     d_width: int = 32
@@ -325,6 +326,8 @@ def main(argv: list[str] | None = None) -> None:
     disc = Discriminator(cfg.d_width)
     if cfg.init_from and state is None:
         gen = widen(load_generator(Path(cfg.init_from))[0], gen.config)
+        if cfg.init_critic:  # a fresh critic's first judgements shake a trained generator
+            disc.load_state_dict(torch.load(cfg.init_from, weights_only=False)["discriminator"])
     opt_g = torch.optim.Adam(gen.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr_d, betas=(0.5, 0.999))
     step, best = 0, -math.inf
@@ -353,9 +356,8 @@ def main(argv: list[str] | None = None) -> None:
         v = validator(gen)  # type: ignore[misc]
         if v["gan"]["psnr"] > best:
             best = v["gan"]["psnr"]
-            save(
-                out / "best.pt", generator=gen.state_dict(), step=step, val=v, config=dataclasses.asdict(cfg)
-            )
+            nets = {"generator": gen.state_dict(), "discriminator": disc.state_dict()}
+            save(out / "best.pt", **nets, step=step, val=v, config=dataclasses.asdict(cfg))
         g, t = v["gan"], v["telea"]
         emit({"event": "val", "step": step, **v},
              f"val {step} ({v['n']} crops, {int(g['n_textured'])} textured): PSNR-in-mask gan {g['psnr']:.2f} "

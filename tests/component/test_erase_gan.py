@@ -216,10 +216,10 @@ def test_training_script_runs_one_step_and_exports_a_model_onnxruntime_agrees_wi
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "start at step 1" in done.stdout and "step 2:" in done.stdout
-    # A wider network seeded from the checkpoint starts where it left off.
+    # A wider network seeded from the checkpoint (and its critic) starts where it left off.
     grown = tmp_path / "grown"
     args = cmd[: cmd.index("--out") + 1] + [str(grown), "--init-from", str(tmp_path / "run" / "last.pt"),
-                                            "--widths", "16", "32", "48", "128"]  # fmt: skip
+                                            "--init-critic", "true", "--widths", "16", "32", "48", "128"]  # fmt: skip
     widened = subprocess.run(args, check=False, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert widened.returncode == 0, widened.stderr[-2000:]
     psnr = re.compile(r"val (\d+) .*?PSNR-in-mask gan ([\d.]+)")
