@@ -74,12 +74,12 @@ class Config:
     lr_d: float = 2e-4
     lr_final: float = 0.05
     warmup: int = 200
-    hole_weight: float = 1.0
-    pool_pixels: bool = False  # hole L1 over the batch's pixels, not per crop (see hole_l1)
-    valid_weight: float = 0.0  # the output copies known pixels, so this is 0 by design
     # >0: validate, keep and export an exponential moving average of the generator's weights
     # with this decay; the held-out score of one step's weights swings by tenths of a dB
     ema: float = 0.0
+    hole_weight: float = 1.0
+    pool_pixels: bool = False  # hole L1 over the batch's pixels, not per crop (see hole_l1)
+    valid_weight: float = 0.0  # the output copies known pixels, so this is 0 by design
     mse_weight: float = 0.0  # hole MSE beside hole L1: the held-out PSNR rewards the mean fill
     grad_weight: float = 1.0
     adv_weight: float = 0.01
