@@ -246,14 +246,13 @@ class Validator:
         return {"n": len(self.crops), "gan": self._scores(outputs), **self.baselines}
 
 
-def load_generator(path: Path) -> tuple[Generator, int]:
-    """The generator of a checkpoint (``last.pt`` or ``best.pt``; its moving average when the
-    run kept one), built from its saved config, and the step it was saved at."""
-    saved = torch.load(path, weights_only=False)
+def generator_of(saved: dict[str, Any]) -> Generator:
+    """The generator of a loaded checkpoint (``last.pt`` or ``best.pt``; its moving average
+    when the run kept one), built from the checkpoint's saved config."""
     saved_cfg = Config(**saved["config"])
     gen = Generator(GeneratorConfig(tuple(saved_cfg.widths), saved_cfg.middle))  # type: ignore[arg-type]
     gen.load_state_dict(saved.get("generator_ema", saved["generator"]))
-    return gen, int(saved["step"])
+    return gen
 
 
 def save(path: Path, **state: Any) -> None:
@@ -292,9 +291,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.export_from:
         if not args.export:
             raise SystemExit("--export-from needs --export PATH.onnx")
-        gen, step = load_generator(out / f"{args.export_from}.pt")
-        diff = export_and_check(gen, args.export)
-        print(f"exported {args.export} from {out / args.export_from}.pt (step {step}; "
+        saved = torch.load(out / f"{args.export_from}.pt", weights_only=False)
+        diff = export_and_check(generator_of(saved), args.export)
+        print(f"exported {args.export} from {out / args.export_from}.pt (step {saved['step']}; "
               f"onnxruntime vs torch: max |diff| {diff:.1e})")  # fmt: skip
         return
     out.mkdir(parents=True, exist_ok=True)
@@ -329,9 +328,10 @@ def main(argv: list[str] | None = None) -> None:
     gen = Generator(GeneratorConfig(tuple(cfg.widths), cfg.middle))  # type: ignore[arg-type]
     disc = Discriminator(cfg.d_width)
     if cfg.init_from and state is None:
-        gen = widen(load_generator(Path(cfg.init_from))[0], gen.config)
+        seed_ckpt = torch.load(cfg.init_from, weights_only=False)
+        gen = widen(generator_of(seed_ckpt), gen.config)
         if cfg.init_critic:  # a fresh critic's first judgements shake a trained generator
-            disc.load_state_dict(torch.load(cfg.init_from, weights_only=False)["discriminator"])
+            disc.load_state_dict(seed_ckpt["discriminator"])
     opt_g = torch.optim.Adam(gen.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr_d, betas=(0.5, 0.999))
     step, best = 0, -math.inf
@@ -358,7 +358,9 @@ def main(argv: list[str] | None = None) -> None:
     validator = Validator(test_ds, cfg.val_max) if len(test_ds) and step < cfg.steps else None
 
     def checkpoint() -> None:
-        averaged = {"generator_ema": shipped.state_dict(), "ema_updates": int(ema.n_averaged)} if ema else {}
+        averaged: dict[str, Any] = {}
+        if ema is not None:
+            averaged = {"generator_ema": shipped.state_dict(), "ema_updates": int(ema.n_averaged)}
         save(ckpt_path, generator=gen.state_dict(), **averaged, discriminator=disc.state_dict(),
              opt_g=opt_g.state_dict(), opt_d=opt_d.state_dict(), step=step, best=best,
              config=dataclasses.asdict(cfg))  # fmt: skip
