@@ -89,6 +89,7 @@ class Config:
     init_critic: bool = False  # also take init_from's critic (same d_width), not a fresh one
     widths: list[int] = field(default_factory=lambda: list(GeneratorConfig().widths))
     middle: int = GeneratorConfig().middle
+    sees_text: bool = False  # the generator also sees the masked pixels (GeneratorConfig.sees_text)
     d_width: int = 32
     # held-out split (see imtrans.nets.data.SplitRule); split=false uses the train and test
     # dirs whole (for sets made apart by other means, and the smoke test)
@@ -246,11 +247,14 @@ class Validator:
         return {"n": len(self.crops), "gan": self._scores(outputs), **self.baselines}
 
 
+def generator_config(cfg: Config) -> GeneratorConfig:
+    return GeneratorConfig(tuple(cfg.widths), cfg.middle, cfg.sees_text)  # type: ignore[arg-type]
+
+
 def generator_of(saved: dict[str, Any]) -> Generator:
     """The generator of a loaded checkpoint (``last.pt`` or ``best.pt``; its moving average
     when the run kept one), built from the checkpoint's saved config."""
-    saved_cfg = Config(**saved["config"])
-    gen = Generator(GeneratorConfig(tuple(saved_cfg.widths), saved_cfg.middle))  # type: ignore[arg-type]
+    gen = Generator(generator_config(Config(**saved["config"])))
     gen.load_state_dict(saved.get("generator_ema", saved["generator"]))
     return gen
 
@@ -325,7 +329,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"no training crops in {cfg.train} (split rule {rule})")
 
     # 3. networks, optimisers, resume
-    gen = Generator(GeneratorConfig(tuple(cfg.widths), cfg.middle))  # type: ignore[arg-type]
+    gen = Generator(generator_config(cfg))
     disc = Discriminator(cfg.d_width)
     if cfg.init_from and state is None:
         seed_ckpt = torch.load(cfg.init_from, weights_only=False)

@@ -77,6 +77,28 @@ def test_widening_keeps_what_the_generator_computes_and_then_can_learn() -> None
         widen(small, GeneratorConfig((4, 6, 8, 10), 3))
 
 
+def test_a_generator_that_sees_the_text_starts_as_the_one_it_grew_from_and_then_uses_it() -> None:
+    torch.manual_seed(0)
+    blind = Generator(GeneratorConfig((4, 6, 8, 10), 2))
+    for p in blind.parameters():
+        p.data.normal_(0, 0.3)
+    seeing = widen(blind, GeneratorConfig((4, 6, 8, 10), 2, sees_text=True))
+    image, mask = _batch()
+    other_text = torch.where(mask > 0, -image, image)  # same background, other pixels under the mask
+    with torch.no_grad():
+        assert torch.allclose(blind.eval()(image, mask), seeing.eval()(image, mask), atol=1e-5)
+        assert torch.allclose(seeing(image, mask), seeing(other_text, mask), atol=1e-5)
+    seeing.train()
+    hole_l1(seeing(image, mask), torch.zeros_like(image), mask).backward()
+    assert seeing.enc0.conv.weight.grad[:, 7:].abs().sum() > 0  # the masked pixels' weights learn
+    with torch.no_grad():
+        seeing.enc0.conv.weight[:, 7:] += 0.5
+        assert not torch.allclose(seeing.eval()(image, mask), seeing(other_text, mask), atol=1e-3)
+        assert torch.allclose(blind(image, mask), blind(other_text, mask), atol=1e-5)  # blind: ignores them
+    with pytest.raises(ValueError, match="cannot widen"):
+        widen(seeing, GeneratorConfig((4, 6, 8, 10), 2))
+
+
 def test_hole_l1_weighs_hole_and_known_pixels_apart() -> None:
     target = torch.zeros(1, 3, 2, 2)
     output = torch.zeros(1, 3, 2, 2)

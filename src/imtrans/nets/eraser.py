@@ -6,9 +6,10 @@ Conventions (shared with `imtrans.erase.gan`, which runs the exported generator 
 * masks are (N, 1, H, W), 1.0 on pixels to fill (text), 0.0 elsewhere;
 * H and W are multiples of `Generator.multiple` (8: three stride-2 levels).
 
-The generator sees the image with the masked pixels set to 0 (mid-grey) plus the mask, and
-returns the input with only the masked pixels replaced by its prediction, so a perfect
-copy of the known pixels is built in rather than learned.
+The generator sees the image with the masked pixels set to 0 (mid-grey) plus the mask (and,
+with ``sees_text``, the masked pixels themselves as separate channels), and returns the input
+with only the masked pixels replaced by its prediction, so a perfect copy of the known pixels
+is built in rather than learned.
 """
 
 from __future__ import annotations
@@ -28,18 +29,29 @@ class GeneratorConfig:
         widths: Channels at full, 1/2, 1/4 and 1/8 resolution.
         middle: Gated 3x3 blocks at 1/8 resolution, with dilations 2, 4, 8, 2, 4, 8, ... (receptive
             field; a 128 px training crop is 16 cells wide at 1/8, so 16 would see only padding).
+        sees_text: Also feed the pixels under the mask (the lettering, its fringe and the
+            background between strokes that the grown mask covers). Inpainting proper throws
+            them away; a text eraser can tell lettering from background in them and keep the
+            background. Off for the networks trained before it existed.
     """
 
     widths: tuple[int, int, int, int] = (12, 24, 48, 96)
     middle: int = 2
+    sees_text: bool = False
 
     def to_dict(self) -> dict[str, object]:
-        return {"widths": list(self.widths), "middle": self.middle}
+        return {"widths": list(self.widths), "middle": self.middle, "sees_text": self.sees_text}
 
     @classmethod
     def from_dict(cls, d: dict[str, object]) -> GeneratorConfig:
         widths = tuple(int(w) for w in d.get("widths", cls.widths))  # type: ignore[attr-defined]
-        return cls(widths=widths, middle=int(d.get("middle", cls.middle)))  # type: ignore[arg-type]
+        return cls(widths=widths, middle=int(d.get("middle", cls.middle)),  # type: ignore[arg-type]
+                   sees_text=bool(d.get("sees_text", False)))  # fmt: skip
+
+    @property
+    def inputs(self) -> int:
+        """Channels into the first convolution: known pixels, mask, coarse fill (, masked pixels)."""
+        return 10 if self.sees_text else 7
 
 
 class GatedConv(nn.Module):
@@ -114,7 +126,7 @@ class Generator(nn.Module):
         super().__init__()
         self.config = config or GeneratorConfig()
         c0, c1, c2, c3 = self.config.widths
-        self.enc0 = GatedConv(7, c0, 3)
+        self.enc0 = GatedConv(self.config.inputs, c0, 3)
         self.enc1 = GatedConv(c0, c1, 3, stride=2)
         self.enc2 = GatedConv(c1, c2, 3, stride=2)
         self.enc3 = GatedConv(c2, c3, 3, stride=2)
@@ -136,7 +148,8 @@ class Generator(nn.Module):
         """Fill the hole.
 
         Args:
-            image: (N, 3, H, W) in [-1, 1]; values under the mask are ignored.
+            image: (N, 3, H, W) in [-1, 1]; values under the mask are ignored unless
+                ``config.sees_text``.
             mask: (N, 1, H, W), 1 where pixels are to be filled.
 
         Returns:
@@ -145,7 +158,8 @@ class Generator(nn.Module):
         """
         known = image * (1.0 - mask)
         coarse = coarse_fill(known, 1.0 - mask)
-        e0 = self.enc0(torch.cat([known, mask, coarse], dim=1))
+        seen = [known, mask, coarse, image * mask] if self.config.sees_text else [known, mask, coarse]
+        e0 = self.enc0(torch.cat(seen, dim=1))
         e1 = self.enc1(e0)
         e2 = self.enc2(e1)
         e3 = self.middle(self.enc3(e2))
@@ -196,12 +210,15 @@ def widen(small: Generator, config: GeneratorConfig) -> Generator:
         small: The trained generator.
         config: The new widths, each at least the old one; the same number of middle blocks
             (a gated block is not residual, so a new one cannot start as the identity).
+            ``sees_text`` may be switched on: the masked pixels' channels start with zero
+            weights into the old channels, like any new input.
 
     Returns:
         The new generator (training mode), equal to ``small`` on every input up to float error.
     """
     old, new = small.config, config
-    if new.middle != old.middle or any(n < o for n, o in zip(new.widths, old.widths, strict=True)):
+    shrinks = any(n < o for n, o in zip(new.widths, old.widths, strict=True)) or new.inputs < old.inputs
+    if new.middle != old.middle or shrinks:
         raise ValueError(f"cannot widen {old} to {new}: widths must not shrink, middle must stay")
     big = Generator(config)
     o0, o1, o2, o3 = old.widths
@@ -218,7 +235,7 @@ def widen(small: Generator, config: GeneratorConfig) -> Generator:
 
     # (layer name, where the old output channels go, where the old input channels go)
     layers = [
-        ("enc0.conv", gated(o0, n0), same(7)),
+        ("enc0.conv", gated(o0, n0), same(old.inputs)),
         ("enc1.conv", gated(o1, n1), same(o0)),
         ("enc2.conv", gated(o2, n2), same(o1)),
         ("enc3.conv", gated(o3, n3), same(o2)),
