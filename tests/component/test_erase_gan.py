@@ -158,6 +158,20 @@ def test_the_factory_builds_the_shipped_model_and_it_keeps_the_contract() -> Non
     assert eraser.model_path.stat().st_size <= 20_000_000  # the weights ship inside the package
 
 
+def test_a_black_and_white_page_stored_as_rgb_gets_grey_fills_from_the_shipped_model() -> None:
+    eraser = make_eraser(EraseSettings(backend="gan", flat_tolerance=0.0))
+    colour = _image()
+    grey = np.repeat(colour[:, :, :1], 3, axis=2)
+    mask = np.zeros(colour.shape[:2], np.uint8)
+    mask[100:140, 40:360] = 255
+    for image in (colour, grey):
+        image[mask > 0] = 255  # white lettering under the mask
+    filled = eraser.erase(grey, mask)[mask > 0].astype(int)
+    assert (filled[:, 0] == filled[:, 1]).all() and (filled[:, 1] == filled[:, 2]).all()
+    filled = eraser.erase(colour, mask)[mask > 0].astype(int)
+    assert (filled[:, 0] != filled[:, 1]).any()  # a colour page keeps its colours
+
+
 @pytest.fixture(scope="module")
 def synth_sets(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A few `imtrans synth` samples: train/ (seed 1) and test/ (seed 2)."""

@@ -136,6 +136,8 @@ class GanEraser:
         self._fill_tiles(rgb, m, labels, tiles, filled)
         if image.ndim == 2:
             filled = filled.mean(axis=2).round().astype(np.uint8)
+        elif _is_grey(image):  # a greyscale page stored as RGB (most scans and comics): no tint
+            filled[m] = filled[m].mean(axis=1, keepdims=True).round().astype(np.uint8)
         out[m] = filled[m]
         return out
 
@@ -186,6 +188,12 @@ class GanEraser:
                 result = self._run(np.stack([c for _, c, _ in chunk]), np.stack([cm for _, _, cm in chunk]))
                 for (t, _, _), fill in zip(chunk, result, strict=True):
                     _write(t, fill, m, labels, filled)
+
+
+def _is_grey(rgb: np.ndarray) -> bool:
+    """Whether the three channels are equal everywhere. The network, trained on colour photos,
+    tints the large fills of a black-and-white page faintly (seen on OpenMantra screentone)."""
+    return bool(np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]))
 
 
 def _write(t: _Tile, fill: np.ndarray, m: np.ndarray, labels: np.ndarray, filled: np.ndarray) -> None:
