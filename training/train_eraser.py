@@ -248,6 +248,7 @@ class Validator:
 
 
 def generator_config(cfg: Config) -> GeneratorConfig:
+    """The generator's shape fields of a run's config."""
     return GeneratorConfig(tuple(cfg.widths), cfg.middle, cfg.sees_text)  # type: ignore[arg-type]
 
 
