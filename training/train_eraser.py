@@ -20,7 +20,8 @@ Steps (one page):
 3. build networks and optimisers, resume if asked; 4. per step: a batch of random crops, the
 critic's hinge step (once the adversarial phase starts), the generator's step (hole L1 +
 gradient L1 + hinge), cosine learning rate; 5. every ``val_every`` steps: PSNR / SSIM inside
-the mask on the held-out crops, next to Telea on the same crops; 6. checkpoint; 7. export to
+the mask on the held-out crops and the letters left in textured fills (`ghost_slope`), next to
+Telea on the same crops; 6. checkpoint; 7. export to
 ONNX and check onnxruntime against torch.
 """
 
@@ -43,7 +44,7 @@ import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from imtrans.erase.telea import TeleaEraser
-from imtrans.evaluate.metrics import PSNR_CAP, ssim
+from imtrans.evaluate.metrics import PSNR_CAP, ghost_slope, ssim
 from imtrans.nets.data import EraserCrops, SplitRule, is_textured, to_uint8
 from imtrans.nets.eraser import (
     Discriminator,
@@ -191,8 +192,8 @@ class Validator:
 
     Scores are PSNR (of the pooled error) and mean SSIM inside the mask, for all crops and for the
     *textured* ones (`is_textured`: the background ring around the hole has a per-channel
-    std of 12 or more; the backends' flat-fill fast path takes most of the others).
-    ``telea`` is the project's backend (flat fill or OpenCV per cluster); ``telea_cv2`` is
+    std of 12 or more; the backends' flat-fill fast path takes most of the others), and the mean
+    `ghost_slope` over the textured crops. ``telea`` is the project's backend (flat fill or OpenCV per cluster); ``telea_cv2`` is
     plain ``cv2.inpaint(..., 3, INPAINT_TELEA)`` with the same mask.
     """
 
@@ -209,11 +210,15 @@ class Validator:
 
     def _scores(self, outputs: list[np.ndarray]) -> dict[str, float]:
         """PSNR of the pooled squared error of all masked pixels (per-crop PSNRs would let the
-        exact flat fills, capped at 100 dB, dominate a mean) and the mean SSIM over crops."""
+        exact flat fills, capped at 100 dB, dominate a mean), the mean SSIM over crops, and the
+        mean `ghost_slope` (letters left in the fill) over the textured crops."""
         rows = []
-        for o, (_, tg, m), t in zip(outputs, self.crops, self.textured, strict=True):
+        ghosts = []
+        for o, (im, tg, m), t in zip(outputs, self.crops, self.textured, strict=True):
             d = o[m > 0].astype(np.float64) - tg[m > 0]
             rows.append((float((d * d).sum()), d.size, ssim(o, tg, m), t))
+            if t:
+                ghosts.append(ghost_slope(o, tg, im, m))
 
         def pooled(sel: list[tuple[float, int, float, bool]]) -> tuple[float, float]:
             n = sum(r[1] for r in sel)
@@ -225,8 +230,9 @@ class Validator:
 
         p_all, s_all = pooled(rows)
         p_tex, s_tex = pooled([r for r in rows if r[3]])
+        ghost = float(np.nanmean(ghosts)) if not all(math.isnan(g) for g in ghosts) else math.nan
         return {"psnr": p_all, "ssim": s_all, "psnr_textured": p_tex, "ssim_textured": s_tex,
-                "n_textured": float(sum(self.textured))}  # fmt: skip
+                "ghost_textured": ghost, "n_textured": float(sum(self.textured))}  # fmt: skip
 
     @torch.no_grad()
     def __call__(self, gen: Generator, batch: int = 16) -> dict[str, Any]:
@@ -382,7 +388,8 @@ def main(argv: list[str] | None = None) -> None:
              f"val {step} ({v['n']} crops, {int(g['n_textured'])} textured): PSNR-in-mask gan {g['psnr']:.2f} "
              f"telea {t['psnr']:.2f} (cv2 {v['telea_cv2']['psnr']:.2f}), textured gan {g['psnr_textured']:.2f} "
              f"telea {t['psnr_textured']:.2f}; SSIM-in-mask gan {g['ssim']:.3f} telea {t['ssim']:.3f}, "
-             f"textured gan {g['ssim_textured']:.3f} telea {t['ssim_textured']:.3f}")  # fmt: skip
+             f"textured gan {g['ssim_textured']:.3f} telea {t['ssim_textured']:.3f}; "
+             f"ghost (textured) gan {g['ghost_textured']:.3f} telea {t['ghost_textured']:.3f}")  # fmt: skip
 
     # 4. train (a fresh run is validated first: the untrained generator is the coarse fill alone)
     if validator is not None and step == 0 and cfg.steps > 0:

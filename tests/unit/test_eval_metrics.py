@@ -22,6 +22,7 @@ from imtrans.evaluate.metrics import (
     corpus_chrf,
     coverage,
     edit_distance,
+    ghost_slope,
     match_quads,
     normalise_text,
     normalised_edit_distance,
@@ -399,3 +400,25 @@ def test_style_agreement_against_a_synth_style() -> None:
     assert a == StyleAgreement(size_ratio=1.5, text_colour=0.0, outline_agrees=False, angle_error=4.0)
     b = style_agreement(20.0, (255, 255, 255), True, 3.0, {**truth, "outline_width": 0})
     assert b.size_ratio == 1.0 and b.text_colour == pytest.approx(100.0, abs=0.1) and not b.outline_agrees
+
+
+def test_ghost_slope_is_the_share_of_the_letters_left_in_the_fill() -> None:
+    clean = np.full((4, 4, 3), 100, np.uint8)
+    original = clean.copy()
+    original[1:3, 1:3] = 200  # a letter 100 levels above the background
+    mask = np.zeros((4, 4), np.uint8)
+    mask[0:3, 0:3] = 255  # grown: covers background too, which does not count
+    ghost = clean.copy()
+    ghost[1:3, 1:3] = 125  # a quarter of the letter left
+    assert ghost_slope(ghost, clean, original, mask) == pytest.approx(0.25)
+    assert ghost_slope(clean, clean, original, mask) == 0.0
+    assert ghost_slope(original, clean, original, mask) == 1.0
+    dark = clean.copy()
+    dark[1:3, 1:3] = 75  # darker than the background where the letter was lighter: negative
+    assert ghost_slope(dark, clean, original, mask) == pytest.approx(-0.25)
+    assert math.isnan(ghost_slope(clean, clean, clean, mask))  # no letter pixels
+    faint = clean.copy()
+    faint[1:3, 1:3] = 120  # 20 levels: fringe, not a letter, at the default threshold
+    assert math.isnan(ghost_slope(clean, clean, faint, mask))
+    with pytest.raises(ValueError, match="shape"):
+        ghost_slope(ghost[:2], clean, original, mask)

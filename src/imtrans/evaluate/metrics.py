@@ -369,6 +369,40 @@ def psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
     return min(PSNR_CAP, 10 * math.log10(255.0**2 / mse))
 
 
+def ghost_slope(erased: np.ndarray, clean: np.ndarray, original: np.ndarray, mask: np.ndarray,
+                min_difference: int = 30) -> float:  # fmt: skip
+    """How much of the lettering an eraser left in its fill: 0 = no trace, 1 = letters kept.
+
+    Over the letters' own pixels (inside ``mask``, where ``original`` differs from ``clean`` by
+    more than ``min_difference`` levels in some channel), the least-squares slope of the fill's
+    error (``erased - clean``) on the letters' difference (``original - clean``). An eraser
+    that reads the pixels under the mask can leave faint "ghosts" of large letters that OCR
+    does not read; this catches them where a clean background is known (synthetic data).
+
+    Args:
+        erased: The eraser's output, uint8 (H, W) or (H, W, C).
+        clean: The true background, same shape.
+        original: The image with its text, same shape.
+        mask: (H, W) mask the eraser filled, bool or 0/255.
+        min_difference: Levels (0-255) by which a pixel must differ from the background to
+            count as a letter pixel (below it, blur and JPEG fringe).
+
+    Returns:
+        The slope; NaN when there are no letter pixels.
+    """
+    _check_pair(erased, clean)
+    _check_pair(original, clean)
+    m = _mask(mask, clean.shape)
+    letter = original.astype(np.int16) - clean.astype(np.int16)
+    far = np.abs(letter) if letter.ndim == 2 else np.abs(letter).max(axis=2, keepdims=True)
+    sel = m & (far > min_difference)
+    if not sel.any():
+        return math.nan
+    x = letter[sel].astype(np.float64)
+    y = erased[sel].astype(np.float64) - clean[sel].astype(np.float64)
+    return float((x * y).sum() / (x * x).sum())
+
+
 def ssim(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
     """Structural similarity of two uint8 images (skimage, 7x7 window, data range 255).
 
