@@ -19,7 +19,8 @@ pages of each. Per page, top to bottom:
    missed, which stays on the page whatever the backend and which a second read may or may
    not find); with a clean background (synth),
    PSNR / SSIM (`metrics.psnr`, `metrics.ssim`) inside the true text mask (the figure
-   ``imtrans eval`` reports) and inside the filled pixels (the built mask);
+   ``imtrans eval`` reports) and inside the filled pixels (the built mask), and the letters
+   left in the fill (`metrics.ghost_slope` over the filled pixels);
 5. find the window of the page where the backends differ most (for the zoomed crops).
 
 Then ``OUT/index.html`` (summary, wins and losses against the first backend, the command,
@@ -61,7 +62,7 @@ from imtrans.erase.mask import build_text_mask
 from imtrans.errors import ConfigError, ImtransError, OutputError
 from imtrans.evaluate.adapters import load_dataset
 from imtrans.evaluate.dataset import Dataset, Sample
-from imtrans.evaluate.metrics import psnr, quad_polygon, residue_chars, source_script_chars, ssim
+from imtrans.evaluate.metrics import ghost_slope, psnr, quad_polygon, residue_chars, source_script_chars, ssim
 from imtrans.evaluate.runner import settings_hash
 from imtrans.imageio import atomic_writes, load_image
 from imtrans.pipeline import Pipeline
@@ -79,6 +80,7 @@ TIES = {
     "ssim_mask": 0.001,
     "psnr_filled": 0.05,
     "ssim_filled": 0.001,
+    "ghost_filled": 0.01,
     "residue_chars": 0,
     "erased_residue_chars": 0,
 }
@@ -190,6 +192,7 @@ def report_page(
             if rec.masked_px:
                 figures["psnr_filled"] = _finite(psnr(erased, clean, mask))
                 figures["ssim_filled"] = _finite(ssim(erased, clean, mask))
+                figures["ghost_filled"] = _finite(ghost_slope(erased, clean, image, mask))
                 pooled.setdefault(f"filled/{backend}", []).append(erased[mask > 0])
         rec.backends[backend] = figures
         results[backend] = erased
@@ -316,6 +319,7 @@ def totals(
         if textured:
             t["textured_psnr_mask_median"] = _median([f.get("psnr_mask") for f in textured])
             t["textured_ssim_mask_median"] = _median([f.get("ssim_mask") for f in textured])
+            t["textured_ghost_filled_mean"] = _mean([f.get("ghost_filled") for f in textured])
         out["backends"][b] = t
     for b in backends[1:]:
         counts = {key: wins(ok, b, backends[0], key) for key in TIES}
@@ -462,6 +466,8 @@ def _summary_table(t: dict[str, Any], backends: list[str]) -> str:
         ("psnr_filled_median", "PSNR in filled pixels, median per page (dB)"),
         ("psnr_filled_pooled", "PSNR in filled pixels, pooled (dB)"),
         ("ssim_filled_median", "SSIM in filled pixels, median per page"),
+        ("textured_ghost_filled_mean",
+         f"letters left in the fill (ghost slope: 0 none, 1 all), mean of {t.get('textured_pages')} textured pages"),
         ("seconds_median", "erase time, median per page (s; shared machine)"),
     ]
     out = ["<table><tr><th>figure</th>" + "".join(f"<th>{html.escape(b)}</th>" for b in backends) + "</tr>"]

@@ -67,6 +67,8 @@ def test_report_shows_every_page_erased_by_each_backend_with_its_figures(synth_s
             # Synth sets have a clean background: PSNR is finite and above the unerased input's.
             assert math.isfinite(figs["psnr_mask"]) and figs["psnr_mask"] > p["psnr_mask_input"]
             assert 0.0 < figs["ssim_mask"] <= 1.0
+            # Letters left in the fill: far less than all of them (1.0) for either backend.
+            assert -0.5 < figs["ghost_filled"] < 0.5
     totals = doc["totals"]
     for backend in ("telea", "gan"):
         t = totals["backends"][backend]
