@@ -21,8 +21,7 @@ Steps (one page):
 critic's hinge step (once the adversarial phase starts), the generator's step (hole L1 +
 gradient L1 + hinge), cosine learning rate; 5. every ``val_every`` steps: PSNR / SSIM inside
 the mask on the held-out crops and the letters left in textured fills (`ghost_slope`), next to
-Telea on the same crops; 6. checkpoint; 7. export to
-ONNX and check onnxruntime against torch.
+Telea on the same crops; 6. checkpoint; 7. export to ONNX and check onnxruntime against torch.
 """
 
 from __future__ import annotations
@@ -193,8 +192,9 @@ class Validator:
     Scores are PSNR (of the pooled error) and mean SSIM inside the mask, for all crops and for the
     *textured* ones (`is_textured`: the background ring around the hole has a per-channel
     std of 12 or more; the backends' flat-fill fast path takes most of the others), and the mean
-    `ghost_slope` over the textured crops. ``telea`` is the project's backend (flat fill or OpenCV per cluster); ``telea_cv2`` is
-    plain ``cv2.inpaint(..., 3, INPAINT_TELEA)`` with the same mask.
+    `ghost_slope` over the textured crops. ``telea`` is the project's backend (flat fill or
+    OpenCV per cluster); ``telea_cv2`` is plain ``cv2.inpaint(..., 3, INPAINT_TELEA)`` with the
+    same mask.
     """
 
     def __init__(self, ds: EraserCrops, limit: int) -> None:
