@@ -230,7 +230,8 @@ class Validator:
 
         p_all, s_all = pooled(rows)
         p_tex, s_tex = pooled([r for r in rows if r[3]])
-        ghost = float(np.nanmean(ghosts)) if not all(math.isnan(g) for g in ghosts) else math.nan
+        ghosts = [g for g in ghosts if not math.isnan(g)]  # crops without letter pixels
+        ghost = float(np.mean(ghosts)) if ghosts else math.nan
         return {"psnr": p_all, "ssim": s_all, "psnr_textured": p_tex, "ssim_textured": s_tex,
                 "ghost_textured": ghost, "n_textured": float(sum(self.textured))}  # fmt: skip
 
