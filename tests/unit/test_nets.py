@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch  # in the [test] extra: a missing torch must fail, not skip
 
+from imtrans.evaluate.metrics import ghost_slope
 from imtrans.nets import (
     Discriminator,
     GatedConv,
     Generator,
     GeneratorConfig,
     count_parameters,
+    ghost_slope_loss,
     gradient_l1,
     hinge_d,
     hinge_g,
@@ -128,6 +131,29 @@ def test_hole_mse_squares_errors_inside_the_hole_per_crop() -> None:
     mask[0, :, 0, :2] = 1.0
     output[0, :, 0, :2] = 2.0  # error 2 -> 4
     assert hole_mse(output, target, mask).item() == pytest.approx((4 + 0) / 2)  # crop 1: empty hole
+
+
+def test_ghost_slope_loss_is_the_ghost_metric_on_the_tensor_scale() -> None:
+    rng = np.random.default_rng(0)
+    clean = rng.integers(60, 200, (2, 12, 16, 3)).astype(np.uint8)
+    original = clean.copy()
+    original[:, 3:9, 4:12] = 250  # bright letters
+    mask = np.zeros((2, 12, 16), np.uint8)
+    mask[:, 2:10, 3:13] = 255
+    erased = clean.copy()
+    erased[0][mask[0] > 0] = (0.7 * clean[0] + 0.3 * original[0])[mask[0] > 0].astype(np.uint8)  # a ghost
+    erased[1][mask[1] > 0] = 128  # a flat fill, uncorrelated with the letters
+
+    def t(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(a).permute(0, 3, 1, 2).float() / 127.5 - 1
+
+    m = torch.from_numpy(mask > 0).float()[:, None]
+    want = [abs(ghost_slope(erased[i], clean[i], original[i], mask[i])) for i in range(2)]
+    assert want[0] == pytest.approx(0.3, abs=0.01)
+    assert ghost_slope_loss(t(erased), t(clean), t(original), m).item() == pytest.approx(np.mean(want), abs=1e-4)
+    # the target itself leaves no ghost; without letter pixels the loss is 0
+    assert ghost_slope_loss(t(clean), t(clean), t(original), m).item() == 0.0
+    assert ghost_slope_loss(t(erased), t(clean), t(clean), m).item() == 0.0
 
 
 def test_hinge_losses() -> None:

@@ -13,7 +13,7 @@ from imtrans.nets.eraser import (
     export_onnx,
     widen,
 )
-from imtrans.nets.losses import gradient_l1, hinge_d, hinge_g, hole_l1, hole_mse
+from imtrans.nets.losses import ghost_slope_loss, gradient_l1, hinge_d, hinge_g, hole_l1, hole_mse
 
 __all__ = [
     "Discriminator",
@@ -22,6 +22,7 @@ __all__ = [
     "GeneratorConfig",
     "count_parameters",
     "export_onnx",
+    "ghost_slope_loss",
     "gradient_l1",
     "hinge_d",
     "hinge_g",

@@ -61,6 +61,37 @@ def hole_mse(output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> 
     return (err.sum(dims) / (mask.sum(dims) * output.shape[1]).clamp(min=1.0)).mean()
 
 
+def ghost_slope_loss(
+    output: torch.Tensor,
+    target: torch.Tensor,
+    image: torch.Tensor,
+    mask: torch.Tensor,
+    min_difference: float = 30 / 127.5,
+) -> torch.Tensor:
+    """Mean over crops of ``|slope|``, the slope of ``output - target`` on ``image - target``
+    over the letter pixels: inside the hole, where the image differs from the target by more
+    than ``min_difference`` in some channel (30 levels of 255 on the [-1, 1] scale).
+
+    Args:
+        output: (N, C, H, W) the generator's output.
+        target: (N, C, H, W) the clean background.
+        image: (N, C, H, W) the input with its text.
+        mask: (N, 1, H, W), 1 in the hole.
+        min_difference: Below it a pixel is background, blur or fringe, not a letter.
+
+    Returns:
+        A scalar: 0 when the fill's error does not follow the letters; crops without letter
+        pixels add 0.
+    """
+    letter = image - target
+    sel = mask * (letter.abs().amax(dim=1, keepdim=True) > min_difference).float()
+    dims = (1, 2, 3)
+    xx = (letter * letter * sel).sum(dims)
+    xy = (letter * (output - target) * sel).sum(dims)
+    slope = xy / xx.clamp(min=1e-6)
+    return slope.abs().mean()
+
+
 def gradient_l1(output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean absolute difference of horizontal and vertical gradients, where either pixel of a
     difference is in the hole.
