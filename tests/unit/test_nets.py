@@ -140,16 +140,18 @@ def test_ghost_slope_loss_is_the_ghost_metric_on_the_tensor_scale() -> None:
     original[:, 3:9, 4:12] = 250  # bright letters
     mask = np.zeros((2, 12, 16), np.uint8)
     mask[:, 2:10, 3:13] = 255
+    ghost = 0.7 * clean.astype(float) + 0.3 * original  # a lighter copy of the letters
+    negative = 1.2 * clean.astype(float) - 0.2 * original  # a darker one: counts as much
     erased = clean.copy()
-    erased[0][mask[0] > 0] = (0.7 * clean[0] + 0.3 * original[0])[mask[0] > 0].astype(np.uint8)  # a ghost
-    erased[1][mask[1] > 0] = 128  # a flat fill, uncorrelated with the letters
+    erased[0][mask[0] > 0] = np.rint(ghost[0][mask[0] > 0])
+    erased[1][mask[1] > 0] = np.rint(negative[1][mask[1] > 0]).clip(0, 255)
 
     def t(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(a).permute(0, 3, 1, 2).float() / 127.5 - 1
 
     m = torch.from_numpy(mask > 0).float()[:, None]
     want = [abs(ghost_slope(erased[i], clean[i], original[i], mask[i])) for i in range(2)]
-    assert want[0] == pytest.approx(0.3, abs=0.01)
+    assert want == pytest.approx([0.3, 0.2], abs=0.01)
     assert ghost_slope_loss(t(erased), t(clean), t(original), m).item() == pytest.approx(np.mean(want), abs=1e-4)
     # the target itself leaves no ghost; without letter pixels the loss is 0
     assert ghost_slope_loss(t(clean), t(clean), t(original), m).item() == 0.0
