@@ -19,7 +19,7 @@ Steps (one page):
 1. resolve the config, seed, threads; 2. index training and held-out crops (`SplitRule`);
 3. build networks and optimisers, resume if asked; 4. per step: a batch of random crops, the
 critic's hinge step (once the adversarial phase starts), the generator's step (hole L1 +
-gradient L1 + ghost slope + hinge), cosine learning rate; 5. every ``val_every`` steps: PSNR /
+gradient L1 + ghost slope + tint + hinge), cosine learning rate; 5. every ``val_every`` steps: PSNR /
 SSIM inside the mask on the held-out crops and the letters left in textured fills
 (`ghost_slope`), next to Telea on the same crops; 6. checkpoint; 7. export to ONNX and check
 onnxruntime against torch.
@@ -54,7 +54,7 @@ from imtrans.nets.eraser import (
     export_onnx,
     widen,
 )
-from imtrans.nets.losses import ghost_slope_loss, gradient_l1, hinge_d, hinge_g, hole_l1, hole_mse
+from imtrans.nets.losses import ghost_slope_loss, gradient_l1, hinge_d, hinge_g, hole_l1, hole_mse, tint_loss
 
 
 @dataclass
@@ -86,6 +86,9 @@ class Config:
     # |ghost slope| of the fill over the letters' pixels (losses.ghost_slope_loss): faint copies
     # of large letters over texture, which L1 counts like any other error
     ghost_weight: float = 0.0
+    # |mean colour shift| of the fill over the letters' pixels (losses.tint_loss): a smear in the
+    # colour of large coloured letters, which the slope barely counts
+    tint_weight: float = 0.0
     adv_weight: float = 0.01
     adv_start: int = 2000  # steps of reconstruction losses only before the critic joins
     # a checkpoint (best.pt or last.pt) whose generator seeds this one, widened (`widen`) if narrower
@@ -419,9 +422,10 @@ def main(argv: list[str] | None = None) -> None:
         mse = hole_mse(output, target, mask)
         grad = gradient_l1(output, target, mask)
         ghost = ghost_slope_loss(output, target, image, mask)
+        tint = tint_loss(output, target, image, mask)
         adv = hinge_g(disc(output, mask)) if adversarial else torch.zeros(())
         loss = (l1 + cfg.mse_weight * mse + cfg.grad_weight * grad + cfg.ghost_weight * ghost
-                + cfg.adv_weight * adv)  # fmt: skip
+                + cfg.tint_weight * tint + cfg.adv_weight * adv)  # fmt: skip
         opt_g.zero_grad(set_to_none=True)
         loss.backward()
         opt_g.step()
@@ -433,10 +437,10 @@ def main(argv: list[str] | None = None) -> None:
             sps = cfg.log_every / (now - tick) if step % cfg.log_every == 0 else math.nan
             tick = now
             rec = {"event": "train", "step": step, "l1": l1.item(), "mse": mse.item(), "grad": grad.item(),
-                   "ghost": ghost.item(), "adv": adv.item(), "d": loss_d.item(), "lr": opt_g.param_groups[0]["lr"],
+                   "ghost": ghost.item(), "tint": tint.item(), "adv": adv.item(), "d": loss_d.item(), "lr": opt_g.param_groups[0]["lr"],
                    "steps_per_s": sps}  # fmt: skip
             emit(rec, f"step {step}: l1 {l1.item():.4f} mse {mse.item():.5f} grad {grad.item():.4f} "
-                      f"ghost {ghost.item():.3f} adv {adv.item():+.3f} d {loss_d.item():.3f} lr {rec['lr']:.2e} "
+                      f"ghost {ghost.item():.3f} tint {tint.item():.4f} adv {adv.item():+.3f} d {loss_d.item():.3f} lr {rec['lr']:.2e} "
                       f"({sps:.2f} steps/s)")  # fmt: skip
         # 5. validation
         if validator is not None and (step % cfg.val_every == 0 or step == cfg.steps):

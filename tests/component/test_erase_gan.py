@@ -219,9 +219,10 @@ def test_training_script_runs_one_step_and_exports_a_model_onnxruntime_agrees_wi
     mask[100:130, 40:360:3] = 255
     out = _network_only(onnx_path).erase(image, mask)
     assert np.array_equal(out[mask == 0], image[mask == 0])
-    # Resuming continues from the checkpoint (here with a moving average of the weights from now on).
+    # Resuming continues from the checkpoint (here with a moving average of the weights and the
+    # ghost and tint losses from now on).
     done = subprocess.run(
-        cmd[:-2] + ["--resume", "--steps", "2", "--ema", "0.5"],
+        cmd[:-2] + ["--resume", "--steps", "2", "--ema", "0.5", "--ghost-weight", "0.2", "--tint-weight", "1"],
         check=False,
         capture_output=True,
         text=True,
@@ -229,7 +230,7 @@ def test_training_script_runs_one_step_and_exports_a_model_onnxruntime_agrees_wi
         cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "start at step 1" in done.stdout and "step 2:" in done.stdout
+    assert "start at step 1" in done.stdout and "step 2:" in done.stdout and " tint " in done.stdout
     import torch  # the training extra; the backend tests above need only onnxruntime
 
     assert torch.load(tmp_path / "run" / "last.pt", weights_only=False)["ema_updates"] == 1

@@ -19,6 +19,7 @@ from imtrans.nets import (
     hinge_g,
     hole_l1,
     hole_mse,
+    tint_loss,
     widen,
 )
 from imtrans.nets.data import SplitRule
@@ -156,6 +157,30 @@ def test_ghost_slope_loss_is_the_ghost_metric_on_the_tensor_scale() -> None:
     # the target itself leaves no ghost; without letter pixels the loss is 0
     assert ghost_slope_loss(t(clean), t(clean), t(original), m).item() == 0.0
     assert ghost_slope_loss(t(erased), t(clean), t(clean), m).item() == 0.0
+
+
+def test_tint_loss_is_the_fills_mean_colour_shift_over_the_letters() -> None:
+    clean = np.full((1, 10, 10, 3), 100, np.uint8)
+    original = clean.copy()
+    original[:, 3:7, 3:7] = (20, 220, 230)  # cyan letters
+    mask = np.zeros((1, 10, 10), np.uint8)
+    mask[:, 2:8, 2:8] = 255
+
+    def t(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(a).permute(0, 3, 1, 2).float() / 127.5 - 1
+
+    m = torch.from_numpy(mask > 0).float()[:, None]
+    tinted = clean.copy()
+    tinted[:, 3:7, 3:7] = (100, 130, 133)  # the fill drifts towards cyan over the letters only
+    want = (0 + 30 + 33) / 3 / 127.5
+    assert tint_loss(t(tinted), t(clean), t(original), m).item() == pytest.approx(want, abs=1e-5)
+    # texture that averages to the truth is no tint; the target is none; no letters, no loss
+    checker = np.where(np.indices((4, 4)).sum(0) % 2, 10, -10)[..., None]  # +-10 levels, mean 0
+    noisy = clean.copy()
+    noisy[:, 3:7, 3:7] = 100 + checker
+    assert tint_loss(t(noisy), t(clean), t(original), m).item() == pytest.approx(0.0, abs=1e-6)
+    assert tint_loss(t(clean), t(clean), t(original), m).item() == 0.0
+    assert tint_loss(t(tinted), t(clean), t(clean), m).item() == 0.0
 
 
 def test_hinge_losses() -> None:

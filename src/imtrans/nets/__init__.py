@@ -13,7 +13,7 @@ from imtrans.nets.eraser import (
     export_onnx,
     widen,
 )
-from imtrans.nets.losses import ghost_slope_loss, gradient_l1, hinge_d, hinge_g, hole_l1, hole_mse
+from imtrans.nets.losses import ghost_slope_loss, gradient_l1, hinge_d, hinge_g, hole_l1, hole_mse, tint_loss
 
 __all__ = [
     "Discriminator",
@@ -28,5 +28,6 @@ __all__ = [
     "hinge_g",
     "hole_l1",
     "hole_mse",
+    "tint_loss",
     "widen",
 ]
