@@ -81,23 +81,42 @@ def main() -> None:
         with glossary.open("w", newline="", encoding="utf-8") as f:
             csv.writer(f).writerows([("source", "target"), *rows])
         cases = [
-            ("photo 1MP, 20 lines", image, Settings().with_overrides({"translate.glossary": str(glossary), "translate.cache": False})),
-            ("  same, fp32 detector", image, Settings().with_overrides(
-                {"translate.glossary": str(glossary), "translate.cache": False, "detect.precision": "fp32"})),
+            (
+                "photo 1MP, 20 lines",
+                image,
+                Settings().with_overrides({"translate.glossary": str(glossary), "translate.cache": False}),
+            ),
+            (
+                "  same, fp32 detector",
+                image,
+                Settings().with_overrides(
+                    {
+                        "translate.glossary": str(glossary),
+                        "translate.cache": False,
+                        "detect.precision": "fp32",
+                    }
+                ),
+            ),
             ("examples/sign_ko.png", load_image(ROOT / "examples/sign_ko.png"), _example_settings()),
             ("examples/notice_ja.png", load_image(ROOT / "examples/notice_ja.png"), _example_settings()),
         ]
         print(f"median of {args.runs} runs after one warm-up; seconds", file=sys.stderr)
-        header = f"{'case':26} {'MP':>5} {'blocks':>6} " + " ".join(
-            f"{s:>9}" for s in ("detect", "recognize", "group", "translate", "erase", "style", "render")
-        ) + f" {'total':>7}"
+        header = (
+            f"{'case':26} {'MP':>5} {'blocks':>6} "
+            + " ".join(
+                f"{s:>9}" for s in ("detect", "recognize", "group", "translate", "erase", "style", "render")
+            )
+            + f" {'total':>7}"
+        )
         print(header)
         for name, img, settings in cases:
             pipeline = Pipeline(settings)
             pipeline.translate(img)  # warm-up: loads models
             stages, total, blocks = median_timings(pipeline, img, args.runs)
-            cells = " ".join(f"{stages.get(s, 0.0):9.3f}" for s in (
-                "detect", "recognize", "group", "translate", "erase", "style", "render"))
+            cells = " ".join(
+                f"{stages.get(s, 0.0):9.3f}"
+                for s in ("detect", "recognize", "group", "translate", "erase", "style", "render")
+            )
             mp = img.shape[0] * img.shape[1] / 1e6
             print(f"{name:26} {mp:5.2f} {blocks:6d} {cells} {total:7.3f}")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

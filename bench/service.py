@@ -48,8 +48,17 @@ def free_port() -> int:
 def start_server(folder: Path, port: int, workers: int) -> subprocess.Popen:
     exe = Path(sys.executable).parent / "imtrans"
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "imtrans.cli"]
-    cmd += ["serve", "--port", str(port), "--db", str(folder / "jobs.sqlite3"), "--workers", str(workers),
-            "--set", "translate.cache=false"]
+    cmd += [
+        "serve",
+        "--port",
+        str(port),
+        "--db",
+        str(folder / "jobs.sqlite3"),
+        "--workers",
+        str(workers),
+        "--set",
+        "translate.cache=false",
+    ]
     log = (folder / "server.log").open("w")
     env = {k: v for k, v in os.environ.items() if k != "IMTRANS_API_TOKEN"}
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -152,13 +161,19 @@ def main() -> None:
     ok = [o for o in outcomes if o.status == 200 and o.job_status == "done"]
     latencies = sorted(o.seconds for o in ok)
     p95 = statistics.quantiles(latencies, n=20)[-1] if len(latencies) >= 2 else float("nan")
-    print(f"imtrans serve: {health['workers']} worker(s), {args.clients} clients x {args.requests} requests, "
-          f"image {args.image.name}; load average {load_before:.1f} before, {load_after:.1f} after")
+    print(
+        f"imtrans serve: {health['workers']} worker(s), {args.clients} clients x {args.requests} requests, "
+        f"image {args.image.name}; load average {load_before:.1f} before, {load_after:.1f} after"
+    )
     print(f"  throughput     {len(ok) / wall:.2f} requests/s ({len(ok)} in {wall:.1f} s)")
-    print(f"  latency        p50 {statistics.median(latencies):.2f} s, p95 {p95:.2f} s (request to finished job)")
+    print(
+        f"  latency        p50 {statistics.median(latencies):.2f} s, p95 {p95:.2f} s (request to finished job)"
+    )
     print(f"  errors         {sent - len(ok)} of {sent}; 503 retries {sum(o.retries for o in outcomes)}")
-    print(f"  jobs           {len(job_ids)} distinct ids for {sent} requests; {done - 1} of them done in the "
-          f"database after the server stopped; by status {by_status}")
+    print(
+        f"  jobs           {len(job_ids)} distinct ids for {sent} requests; {done - 1} of them done in the "
+        f"database after the server stopped; by status {by_status}"
+    )
     print(f"  database       PRAGMA integrity_check: {integrity}")
     lost = sent - (done - 1)
     if lost or integrity != "ok" or len(ok) != sent:

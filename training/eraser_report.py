@@ -428,7 +428,9 @@ def render_html(doc: dict[str, Any], records: list[PageRecord], backends: list[s
             )
         parts.append("</div>")
     parts.append(
-        "<h2>Pages</h2><table class='pages'><tr><th>page</th>" + "".join(f"<th>{e(k)}</th>" for k in kinds) + "</tr>"
+        "<h2>Pages</h2><table class='pages'><tr><th>page</th>"
+        + "".join(f"<th>{e(k)}</th>" for k in kinds)
+        + "</tr>"
     )
     for r in records:
         parts.append(
@@ -466,8 +468,10 @@ def _summary_table(t: dict[str, Any], backends: list[str]) -> str:
         ("psnr_filled_median", "PSNR in filled pixels, median per page (dB)"),
         ("psnr_filled_pooled", "PSNR in filled pixels, pooled (dB)"),
         ("ssim_filled_median", "SSIM in filled pixels, median per page"),
-        ("textured_ghost_filled_mean",
-         f"letters left in the fill (ghost slope: 0 none, 1 all), mean of {t.get('textured_pages')} textured pages"),
+        (
+            "textured_ghost_filled_mean",
+            f"letters left in the fill (ghost slope: 0 none, 1 all), mean of {t.get('textured_pages')} textured pages",
+        ),
         ("seconds_median", "erase time, median per page (s; shared machine)"),
     ]
     out = ["<table><tr><th>figure</th>" + "".join(f"<th>{html.escape(b)}</th>" for b in backends) + "</tr>"]

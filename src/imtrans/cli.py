@@ -138,11 +138,15 @@ def translate(
     translator: Annotated[
         str | None, typer.Option("--translator", help="local, glossary, papago, deepl, google or openai.")
     ] = None,
-    glossary: Annotated[Path | None, typer.Option("--glossary", help="CSV or JSON of fixed translations.")] = None,
+    glossary: Annotated[
+        Path | None, typer.Option("--glossary", help="CSV or JSON of fixed translations.")
+    ] = None,
     model: Annotated[str | None, typer.Option("--model", help="Model name for the translator.")] = None,
     model_dir: Annotated[Path | None, typer.Option("--model-dir", help="Local model directory.")] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Output image.")] = None,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write blocks, text and timings here.")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write blocks, text and timings here.")
+    ] = None,
     erased_out: Annotated[Path | None, typer.Option("--erased", help="Also write the erased image.")] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
@@ -162,7 +166,9 @@ def translate(
 def ocr(
     image: Annotated[Path, typer.Argument(help="Input image.")],
     source: FromOpt = None,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the blocks here (default: stdout).")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the blocks here (default: stdout).")
+    ] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -269,7 +275,9 @@ def _summary(page: Any, output: Path | None, json_out: Path | None) -> None:
         typer.echo(f"  {d.severity.value}: {d.stage}/{d.code}: {d.message}", err=True)
     total = sum(page.timings.values())
     written = ", ".join(str(p) for p in (output, json_out) if p)
-    typer.echo(f"{len(page.blocks)} block(s) in {total:.2f} s" + (f"; wrote {written}" if written else ""), err=True)
+    typer.echo(
+        f"{len(page.blocks)} block(s) in {total:.2f} s" + (f"; wrote {written}" if written else ""), err=True
+    )
 
 
 if __name__ == "__main__":

@@ -16,7 +16,14 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from imtrans.errors import InputError, OutputError
 from imtrans.settings import ImageSettings
 
-_SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP", ".tif": "TIFF"}
+_SAVE_FORMATS = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".webp": "WEBP",
+    ".bmp": "BMP",
+    ".tif": "TIFF",
+}
 
 
 def load_image(source: str | Path | bytes, limits: ImageSettings | None = None) -> np.ndarray:

@@ -22,10 +22,23 @@ TARGET_LANGUAGES: dict[str, str] = {
 }
 
 _ALIASES = {
-    "kor": "ko", "korean": "ko", "ko-kr": "ko",
-    "eng": "en", "english": "en", "en-us": "en", "en-gb": "en",
-    "jpn": "ja", "japanese": "ja", "ja-jp": "ja", "jp": "ja",
-    "zho": "zh", "chi": "zh", "chinese": "zh", "zh-cn": "zh", "zh-hans": "zh", "zh-sg": "zh",
+    "kor": "ko",
+    "korean": "ko",
+    "ko-kr": "ko",
+    "eng": "en",
+    "english": "en",
+    "en-us": "en",
+    "en-gb": "en",
+    "jpn": "ja",
+    "japanese": "ja",
+    "ja-jp": "ja",
+    "jp": "ja",
+    "zho": "zh",
+    "chi": "zh",
+    "chinese": "zh",
+    "zh-cn": "zh",
+    "zh-hans": "zh",
+    "zh-sg": "zh",
 }
 
 #: Scripts that are written without spaces between words.

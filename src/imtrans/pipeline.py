@@ -116,7 +116,9 @@ class Pipeline:
         # Text already in the target language stays as it is: not erased, not redrawn.
         todo = [b for b in page.blocks if b.language != target]
         diagnostics += [
-            Diagnostic("translate", "already_target", f"block is already {target}; left as is", Severity.INFO, b.id)
+            Diagnostic(
+                "translate", "already_target", f"block is already {target}; left as is", Severity.INFO, b.id
+            )
             for b in page.blocks
             if b.language == target
         ]
@@ -134,9 +136,7 @@ class Pipeline:
             styles: dict[str, Style] = estimate_styles(image, todo, mask)
         # 6. render the translations in the original style
         with _timed(timings, "render"):
-            out, render_notes = render_page(
-                erased, todo, translations, styles, self.settings.render, target
-            )
+            out, render_notes = render_page(erased, todo, translations, styles, self.settings.render, target)
         diagnostics += render_notes
         page = page.with_(
             translations=translations,

@@ -30,7 +30,9 @@ class DetectSettings(_Section):
     precision: Literal["int8", "fp32"] = Field(
         "int8", description="Detector weights: int8 (shipped, about 3x faster on CPU) or the fp32 original."
     )
-    max_side: int = Field(2048, ge=256, description="Longest side the detector sees; larger images are scaled down.")
+    max_side: int = Field(
+        2048, ge=256, description="Longest side the detector sees; larger images are scaled down."
+    )
     box_threshold: float = Field(0.5, ge=0, le=1, description="Minimum mean score inside a detected box.")
     extra_scales: list[float] = Field(
         default_factory=lambda: [0.5],
@@ -49,7 +51,9 @@ class RecognizeSettings(_Section):
 
 
 class GroupSettings(_Section):
-    max_line_gap: float = Field(0.6, ge=0, description="Largest gap between lines of a block, in line heights.")
+    max_line_gap: float = Field(
+        0.6, ge=0, description="Largest gap between lines of a block, in line heights."
+    )
     max_height_ratio: float = Field(1.3, ge=1, description="Largest ratio of line heights inside a block.")
 
 
@@ -63,7 +67,9 @@ class TranslateSettings(_Section):
     )
     glossary: Path | None = Field(None, description="CSV or JSON of fixed translations, used first.")
     fuzzy_threshold: float = Field(90.0, ge=0, le=100, description="Glossary fuzzy-match score (0-100).")
-    model: str | None = Field(None, description="Model name for local/openai/... backends (default per pair).")
+    model: str | None = Field(
+        None, description="Model name for local/openai/... backends (default per pair)."
+    )
     model_dir: Path | None = Field(None, description="A local model directory for the local backend.")
     cache: bool = Field(True, description="Cache translations in an SQLite file in the user cache.")
     cache_path: Path | None = Field(None, description="Cache file (default: user cache dir).")
@@ -85,13 +91,19 @@ class EraseSettings(_Section):
     backend: Literal["telea", "ns", "gan"] = "telea"
     dilate: int = Field(2, ge=0, le=20, description="Pixels to grow the text mask by.")
     inpaint_radius: int = Field(3, ge=1, le=20)
-    flat_tolerance: float = Field(12.0, ge=0, description="Max background std-dev (0-255) for the flat-fill fast path.")
+    flat_tolerance: float = Field(
+        12.0, ge=0, description="Max background std-dev (0-255) for the flat-fill fast path."
+    )
 
 
 class RenderSettings(_Section):
-    min_font_px: int = Field(10, ge=4, description="Smallest legible font size; text that needs less is reported.")
+    min_font_px: int = Field(
+        10, ge=4, description="Smallest legible font size; text that needs less is reported."
+    )
     max_font_px: int = Field(200, ge=8)
-    vertical_for_cjk: bool = Field(True, description="Draw ja/zh translations vertically when the source was vertical.")
+    vertical_for_cjk: bool = Field(
+        True, description="Draw ja/zh translations vertically when the source was vertical."
+    )
     font_path: Path | None = Field(None, description="Use this font file for every language.")
 
 
@@ -101,13 +113,17 @@ class ServeSettings(_Section):
 
     host: str = Field("127.0.0.1", description="Address to listen on.")
     port: int = Field(8000, ge=0, le=65535, description="Port to listen on (0: any free port).")
-    db_path: Path | None = Field(None, description="Job database (default: jobs.sqlite3 in the user data dir).")
+    db_path: Path | None = Field(
+        None, description="Job database (default: jobs.sqlite3 in the user data dir)."
+    )
     workers: int = Field(0, ge=0, description="Pipelines working at once (0: one per CPU core).")
     queue_limit: int = Field(16, ge=0, description="Jobs that may wait for a worker; past it, 503.")
     retry_after: int = Field(5, ge=1, description="Seconds a 503 answer asks the client to wait.")
     max_upload_bytes: int = Field(20_000_000, ge=1, description="Largest request body (image and glossary).")
     max_glossary_bytes: int = Field(1_000_000, ge=1, description="Largest uploaded glossary file.")
-    token_env: str = Field("IMTRANS_API_TOKEN", description="Env var with the bearer token (unset: no token).")
+    token_env: str = Field(
+        "IMTRANS_API_TOKEN", description="Env var with the bearer token (unset: no token)."
+    )
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (none: off).")
     keep_hours: float = Field(
         0, ge=0, description="Delete finished jobs and their files this many hours after they end (0: keep)."

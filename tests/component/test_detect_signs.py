@@ -36,8 +36,15 @@ SIGNS = [
 @pytest.mark.parametrize(("text", "size", "spacing"), SIGNS)
 def test_finds_and_reads_large_widely_spaced_hangul_on_a_road_sign(detector, recognizer, text, size, spacing):
     sign = render_lines(
-        [text], "ko", size=size, width=1400, height=500, color=(255, 255, 255),
-        background=(20, 90, 60), letter_spacing=spacing, origin=(80, 120),
+        [text],
+        "ko",
+        size=size,
+        width=1400,
+        height=500,
+        color=(255, 255, 255),
+        background=(20, 90, 60),
+        letter_spacing=spacing,
+        origin=(80, 120),
     )
     lines = detector.detect(sign.image)
     read = [ln for ln in recognizer.recognize(sign.image, lines, "auto") if ln.text]
@@ -46,8 +53,16 @@ def test_finds_and_reads_large_widely_spaced_hangul_on_a_road_sign(detector, rec
 
 
 def test_finds_a_bilingual_sign_with_english_under_korean(detector, recognizer):
-    img = render_lines(["시청", "City Hall"], "ko", size=90, width=900, height=420, color=(255, 255, 255),
-                       background=(20, 60, 140), spacing=1.9)
+    img = render_lines(
+        ["시청", "City Hall"],
+        "ko",
+        size=90,
+        width=900,
+        height=420,
+        color=(255, 255, 255),
+        background=(20, 60, 140),
+        spacing=1.9,
+    )
     read = [ln for ln in recognizer.recognize(img.image, detector.detect(img.image), "auto") if ln.text]
     assert [(ln.text, ln.language) for ln in read] == [("시청", "ko"), ("City Hall", "en")]
 

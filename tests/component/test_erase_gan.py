@@ -222,7 +222,8 @@ def test_training_script_runs_one_step_and_exports_a_model_onnxruntime_agrees_wi
     # Resuming continues from the checkpoint (here with a moving average of the weights and the
     # ghost and tint losses from now on).
     done = subprocess.run(
-        cmd[:-2] + ["--resume", "--steps", "2", "--ema", "0.5", "--ghost-weight", "0.2", "--tint-weight", "1"],
+        cmd[:-2]
+        + ["--resume", "--steps", "2", "--ema", "0.5", "--ghost-weight", "0.2", "--tint-weight", "1"],
         check=False,
         capture_output=True,
         text=True,

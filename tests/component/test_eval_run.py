@@ -16,8 +16,12 @@ from imtrans.settings import Settings
 from imtrans.types import Quad
 
 
-def _sample(root, sid: str, lines: list[str], lang: str, refs: dict[str, str], phantom: bool = False) -> Sample:
-    page = render_lines(lines, lang, size=34, width=640, height=240, background=gradient_background(640, 240, seed=5))
+def _sample(
+    root, sid: str, lines: list[str], lang: str, refs: dict[str, str], phantom: bool = False
+) -> Sample:
+    page = render_lines(
+        lines, lang, size=34, width=640, height=240, background=gradient_background(640, 240, seed=5)
+    )
     for kind, arr in (("images", page.image), ("backgrounds", page.background), ("masks", page.mask)):
         (root / kind).mkdir(exist_ok=True)
         Image.fromarray(arr).save(root / kind / f"{sid}.png")
@@ -27,17 +31,38 @@ def _sample(root, sid: str, lines: list[str], lang: str, refs: dict[str, str], p
     x0, y0 = min(q.bbox[0] for q in page.quads), min(q.bbox[1] for q in page.quads)
     x1, y1 = max(q.bbox[2] for q in page.quads), max(q.bbox[3] for q in page.quads)
     style = {"font_size": 34, "text_color": [20, 20, 20], "outline_width": 0, "angle": 0.0}  # as drawn
-    block = GTBlock(id="b0", quad=Quad.from_rect(x0 - 4, y0 - 4, x1 + 4, y1 + 4).points, text=" ".join(lines),
-                    language=lang, lines=gt_lines, translations=refs, style=style)
-    return Sample(id=sid, image=f"images/{sid}.png", background=f"backgrounds/{sid}.png", mask=f"masks/{sid}.png",
-                  source_language=lang, width=640, height=240, blocks=[block])
+    block = GTBlock(
+        id="b0",
+        quad=Quad.from_rect(x0 - 4, y0 - 4, x1 + 4, y1 + 4).points,
+        text=" ".join(lines),
+        language=lang,
+        lines=gt_lines,
+        translations=refs,
+        style=style,
+    )
+    return Sample(
+        id=sid,
+        image=f"images/{sid}.png",
+        background=f"backgrounds/{sid}.png",
+        mask=f"masks/{sid}.png",
+        source_language=lang,
+        width=640,
+        height=240,
+        blocks=[block],
+    )
 
 
 @pytest.fixture(scope="module")
 def dataset_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("evalset")
     samples = [
-        _sample(root, "ko-1", ["오늘의 추천 메뉴", "영업 시간 안내"], "ko", {"en": "Today's menu and opening hours"}),
+        _sample(
+            root,
+            "ko-1",
+            ["오늘의 추천 메뉴", "영업 시간 안내"],
+            "ko",
+            {"en": "Today's menu and opening hours"},
+        ),
         _sample(root, "en-1", ["Fresh bread daily"], "en", {"en": "Fresh bread daily"}, phantom=True),
     ]
     write_manifest(samples, root)
@@ -85,7 +110,9 @@ def test_every_number_carries_the_signature(results):
 
 def test_cli_writes_report_and_compare_reads_it(dataset_dir, tmp_path):
     runner = CliRunner()
-    out = runner.invoke(app, ["eval", "--data", str(dataset_dir), "--stages", "det,ocr", "--report", str(tmp_path / "a")])
+    out = runner.invoke(
+        app, ["eval", "--data", str(dataset_dir), "--stages", "det,ocr", "--report", str(tmp_path / "a")]
+    )
     assert out.exit_code == 0, out.output
     doc = json.loads((tmp_path / "a" / "results.json").read_text())
     assert set(doc["summary"]) >= {"det", "ocr"} and "erase" not in doc["summary"]
@@ -125,7 +152,9 @@ def test_bad_eval_input_gets_one_line_and_nonzero_exit(dataset_dir, args, messag
 
 def test_a_pipeline_translator_is_scored_with_bleu_and_chrf(dataset_dir, tmp_path):
     glossary = tmp_path / "g.csv"
-    glossary.write_text("source,target\n오늘의 추천 메뉴 영업 시간 안내,Today's menu and opening hours\n", encoding="utf-8")
+    glossary.write_text(
+        "source,target\n오늘의 추천 메뉴 영업 시간 안내,Today's menu and opening hours\n", encoding="utf-8"
+    )
     settings = Settings().with_overrides(
         {"translate.target": "en", "translate.translator": "glossary", "translate.glossary": str(glossary)}
     )

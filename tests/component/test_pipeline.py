@@ -58,7 +58,9 @@ def test_vertical_japanese_stays_vertical_in_chinese(tmp_path, vertical_ja):
 @pytest.mark.slow
 def test_paragraph_on_a_gradient_is_erased_and_redrawn_in_its_colour(tmp_path):
     bg = gradient_background(900, 300, seed=3)
-    r = render_lines(["오늘은 날씨가 좋습니다"], "ko", size=44, color=(180, 20, 20), background=bg, width=900, height=300)
+    r = render_lines(
+        ["오늘은 날씨가 좋습니다"], "ko", size=44, color=(180, 20, 20), background=bg, width=900, height=300
+    )
     s = settings(tmp_path, [("오늘은 날씨가 좋습니다", "The weather is nice today")])
     result = Pipeline(s).translate(r.image)
     (block,) = result.blocks
@@ -89,7 +91,9 @@ def test_rerender_draws_an_edited_translation_without_reading_again(tmp_path, ve
 @pytest.mark.slow
 def test_result_json_loads_back_into_the_same_page(tmp_path):
     r = render_lines(["Fresh espresso daily"], "en", size=40)
-    result = translate_image(r.image, target="fr", glossary=glossary(tmp_path, [("Fresh espresso daily", "Espresso frais")]))
+    result = translate_image(
+        r.image, target="fr", glossary=glossary(tmp_path, [("Fresh espresso daily", "Espresso frais")])
+    )
     text = result.to_json()
     # JSON rounds coordinates and scores; loading and dumping again changes nothing more.
     assert Page.from_json(text).to_json() == text

@@ -59,7 +59,9 @@ def test_auto_on_a_mixed_page_routes_korean_to_tesseract(recognizer):
     texts = ["서울역 시청 방면", "Fresh espresso daily", "本日のおすすめ"]
     import numpy as np
 
-    parts = [render_lines([t], lang, size=40, width=900) for t, lang in zip(texts, ["ko", "en", "ja"], strict=True)]
+    parts = [
+        render_lines([t], lang, size=40, width=900) for t, lang in zip(texts, ["ko", "en", "ja"], strict=True)
+    ]
     image = np.concatenate([p.image for p in parts], axis=0)
     lines, offset = [], 0
     for i, p in enumerate(parts):

@@ -29,12 +29,18 @@ pytestmark = pytest.mark.slow
 
 def serve_settings(folder: Path) -> ServeSettings:
     return ServeSettings(
-        db_path=folder / "jobs.sqlite3", workers=1, queue_limit=1, max_upload_bytes=2_000_000, token_env=TOKEN_ENV
+        db_path=folder / "jobs.sqlite3",
+        workers=1,
+        queue_limit=1,
+        max_upload_bytes=2_000_000,
+        token_env=TOKEN_ENV,
     )
 
 
 def pipeline_settings(folder: Path) -> Settings:
-    return Settings().with_overrides({"image.max_pixels": 1_000_000, "translate.cache_path": str(folder / "c.db")})
+    return Settings().with_overrides(
+        {"image.max_pixels": 1_000_000, "translate.cache_path": str(folder / "c.db")}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -92,14 +98,24 @@ def one_line_error(r, status: int) -> str:
 def test_a_translated_job_holds_the_page_and_links_to_its_files(done_job):
     assert done_job["status"] == "done"
     assert done_job["options"] == {
-        "source": "auto", "target": "en", "translator": "glossary", "glossary": "uploaded",
-        "width": 900, "height": 600,
+        "source": "auto",
+        "target": "en",
+        "translator": "glossary",
+        "glossary": "uploaded",
+        "width": 900,
+        "height": 600,
     }
     texts = {b["text"]: b["translation"]["text"] for b in done_job["page"]["blocks"] if b["translation"]}
     assert texts["서울역"] == "Seoul Station"
     # The page records the settings it ran with, but not where the server keeps the upload.
     assert done_job["page"]["settings"]["translate"]["glossary"] == "glossary"
-    assert set(done_job["files"]) == {"translated_png", "translated_webp", "erased_png", "original_png", "page_json"}
+    assert set(done_job["files"]) == {
+        "translated_png",
+        "translated_webp",
+        "erased_png",
+        "original_png",
+        "page_json",
+    }
 
 
 def test_a_job_is_answered_at_once_with_202_and_polled_until_done(client):
@@ -119,8 +135,12 @@ def test_a_job_is_answered_at_once_with_202_and_polled_until_done(client):
 
 def test_result_files_are_the_images_and_the_json(client, done_job):
     source = np.asarray(Image.open(io.BytesIO(SIGN)).convert("RGB"))
-    kinds = {"translated_png": "image/png", "translated_webp": "image/webp", "erased_png": "image/png",
-             "original_png": "image/png"}
+    kinds = {
+        "translated_png": "image/png",
+        "translated_webp": "image/webp",
+        "erased_png": "image/png",
+        "original_png": "image/png",
+    }
     images = {}
     for key, content_type in kinds.items():
         r = client.get(done_job["files"][key])
@@ -135,7 +155,9 @@ def test_result_files_are_the_images_and_the_json(client, done_job):
 
 def test_rerender_draws_edited_translations_without_reading_again(client, done_job):
     before = client.get(done_job["files"]["translated_png"]).content
-    r = client.post(f"/v1/jobs/{done_job['id']}/render", json={"translations": {"b0": "Main Station", "b2": ""}})
+    r = client.post(
+        f"/v1/jobs/{done_job['id']}/render", json={"translations": {"b0": "Main Station", "b2": ""}}
+    )
     assert r.status_code == 200, r.text
     job = r.json()
     assert job["revision"] == done_job["revision"] + 1
@@ -240,7 +262,9 @@ def test_unknown_jobs_files_and_blocks(client, done_job):
 def test_a_job_that_fails_says_why_in_one_line(client, monkeypatch):
     monkeypatch.delenv("IMTRANS_PAPAGO_CLIENT_ID", raising=False)
     monkeypatch.delenv("IMTRANS_PAPAGO_CLIENT_SECRET", raising=False)
-    r = client.post("/v1/translate?wait=true", files={"image": ("s.png", SIGN)}, data={"translator": "papago"})
+    r = client.post(
+        "/v1/translate?wait=true", files={"image": ("s.png", SIGN)}, data={"translator": "papago"}
+    )
     assert r.status_code == 200
     job = r.json()
     assert job["status"] == "failed" and job["files"] == {} and job["page"] is None
@@ -266,7 +290,9 @@ def test_past_the_queue_limit_the_answer_is_503_with_retry_after(client):
 
 def test_a_finished_job_can_be_deleted_and_a_running_one_cannot(client, monkeypatch):
     monkeypatch.delenv("IMTRANS_PAPAGO_CLIENT_ID", raising=False)
-    r = client.post("/v1/translate?wait=true", files={"image": ("s.png", SIGN)}, data={"translator": "papago"})
+    r = client.post(
+        "/v1/translate?wait=true", files={"image": ("s.png", SIGN)}, data={"translator": "papago"}
+    )
     job_id = r.json()["id"]
     r = client.delete(f"/v1/jobs/{job_id}")
     assert r.status_code == 204 and r.content == b""
@@ -277,7 +303,9 @@ def test_a_finished_job_can_be_deleted_and_a_running_one_cannot(client, monkeypa
     store.mark_running(running)
     assert "only a finished job" in one_line_error(client.delete(f"/v1/jobs/{running}"), 409)
     store.fail(running, "test over")
-    one_line_error(client.delete(f"/v1/jobs/{done_job_id(client)}", headers={"Authorization": "Bearer x"}), 401)
+    one_line_error(
+        client.delete(f"/v1/jobs/{done_job_id(client)}", headers={"Authorization": "Bearer x"}), 401
+    )
 
 
 def test_jobs_older_than_keep_hours_are_deleted_when_the_service_starts(client, folder):

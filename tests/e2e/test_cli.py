@@ -36,9 +36,18 @@ def one_error_line(proc: subprocess.CompletedProcess) -> str:
 @pytest.mark.slow
 def test_translates_the_bundled_korean_sign_offline_with_its_glossary(tmp_path):
     proc = imtrans(
-        "translate", str(EXAMPLES / "sign_ko.png"), "--to", "en",
-        "--glossary", str(EXAMPLES / "glossary.csv"), "-o", "out.png", "--json", "out.json",
-        "--set", f"translate.cache_path={tmp_path / 'cache.sqlite3'}",
+        "translate",
+        str(EXAMPLES / "sign_ko.png"),
+        "--to",
+        "en",
+        "--glossary",
+        str(EXAMPLES / "glossary.csv"),
+        "-o",
+        "out.png",
+        "--json",
+        "out.json",
+        "--set",
+        f"translate.cache_path={tmp_path / 'cache.sqlite3'}",
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
@@ -61,8 +70,17 @@ def test_an_image_without_text_comes_back_unchanged_with_no_blocks(tmp_path):
     smooth = np.clip(rng.normal(128, 3, (120, 160, 3)), 0, 255).astype(np.uint8)
     Image.fromarray(smooth).save(tmp_path / "blank.png")
     proc = imtrans(
-        "translate", "blank.png", "--to", "en", "--glossary", str(EXAMPLES / "glossary.csv"),
-        "-o", "out.png", "--json", "out.json", cwd=tmp_path,
+        "translate",
+        "blank.png",
+        "--to",
+        "en",
+        "--glossary",
+        str(EXAMPLES / "glossary.csv"),
+        "-o",
+        "out.png",
+        "--json",
+        "out.json",
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads((tmp_path / "out.json").read_text())["blocks"] == []
@@ -81,7 +99,9 @@ def test_ocr_prints_blocks_as_json(tmp_path):
 
 @pytest.mark.slow
 def test_erase_writes_an_image_without_the_text(tmp_path):
-    proc = imtrans("erase", str(EXAMPLES / "sign_ko.png"), "-o", "clean.png", "--json", "e.json", cwd=tmp_path)
+    proc = imtrans(
+        "erase", str(EXAMPLES / "sign_ko.png"), "-o", "clean.png", "--json", "e.json", cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     page = json.loads((tmp_path / "e.json").read_text())
     assert page["blocks"]
@@ -135,7 +155,12 @@ def test_unknown_language_fails_cleanly(tmp_path):
 def test_unwritable_output_path_fails_before_any_work(tmp_path):
     (tmp_path / "a-file").write_text("x")
     proc = imtrans(
-        "translate", str(EXAMPLES / "sign_ko.png"), "--to", "en", "-o", str(tmp_path / "a-file" / "out.png"),
+        "translate",
+        str(EXAMPLES / "sign_ko.png"),
+        "--to",
+        "en",
+        "-o",
+        str(tmp_path / "a-file" / "out.png"),
         cwd=tmp_path,
     )
     assert proc.returncode == 7
@@ -145,7 +170,9 @@ def test_unwritable_output_path_fails_before_any_work(tmp_path):
 @pytest.mark.slow
 def test_missing_local_model_names_the_ways_out(tmp_path):
     env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
-    proc = imtrans("translate", str(EXAMPLES / "sign_ko.png"), "--to", "en", "-o", "out.png", cwd=tmp_path, env=env)
+    proc = imtrans(
+        "translate", str(EXAMPLES / "sign_ko.png"), "--to", "en", "-o", "out.png", cwd=tmp_path, env=env
+    )
     assert proc.returncode == 5
     line = one_error_line(proc)
     assert "imtrans models pull" in line and "--glossary" in line and "--translator" in line
@@ -156,8 +183,18 @@ def test_missing_local_model_names_the_ways_out(tmp_path):
 def test_missing_service_key_is_named(tmp_path):
     env = {k: "" for k in ("IMTRANS_PAPAGO_CLIENT_ID", "IMTRANS_PAPAGO_CLIENT_SECRET")}
     proc = imtrans(
-        "translate", str(EXAMPLES / "sign_ko.png"), "--to", "en", "--translator", "papago",
-        "-o", "out.png", "--set", f"translate.cache_path={tmp_path / 'c.sqlite3'}", cwd=tmp_path, env=env,
+        "translate",
+        str(EXAMPLES / "sign_ko.png"),
+        "--to",
+        "en",
+        "--translator",
+        "papago",
+        "-o",
+        "out.png",
+        "--set",
+        f"translate.cache_path={tmp_path / 'c.sqlite3'}",
+        cwd=tmp_path,
+        env=env,
     )
     assert proc.returncode == 6
     assert "IMTRANS_PAPAGO_CLIENT_ID" in one_error_line(proc)

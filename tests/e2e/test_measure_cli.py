@@ -14,14 +14,28 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def synth_set(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("synth") / "ja"
-    proc = imtrans("synth", "--lang", "ja", "--layout", "mixed", "--count", "4", "--seed", "3", "--out", str(out),
-                   cwd=out.parent)
+    proc = imtrans(
+        "synth",
+        "--lang",
+        "ja",
+        "--layout",
+        "mixed",
+        "--count",
+        "4",
+        "--seed",
+        "3",
+        "--out",
+        str(out),
+        cwd=out.parent,
+    )
     assert proc.returncode == 0, proc.stderr
     return out
 
 
 def test_eval_scores_every_stage_of_a_synthetic_set_and_writes_a_report(synth_set, tmp_path):
-    proc = imtrans("eval", "--data", str(synth_set), "--to", "en", "--report", str(tmp_path / "rep"), cwd=tmp_path)
+    proc = imtrans(
+        "eval", "--data", str(synth_set), "--to", "en", "--report", str(tmp_path / "rep"), cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     doc = json.loads((tmp_path / "rep" / "results.json").read_text())
     assert doc["dataset"]["samples"] == 4 and doc["summary"]["run"]["errors"] == 0
@@ -39,8 +53,17 @@ def test_eval_scores_every_stage_of_a_synthetic_set_and_writes_a_report(synth_se
 
 def test_compare_of_two_runs_with_different_settings(synth_set, tmp_path):
     for name, extra in (("a", []), ("b", ["--set", "detect.extra_scales=[]"])):
-        proc = imtrans("eval", "--data", str(synth_set), "--stages", "det,ocr", "--report", str(tmp_path / name),
-                       *extra, cwd=tmp_path)
+        proc = imtrans(
+            "eval",
+            "--data",
+            str(synth_set),
+            "--stages",
+            "det,ocr",
+            "--report",
+            str(tmp_path / name),
+            *extra,
+            cwd=tmp_path,
+        )
         assert proc.returncode == 0, proc.stderr
     proc = imtrans("eval", "--compare", str(tmp_path / "a"), str(tmp_path / "b"), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

@@ -42,9 +42,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if k != "IMTRANS_API_TOKEN"}
     log = (folder / "server.log").open("w")
     proc = subprocess.Popen(
-        [*cmd, "serve", "--port", str(port), "--db", str(folder / "jobs.sqlite3"), "--workers", "1",
-         "--set", f"translate.cache_path={folder / 'cache.sqlite3'}"],
-        stdout=log, stderr=subprocess.STDOUT, env=env,
+        [
+            *cmd,
+            "serve",
+            "--port",
+            str(port),
+            "--db",
+            str(folder / "jobs.sqlite3"),
+            "--workers",
+            "1",
+            "--set",
+            f"translate.cache_path={folder / 'cache.sqlite3'}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -67,8 +79,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def artefacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = Path(os.environ["IMTRANS_ARTEFACTS"]) if os.environ.get("IMTRANS_ARTEFACTS") else (
-        tmp_path_factory.mktemp("artefacts")
+    folder = (
+        Path(os.environ["IMTRANS_ARTEFACTS"])
+        if os.environ.get("IMTRANS_ARTEFACTS")
+        else (tmp_path_factory.mktemp("artefacts"))
     )
     folder.mkdir(parents=True, exist_ok=True)
     return folder

@@ -117,7 +117,13 @@ def test_two_inputs_writing_the_same_output_are_refused(tmp_path):
 
 @pytest.mark.parametrize(
     "name, expected",
-    [("a/b.png", "a/b.png"), ("x.JPG", "x.JPG"), ("anim.gif", "anim.png"), ("scan.tiff", "scan.tiff"), ("scan.TIF", "scan.TIF")],
+    [
+        ("a/b.png", "a/b.png"),
+        ("x.JPG", "x.JPG"),
+        ("anim.gif", "anim.png"),
+        ("scan.tiff", "scan.tiff"),
+        ("scan.TIF", "scan.TIF"),
+    ],
 )
 def test_output_names_keep_writable_suffixes(name, expected):
     assert output_name(name) == expected

@@ -16,7 +16,9 @@ def _doc(fingerprint: str, cer: float, recall: float, missed: int, per_sample: d
         "dataset": {"name": "d", "fingerprint": fingerprint},
         "summary": {"ocr": {"cer": cer, "lines": 10}, "det": {"recall": recall}},
         "failures": {"missed_text": missed},
-        "samples": [{"id": k, "metrics": {"ocr.cer": v}, "failures": {}, "error": None} for k, v in per_sample.items()],
+        "samples": [
+            {"id": k, "metrics": {"ocr.cer": v}, "failures": {}, "error": None} for k, v in per_sample.items()
+        ],
     }
 
 

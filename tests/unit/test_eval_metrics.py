@@ -389,7 +389,9 @@ def test_colour_difference_is_ciede2000(a, b, expected, why) -> None:
     assert colour_difference(b, a) == pytest.approx(expected, abs=0.1), "symmetric"
 
 
-@pytest.mark.parametrize(("a", "b", "expected"), [(10, 10, 0), (179, -179, 2), (0, 180, 180), (-90, 90, 180), (350, 5, 15)])
+@pytest.mark.parametrize(
+    ("a", "b", "expected"), [(10, 10, 0), (179, -179, 2), (0, 180, 180), (-90, 90, 180), (350, 5, 15)]
+)
 def test_angle_difference_wraps_around(a, b, expected) -> None:
     assert angle_difference(a, b) == pytest.approx(expected)
 

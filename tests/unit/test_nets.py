@@ -153,7 +153,9 @@ def test_ghost_slope_loss_is_the_ghost_metric_on_the_tensor_scale() -> None:
     m = torch.from_numpy(mask > 0).float()[:, None]
     want = [abs(ghost_slope(erased[i], clean[i], original[i], mask[i])) for i in range(2)]
     assert want == pytest.approx([0.3, 0.2], abs=0.01)
-    assert ghost_slope_loss(t(erased), t(clean), t(original), m).item() == pytest.approx(np.mean(want), abs=1e-4)
+    assert ghost_slope_loss(t(erased), t(clean), t(original), m).item() == pytest.approx(
+        np.mean(want), abs=1e-4
+    )
     # the target itself leaves no ghost; without letter pixels the loss is 0
     assert ghost_slope_loss(t(clean), t(clean), t(original), m).item() == 0.0
     assert ghost_slope_loss(t(erased), t(clean), t(clean), m).item() == 0.0

@@ -15,8 +15,14 @@ def sign_page() -> Page:
 
     blocks = (block(0, "서울역"), block(1, "출구"))
     translations = {"b0": Translation("b0", "Seoul Station", "ko", "en", "glossary")}
-    return Page(300, 100, blocks, translations, target_lang="en",
-                settings={"translate": {"glossary": "/srv/imtrans/results/abc/glossary"}})
+    return Page(
+        300,
+        100,
+        blocks,
+        translations,
+        target_lang="en",
+        settings={"translate": {"glossary": "/srv/imtrans/results/abc/glossary"}},
+    )
 
 
 def test_an_edit_replaces_a_translation_and_marks_it_edited():

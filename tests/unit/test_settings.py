@@ -47,7 +47,9 @@ def test_settings_round_trip_through_a_file(tmp_path):
 
 def test_translator_defaults_to_glossary_when_a_glossary_is_given():
     assert Settings().translate.resolved_translator == "local"
-    assert Settings().with_overrides({"translate.glossary": "g.csv"}).translate.resolved_translator == "glossary"
+    assert (
+        Settings().with_overrides({"translate.glossary": "g.csv"}).translate.resolved_translator == "glossary"
+    )
 
 
 @pytest.mark.parametrize(

@@ -190,7 +190,9 @@ def _normalise_table(mean: Any, std: Any) -> np.ndarray:
     turns a 1e-7 difference on a flat colour into a different box), at a fraction of its cost.
     """
     levels = (np.arange(256, dtype=np.uint8).astype("float32") * (1 / 255.0)).astype(np.float64)
-    return np.stack([((levels - float(m)) / float(s)).astype(np.float32) for m, s in zip(mean, std, strict=True)])
+    return np.stack(
+        [((levels - float(m)) / float(s)).astype(np.float32) for m, s in zip(mean, std, strict=True)]
+    )
 
 
 def _post_process(cfg: Any, box_threshold: float) -> Any:

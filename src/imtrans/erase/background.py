@@ -129,7 +129,9 @@ def dominant_colour(pixels: np.ndarray) -> np.ndarray:
     Returns:
         float (C,) colour.
     """
-    cells = np.ravel_multi_index(tuple(np.clip(pixels // 16, 0, 15).astype(np.intp).T), (16,) * pixels.shape[1])
+    cells = np.ravel_multi_index(
+        tuple(np.clip(pixels // 16, 0, 15).astype(np.intp).T), (16,) * pixels.shape[1]
+    )
     return np.median(pixels[cells == np.bincount(cells).argmax()], axis=0)
 
 

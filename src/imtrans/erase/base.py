@@ -24,7 +24,11 @@ class Eraser(Protocol):
 def check_erase_input(image: np.ndarray, mask: np.ndarray, *, rgb_only: bool = False) -> None:
     """Raise ValueError unless `image` is uint8 (H, W) or (H, W, C) (C = 3 if `rgb_only`) and
     `mask` is (H, W)."""
-    if image.dtype != np.uint8 or image.ndim not in (2, 3) or (rgb_only and image.ndim == 3 and image.shape[2] != 3):
+    if (
+        image.dtype != np.uint8
+        or image.ndim not in (2, 3)
+        or (rgb_only and image.ndim == 3 and image.shape[2] != 3)
+    ):
         shape = "(H, W, 3)" if rgb_only else "(H, W, C)"
         raise ValueError(f"expected a uint8 (H, W) or {shape} image, got {image.dtype} {image.shape}")
     if mask.shape != image.shape[:2]:

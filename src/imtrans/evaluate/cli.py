@@ -15,13 +15,20 @@ from imtrans.settings import Settings
 def eval_command(
     data: Annotated[
         Path | None,
-        typer.Option("--data", help="Dataset: a manifest.jsonl (or its folder), an OpenMantra folder, or ICDAR images/ + gt/."),
+        typer.Option(
+            "--data",
+            help="Dataset: a manifest.jsonl (or its folder), an OpenMantra folder, or ICDAR images/ + gt/.",
+        ),
     ] = None,
-    stages: Annotated[str, typer.Option("--stages", help="Comma-separated: det, ocr, erase, render, e2e.")] = (
-        "det,ocr,erase,render,e2e"
-    ),
-    report: Annotated[Path | None, typer.Option("--report", help="Write results.json and index.html here.")] = None,
-    to: Annotated[str | None, typer.Option("--to", help="Target language for render/e2e (default: settings).")] = None,
+    stages: Annotated[
+        str, typer.Option("--stages", help="Comma-separated: det, ocr, erase, render, e2e.")
+    ] = ("det,ocr,erase,render,e2e"),
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write results.json and index.html here.")
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Target language for render/e2e (default: settings).")
+    ] = None,
     translator: Annotated[
         str,
         typer.Option(
@@ -30,15 +37,23 @@ def eval_command(
             "(glossary, local, papago, deepl, google, openai) for BLEU/chrF.",
         ),
     ] = "reference",
-    glossary: Annotated[Path | None, typer.Option("--glossary", help="Glossary for the glossary translator.")] = None,
-    source: Annotated[str | None, typer.Option("--from", help="Source language: ko, en, ja, zh or auto.")] = None,
+    glossary: Annotated[
+        Path | None, typer.Option("--glossary", help="Glossary for the glossary translator.")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option("--from", help="Source language: ko, en, ja, zh or auto.")
+    ] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N samples.")] = None,
     compare: Annotated[
         tuple[Path, Path] | None,
-        typer.Option("--compare", help="Compare two results: --compare A.json B.json (files or report folders)."),
+        typer.Option(
+            "--compare", help="Compare two results: --compare A.json B.json (files or report folders)."
+        ),
     ] = None,
     config: Annotated[Path | None, typer.Option("--config", help="Settings JSON.")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a setting: --set detect.max_side=1024.")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override a setting: --set detect.max_side=1024.")
+    ] = None,
 ) -> None:
     """Measure every stage on a dataset with ground truth (or compare two earlier results)."""
     if compare:
@@ -98,9 +113,15 @@ def _progress_bar() -> Any:
 
     def update(done: int, total: int, current: str) -> None:
         if "progress" not in state:
-            progress = Progress(TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                                TextColumn("{task.description}"), transient=True,
-                                console=_stderr_console())
+            progress = Progress(
+                TextColumn("eval"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                TextColumn("{task.description}"),
+                transient=True,
+                console=_stderr_console(),
+            )
             progress.start()
             state["progress"], state["task"] = progress, progress.add_task(current, total=total)
         state["progress"].update(state["task"], completed=done, description=current)
@@ -148,10 +169,15 @@ def _print_comparison(a_path: Path, b_path: Path) -> None:
     table = Table("figure", "A", "B", "change", "", title=f"A = {a_path}   B = {b_path}")
     style = {"better": "green", "worse": "red"}
     for c in summary_changes(a, b):
-        fmt = (lambda v: "-" if v is None else f"{v:.4g}")
+        fmt = lambda v: "-" if v is None else f"{v:.4g}"
         delta = "" if c.delta is None else f"{c.delta:+.4g}"
-        table.add_row(c.name, fmt(c.a), fmt(c.b), delta, f"[{style.get(c.verdict, '')}]{c.verdict}[/]"
-                      if c.verdict in style else c.verdict)
+        table.add_row(
+            c.name,
+            fmt(c.a),
+            fmt(c.b),
+            delta,
+            f"[{style.get(c.verdict, '')}]{c.verdict}[/]" if c.verdict in style else c.verdict,
+        )
     console.print(table)
     changed = sample_changes(a, b)
     if changed:

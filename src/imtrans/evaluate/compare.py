@@ -11,13 +11,40 @@ from imtrans.errors import InputError
 
 #: Metrics where a smaller number is better (everything else: larger is better).
 LOWER_IS_BETTER = {
-    "cer", "ned", "residue_rate", "legibility_cer", "collisions", "errors",
-    "ocr.cer", "ocr.ned", "erase.residue_rate", "erase.residue_chars", "render.legibility_cer", "render.collisions",
-    "colour_de", "angle_error", "style.colour_de", "style.angle_error",
+    "cer",
+    "ned",
+    "residue_rate",
+    "legibility_cer",
+    "collisions",
+    "errors",
+    "ocr.cer",
+    "ocr.ned",
+    "erase.residue_rate",
+    "erase.residue_chars",
+    "render.legibility_cer",
+    "render.collisions",
+    "colour_de",
+    "angle_error",
+    "style.colour_de",
+    "style.angle_error",
 }
 #: Summary figures that are counts or sizes, not qualities: shown, never called better or worse.
-NEUTRAL = {"samples", "pairs", "lines", "blocks", "tp", "n_pred", "n_true", "segments", "truth_chars", "chars", "edits", "n",
-           "size_ratio", "style.size_ratio"}  # best at 1, neither higher nor lower
+NEUTRAL = {
+    "samples",
+    "pairs",
+    "lines",
+    "blocks",
+    "tp",
+    "n_pred",
+    "n_true",
+    "segments",
+    "truth_chars",
+    "chars",
+    "edits",
+    "n",
+    "size_ratio",
+    "style.size_ratio",
+}  # best at 1, neither higher nor lower
 
 
 @dataclass(frozen=True)
@@ -64,7 +91,9 @@ def load_results(path: Path) -> dict[str, Any]:
 def summary_changes(a: dict[str, Any], b: dict[str, Any]) -> list[Change]:
     """Every summary figure and failure count of A and B, side by side."""
     flat_a, flat_b = _flatten(a), _flatten(b)
-    return [Change(k, flat_a.get(k), flat_b.get(k)) for k in sorted(set(flat_a) | set(flat_b), key=_order(flat_a))]
+    return [
+        Change(k, flat_a.get(k), flat_b.get(k)) for k in sorted(set(flat_a) | set(flat_b), key=_order(flat_a))
+    ]
 
 
 def sample_changes(a: dict[str, Any], b: dict[str, Any], top: int = 5) -> dict[str, list[tuple[str, Change]]]:

@@ -59,10 +59,14 @@ def write_report(doc: dict[str, Any], outcomes: Sequence[SampleOutcome], out_dir
         thumbs[o.id] = {}
         for kind in ("original", "erased", "translated"):
             if kind in o.images:
-                thumbs[o.id][kind] = _save_jpeg(out_dir, f"{_safe(o.id)}.{kind}.jpg", _thumbnail(o.images[kind]))
+                thumbs[o.id][kind] = _save_jpeg(
+                    out_dir, f"{_safe(o.id)}.{kind}.jpg", _thumbnail(o.images[kind])
+                )
         if "original" in o.images:
             thumbs[o.id]["boxes"] = _save_jpeg(
-                out_dir, f"{_safe(o.id)}.boxes.jpg", _thumbnail(_draw_boxes(o.images["original"], o.boxes), 520)
+                out_dir,
+                f"{_safe(o.id)}.boxes.jpg",
+                _thumbnail(_draw_boxes(o.images["original"], o.boxes), 520),
             )
     page = _html(doc, by_id, thumbs)
     with atomic_writes() as w:
@@ -76,10 +80,12 @@ def _html(doc: dict[str, Any], by_id: dict[str, SampleOutcome], thumbs: dict[str
     parts = [
         "<!doctype html><html lang='en'><meta charset='utf-8'>",
         f"<title>imtrans eval: {e(doc['dataset']['name'])}</title>",
-        ("<style>body{font:14px system-ui,sans-serif;margin:1.5em;max-width:1400px}"
-        "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;"
-        "text-align:left;vertical-align:top}code{font-size:12px;word-break:break-all}img{display:block;"
-        "max-width:100%}figure{display:inline-block;margin:4px}.key span{padding:0 6px;color:#fff}</style>"),
+        (
+            "<style>body{font:14px system-ui,sans-serif;margin:1.5em;max-width:1400px}"
+            "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;"
+            "text-align:left;vertical-align:top}code{font-size:12px;word-break:break-all}img{display:block;"
+            "max-width:100%}figure{display:inline-block;margin:4px}.key span{padding:0 6px;color:#fff}</style>"
+        ),
         f"<h1>imtrans eval: {e(doc['dataset']['name'])}</h1>",
         f"<p>Signature: <code>{e(doc['signature'])}</code></p>",
         f"<p>{doc['dataset']['samples']} samples in {doc['seconds']} s.</p>",
@@ -94,18 +100,25 @@ def _html(doc: dict[str, Any], by_id: dict[str, SampleOutcome], thumbs: dict[str
     parts.append("</table>")
     tr = doc["summary"].get("translation")
     if tr:
-        parts.append(f"<p>BLEU: <code>{e(tr['bleu_signature'])}</code><br>chrF: <code>{e(tr['chrf_signature'])}</code></p>")
+        parts.append(
+            f"<p>BLEU: <code>{e(tr['bleu_signature'])}</code><br>chrF: <code>{e(tr['chrf_signature'])}</code></p>"
+        )
     parts.append("<h2>Failures</h2><table><tr><th>class</th><th>count</th><th>meaning</th></tr>")
     for cls in FAILURE_CLASSES:
-        parts.append(f"<tr><td>{cls}</td><td>{doc['failures'].get(cls, 0)}</td><td>{e(FAILURE_HELP[cls])}</td></tr>")
+        parts.append(
+            f"<tr><td>{cls}</td><td>{doc['failures'].get(cls, 0)}</td><td>{e(FAILURE_HELP[cls])}</td></tr>"
+        )
     parts.append("</table>")
     errors = [s for s in doc["samples"] if s["error"]]
     if errors:
         parts.append("<h2>Errors</h2><ul>")
         parts += [f"<li>{e(s['id'])}: {e(s['error'])}</li>" for s in errors]
         parts.append("</ul>")
-    parts.append("<h2>Worst cases</h2><p class='key'>Boxes: " + "".join(
-        f"<span style='background:rgb{c}'>{k}</span>" for k, c in _COLOURS.items()) + "</p>")
+    parts.append(
+        "<h2>Worst cases</h2><p class='key'>Boxes: "
+        + "".join(f"<span style='background:rgb{c}'>{k}</span>" for k, c in _COLOURS.items())
+        + "</p>"
+    )
     for key, higher_is_worse in WORST_METRICS:
         rows = [s for s in doc["samples"] if s["metrics"].get(key) is not None]
         if not rows:
@@ -115,10 +128,14 @@ def _html(doc: dict[str, Any], by_id: dict[str, SampleOutcome], thumbs: dict[str
         for s in rows[:WORST_PER_METRIC]:
             src = thumbs.get(s["id"], {}).get("boxes")
             img = f"<img src='{src}' alt='{e(s['id'])} with boxes'>" if src else ""
-            parts.append(f"<figure>{img}<figcaption>{e(s['id'])}: {s['metrics'][key]:.3g}</figcaption></figure>")
+            parts.append(
+                f"<figure>{img}<figcaption>{e(s['id'])}: {s['metrics'][key]:.3g}</figcaption></figure>"
+            )
         parts.append("</div>")
-    parts.append("<h2>Samples</h2><table><tr><th>sample</th><th>original</th><th>erased</th><th>translated</th>"
-                 "<th>metrics</th></tr>")
+    parts.append(
+        "<h2>Samples</h2><table><tr><th>sample</th><th>original</th><th>erased</th><th>translated</th>"
+        "<th>metrics</th></tr>"
+    )
     for s in doc["samples"]:
         t = thumbs.get(s["id"], {})
         cells = "".join(
@@ -127,7 +144,9 @@ def _html(doc: dict[str, Any], by_id: dict[str, SampleOutcome], thumbs: dict[str
         )
         metrics = "<br>".join(f"{e(k)}: {v:.3g}" for k, v in s["metrics"].items() if v is not None)
         fails = ", ".join(f"{k} {v}" for k, v in s["failures"].items() if v)
-        parts.append(f"<tr><td>{e(s['id'])}<br><small>{e(fails)}</small></td>{cells}<td><small>{metrics}</small></td></tr>")
+        parts.append(
+            f"<tr><td>{e(s['id'])}<br><small>{e(fails)}</small></td>{cells}<td><small>{metrics}</small></td></tr>"
+        )
     parts.append("</table></html>")
     return "\n".join(parts)
 

@@ -110,7 +110,9 @@ def settings_hash(settings: Settings) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:8]
 
 
-def signature(dataset: Dataset, settings: Settings, stages: Sequence[str], target: str, translator: str) -> str:
+def signature(
+    dataset: Dataset, settings: Settings, stages: Sequence[str], target: str, translator: str
+) -> str:
     """The string every reported number carries: what data, which settings, which code."""
     parts = [
         f"data:{dataset.name}@{dataset.fingerprint}",
@@ -180,11 +182,17 @@ class Evaluator:
             translations += pairs
         if progress:
             progress(len(dataset.samples), len(dataset.samples), "")
-        tr_name = "reference" if self.translator == "reference" else self.settings.translate.resolved_translator
+        tr_name = (
+            "reference" if self.translator == "reference" else self.settings.translate.resolved_translator
+        )
         doc = {
             "signature": signature(dataset, self.settings, self.stages, self.target, tr_name),
-            "dataset": {"name": dataset.name, "root": str(dataset.root), "fingerprint": dataset.fingerprint,
-                        "samples": len(dataset.samples)},
+            "dataset": {
+                "name": dataset.name,
+                "root": str(dataset.root),
+                "fingerprint": dataset.fingerprint,
+                "samples": len(dataset.samples),
+            },
             "settings": self.settings.to_dict(),
             "summary": summarise(outcomes, self.stages),
             "failures": dict(sum((o.failures for o in outcomes), Counter())),
@@ -197,8 +205,11 @@ class Evaluator:
             hyps, refs = zip(*translations, strict=True)
             bleu, chrf = corpus_bleu(list(hyps), list(refs), self.target), corpus_chrf(list(hyps), list(refs))
             doc["summary"]["translation"] = {
-                "bleu": round(bleu.value, 2), "chrf": round(chrf.value, 2), "segments": len(hyps),
-                "bleu_signature": bleu.signature, "chrf_signature": chrf.signature,
+                "bleu": round(bleu.value, 2),
+                "chrf": round(chrf.value, 2),
+                "segments": len(hyps),
+                "bleu_signature": bleu.signature,
+                "chrf_signature": chrf.signature,
             }
         return doc, outcomes
 
@@ -243,7 +254,9 @@ class Evaluator:
             # Failures by coverage, not IoU: a detector's box carries a margin that a tight
             # true box lacks, so a line found whole can still score IoU < 0.5.
             covered = coverage(found, truth)
-            missed = [i for i, ln in enumerate(truth_lines) if not ln.ignore and not covered[i] >= MISSED_BELOW]
+            missed = [
+                i for i, ln in enumerate(truth_lines) if not ln.ignore and not covered[i] >= MISSED_BELOW
+            ]
             on_truth = coverage(truth, found)
             false = [j for j, c in enumerate(on_truth) if not c >= FALSE_BELOW]
             out.metrics["det.missed"] = len(missed)
@@ -263,12 +276,18 @@ class Evaluator:
                 out.failures["missed_text"] += hit.count(False)
                 out.boxes["missed"] = [b for b, h in zip(boxes, hit, strict=True) if not h]
 
-    def _recognition(self, sample: Sample, page: Page, owners: dict[str, int | None], out: SampleOutcome) -> None:
+    def _recognition(
+        self, sample: Sample, page: Page, owners: dict[str, int | None], out: SampleOutcome
+    ) -> None:
         truth_lines = sample.lines
         pairs: list[tuple[str, str]] = []
         if truth_lines:
-            m = match_quads([ln.quad for ln in page.lines], [ln.to_quad() for ln in truth_lines], iou=0.5,
-                            ignore=[ln.ignore for ln in truth_lines])
+            m = match_quads(
+                [ln.quad for ln in page.lines],
+                [ln.to_quad() for ln in truth_lines],
+                iou=0.5,
+                ignore=[ln.ignore for ln in truth_lines],
+            )
             pairs = [(page.lines[p].text, truth_lines[t].text) for p, t in m.pairs]
         else:
             for i, gt in enumerate(sample.blocks):
@@ -284,14 +303,18 @@ class Evaluator:
                 out.failures["misread"] += 1
         summary = texts.summary()
         # Edits and characters are kept per sample so the dataset CER is a ratio of sums.
-        out.metrics["ocr.edits"] = float(sum(edit_distance(normalise_text(h), normalise_text(r)) for h, r in pairs))
+        out.metrics["ocr.edits"] = float(
+            sum(edit_distance(normalise_text(h), normalise_text(r)) for h, r in pairs)
+        )
         out.metrics["ocr.chars"] = float(sum(len(normalise_text(r)) for _, r in pairs))
         out.metrics["ocr.cer"] = summary["cer"]
         out.metrics["ocr.exact"] = summary["exact"]
         out.metrics["ocr.ned"] = summary["ned"]
         out.metrics["ocr.n"] = float(len(pairs))
 
-    def _erasing(self, dataset: Dataset, sample: Sample, image: np.ndarray, page: Page, out: SampleOutcome) -> None:
+    def _erasing(
+        self, dataset: Dataset, sample: Sample, image: np.ndarray, page: Page, out: SampleOutcome
+    ) -> None:
         erased = self.pipeline.erase_page(image, page)
         out.timings["erase"] = erased.page.timings.get("erase", 0.0)
         out.images["erased"] = erased.image
@@ -304,10 +327,14 @@ class Evaluator:
                 if mask.any():
                     out.metrics["erase.psnr_mask"] = psnr(erased.image, clean, mask)
                     out.metrics["erase.ssim_mask"] = ssim(erased.image, clean, mask)
-                    out.metrics["erase.psnr_mask_input"] = psnr(image, clean, mask)  # before erasing: the floor
+                    out.metrics["erase.psnr_mask_input"] = psnr(
+                        image, clean, mask
+                    )  # before erasing: the floor
         again = self.pipeline.ocr(erased.image).page
         languages = [gt.language or sample.source_language for gt in sample.blocks]
-        truth_chars = sum(source_script_chars(gt.text, lang) for gt, lang in zip(sample.blocks, languages, strict=True))
+        truth_chars = sum(
+            source_script_chars(gt.text, lang) for gt, lang in zip(sample.blocks, languages, strict=True)
+        )
         per_block = residue_chars([(gt.to_quad(), lang) for gt, lang in zip(sample.blocks, languages, strict=True)],
                                   [(ln.quad, ln.text) for ln in again.lines])  # fmt: skip
         left = sum(per_block)
@@ -331,12 +358,20 @@ class Evaluator:
             for i, gt in enumerate(sample.blocks):
                 ref = gt.translations.get(target)
                 if ref:
-                    mine = [translations[b.id].text for b in page.blocks if owners.get(b.id) == i and b.id in translations]
+                    mine = [
+                        translations[b.id].text
+                        for b in page.blocks
+                        if owners.get(b.id) == i and b.id in translations
+                    ]
                     pairs.append((" ".join(mine), ref))
         out.timings["render"] = result.page.timings.get("render", 0.0)
         out.images["translated"] = result.image
         drawn = [b for b in page.blocks if translations.get(b.id) and translations[b.id].text.strip()]
-        bad = {d.block_id for d in result.page.diagnostics if d.code in ("overflow", "outside_image", "render_failed")}
+        bad = {
+            d.block_id
+            for d in result.page.diagnostics
+            if d.code in ("overflow", "outside_image", "render_failed")
+        }
         out.failures["overflow"] += sum(1 for b in drawn if b.id in bad)
         if not drawn:
             return pairs
@@ -388,7 +423,9 @@ def reference_translations(
     """
     with_text = [gt for gt in sample.blocks if gt.text]
     use_refs = bool(with_text) and all(gt.translations.get(target) for gt in with_text)
-    lang = target if use_refs else (sample.source_language or (with_text[0].language if with_text else target))
+    lang = (
+        target if use_refs else (sample.source_language or (with_text[0].language if with_text else target))
+    )
     out: dict[str, Translation] = {}
     given: set[int] = set()
     for b in page.blocks:
@@ -405,7 +442,9 @@ def reference_translations(
 def summarise(outcomes: Sequence[SampleOutcome], stages: Sequence[str]) -> dict[str, dict[str, float]]:
     """Dataset-level figures from per-sample outcomes (counts summed, ratios from the sums)."""
     ok = [o for o in outcomes if o.error is None]
-    summary: dict[str, dict[str, float]] = {"run": {"samples": len(outcomes), "errors": len(outcomes) - len(ok)}}
+    summary: dict[str, dict[str, float]] = {
+        "run": {"samples": len(outcomes), "errors": len(outcomes) - len(ok)}
+    }
 
     def total(key: str) -> float:
         return float(sum(o.metrics.get(key, 0.0) for o in ok))
@@ -422,7 +461,9 @@ def summarise(outcomes: Sequence[SampleOutcome], stages: Sequence[str]) -> dict[
         if any("det.tp" in o.metrics for o in ok):
             tp, n_pred, n_true = total("det.tp"), total("det.n_pred"), total("det.n_true")
             p, r, h = prf(int(tp), int(n_pred), int(n_true))
-            det.update({"precision": p, "recall": r, "hmean": h, "tp": tp, "n_pred": n_pred, "n_true": n_true})
+            det.update(
+                {"precision": p, "recall": r, "hmean": h, "tp": tp, "n_pred": n_pred, "n_true": n_true}
+            )
             found = total("det.found")
             det["recall_cover"] = 1 - total("det.missed") / n_true if n_true else float("nan")
             det["precision_cover"] = 1 - total("det.false") / found if found else float("nan")
@@ -440,8 +481,16 @@ def summarise(outcomes: Sequence[SampleOutcome], stages: Sequence[str]) -> dict[
             "pairs": total("ocr.n"),  # lines matched (or true blocks read), as compared
         }
     if "erase" in stages:
-        er = {k.split(".", 1)[1]: mean(k).get("mean", float("nan")) for k in
-              ("erase.psnr", "erase.ssim", "erase.psnr_mask", "erase.ssim_mask", "erase.psnr_mask_input")}
+        er = {
+            k.split(".", 1)[1]: mean(k).get("mean", float("nan"))
+            for k in (
+                "erase.psnr",
+                "erase.ssim",
+                "erase.psnr_mask",
+                "erase.ssim_mask",
+                "erase.psnr_mask_input",
+            )
+        }
         truth = total("erase.truth_chars")
         er["residue_rate"] = total("erase.residue_chars") / truth if truth else 0.0
         summary["erase"] = {k: v for k, v in er.items() if not math.isnan(v)}
@@ -493,7 +542,11 @@ def _owners(blocks: Sequence[Block], truth: Sequence[GTBlock]) -> dict[str, int 
 
 
 def _style_agreement(
-    page: Page, drawn: Sequence[Block], truth: Sequence[GTBlock], owners: dict[str, int | None], out: SampleOutcome
+    page: Page,
+    drawn: Sequence[Block],
+    truth: Sequence[GTBlock],
+    owners: dict[str, int | None],
+    out: SampleOutcome,
 ) -> None:
     """Sums over the drawn blocks whose true block records a style (synthetic sets): the
     estimated size, text colour, outline and angle against it (`style_agreement`)."""
@@ -528,7 +581,9 @@ def _has_line_inside(found: Sequence[Quad], box: Quad) -> bool:
     return False
 
 
-def _block_failures(page: Page, truth: Sequence[GTBlock], owners: dict[str, int | None], out: SampleOutcome) -> None:
+def _block_failures(
+    page: Page, truth: Sequence[GTBlock], owners: dict[str, int | None], out: SampleOutcome
+) -> None:
     per_truth = Counter(i for i in owners.values() if i is not None)
     out.failures["split_block"] += sum(1 for n in per_truth.values() if n > 1)
     polys = [quad_polygon(gt.to_quad()) for gt in truth]

@@ -98,6 +98,7 @@ class _Entry:
 #: Line height (px) that crops show text at; larger lettering is scaled down to it.
 LINE_PX = 32.0
 
+
 def _font_of(block_style: dict[str, object]) -> str:
     return str(block_style.get("font", "")).split("#")[0]
 

@@ -219,7 +219,9 @@ def widen(small: Generator, config: GeneratorConfig) -> Generator:
     old, new = small.config, config
     shrinks = any(n < o for n, o in zip(new.widths, old.widths, strict=True)) or new.inputs < old.inputs
     if new.middle != old.middle or shrinks:
-        raise ValueError(f"cannot widen {old} to {new}: widths must not shrink, middle must stay, sees_text stay on")
+        raise ValueError(
+            f"cannot widen {old} to {new}: widths must not shrink, middle must stay, sees_text stay on"
+        )
     big = Generator(config)
     o0, o1, o2, o3 = old.widths
     n0, n1, n2, n3 = new.widths
@@ -293,4 +295,12 @@ def export_onnx(generator: Generator, path: str, opset: int = 17) -> None:
     onnx.save(model, path)
 
 
-__all__ = ["Discriminator", "GatedConv", "Generator", "GeneratorConfig", "count_parameters", "export_onnx", "widen"]
+__all__ = [
+    "Discriminator",
+    "GatedConv",
+    "Generator",
+    "GeneratorConfig",
+    "count_parameters",
+    "export_onnx",
+    "widen",
+]

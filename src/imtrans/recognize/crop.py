@@ -30,7 +30,9 @@ def crop_line(image: np.ndarray, line: Line, pad: float = 0.15, horizontal: bool
     out_w, out_h = round(w + 2 * m), round(h + 2 * m)
     dst = np.array([[0, 0], [out_w, 0], [out_w, out_h], [0, out_h]], dtype=np.float32)
     matrix = cv2.getPerspectiveTransform(src, dst)
-    crop = cv2.warpPerspective(image, matrix, (out_w, out_h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    crop = cv2.warpPerspective(
+        image, matrix, (out_w, out_h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+    )
     if line.direction is Direction.VERTICAL and horizontal:
         crop = np.ascontiguousarray(np.rot90(crop))
     return crop

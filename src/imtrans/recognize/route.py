@@ -127,6 +127,8 @@ class RoutingRecognizer:
             return replace(line, text="")
         # A lone glyph read with middling confidence is most often a bit of art or a
         # speech-bubble tail read as a character; real one-glyph lines read clearly.
-        if len(line.text.strip()) == 1 and line.confidence < max(_MIN_SINGLE_GLYPH, self.settings.min_confidence):
+        if len(line.text.strip()) == 1 and line.confidence < max(
+            _MIN_SINGLE_GLYPH, self.settings.min_confidence
+        ):
             return replace(line, text="")
         return line

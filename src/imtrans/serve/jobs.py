@@ -174,10 +174,13 @@ class JobStore:
             ids = [
                 row[0]
                 for row in db.execute(
-                    "SELECT id FROM jobs WHERE status IN (?, ?) AND finished < ?", (*_FINISHED, finished_before)
+                    "SELECT id FROM jobs WHERE status IN (?, ?) AND finished < ?",
+                    (*_FINISHED, finished_before),
                 )
             ]
-            db.executemany("DELETE FROM jobs WHERE id = ? AND status IN (?, ?)", [(i, *_FINISHED) for i in ids])
+            db.executemany(
+                "DELETE FROM jobs WHERE id = ? AND status IN (?, ?)", [(i, *_FINISHED) for i in ids]
+            )
         self._remove_folders(ids)
         return len(ids)
 
