@@ -91,8 +91,11 @@ class EraseSettings(_Section):
     backend: Literal["telea", "ns", "gan"] = "telea"
     dilate: int = Field(2, ge=0, le=20, description="Pixels to grow the text mask by.")
     inpaint_radius: int = Field(3, ge=1, le=20)
-    flat_tolerance: float = Field(
-        12.0, ge=0, description="Max background std-dev (0-255) for the flat-fill fast path."
+    flat_tolerance: float | None = Field(
+        None,
+        ge=0,
+        description="Max background std-dev (0-255) for the flat-fill fast path (0: off); "
+        "default per backend: 12 for telea and ns, 4 for gan.",
     )
 
 

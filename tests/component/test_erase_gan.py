@@ -17,6 +17,7 @@ from fixtures import gradient_background
 
 from imtrans.erase import make_eraser
 from imtrans.erase.gan import GanEraser
+from imtrans.erase.telea import TeleaEraser
 from imtrans.errors import ModelMissingError
 from imtrans.settings import EraseSettings
 
@@ -122,6 +123,25 @@ def test_flat_surroundings_are_filled_without_the_network(grey_model: Path) -> N
     image[mask > 0] = (10, 10, 10)
     out = GanEraser(EraseSettings(backend="gan"), model_path=grey_model).erase(image, mask)
     assert (out == (200, 180, 160)).all()
+
+
+def test_the_gan_keeps_the_flat_fast_path_to_plainer_backgrounds_than_telea(grey_model: Path) -> None:
+    # Dark sky with noise of std-dev 6: flat for Telea's tolerance (12), not for the gan's (4),
+    # whose network reads the stars between the strokes that a flat plane would paint over.
+    rng = np.random.default_rng(0)
+    image = np.clip(rng.normal(20, 6, (120, 200, 3)), 0, 255).astype(np.uint8)
+    mask = np.zeros(image.shape[:2], np.uint8)
+    mask[50:60, 40:160] = 255
+    assert (
+        TeleaEraser(EraseSettings()).flat_tolerance == 12
+        and GanEraser(model_path=grey_model).flat_tolerance == 4
+    )
+    flat = GanEraser(EraseSettings(backend="gan", flat_tolerance=12), model_path=grey_model).erase(
+        image, mask
+    )
+    assert flat[mask > 0].std() < 2  # one plane
+    out = GanEraser(EraseSettings(backend="gan"), model_path=grey_model).erase(image, mask)
+    assert (out[mask > 0] == GREY).all()  # the grey model's fill: the network ran
 
 
 def test_greyscale_images(grey_model: Path) -> None:

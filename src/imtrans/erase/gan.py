@@ -4,8 +4,11 @@ Cost follows the text, not the image: the mask is split into clusters as in `tel
 (masked pixels closer than 8 px join), and per cluster
 
 1. if the ring of known pixels around it is smooth (residual std from a colour plane below
-   ``flat_tolerance``) the cluster is filled with that plane, exactly as the Telea backend
-   does: the network cannot beat an exact flat fill and it is free;
+   ``flat_tolerance``, by default 4, against Telea's 12) the cluster is filled with that
+   plane, as the Telea backend does: the network cannot beat an exact flat fill and it is
+   free. The lower default keeps the fast path to truly plain backgrounds: over a star
+   field or fine texture the ring looks flat once its few outliers are trimmed, but the
+   network, which reads the background between the strokes, fills it far better;
 2. otherwise a tile = the cluster's box plus a context margin is cut out. When the hole is
    thicker than the network was trained for (strokes of big text on a 12 MP photo), the tile
    is downscaled so that the hole is `_MAX_HOLE` px thick, and the fill upscaled back;
@@ -35,6 +38,9 @@ from imtrans.settings import EraseSettings
 
 #: The shipped model.
 DEFAULT_MODEL = Path(__file__).parent / "models" / "eraser_gan.onnx"
+#: Default ``flat_tolerance``, lower than Telea's 12: the network reads the background between
+#: the strokes, which a flat plane paints over (a paragraph over a star field filled black).
+FLAT_TOLERANCE = 4.0
 
 # Ring width (px) for the flatness test.
 _RING_PX = 3
@@ -80,7 +86,7 @@ class GanEraser:
         """
         s = settings or EraseSettings()
         self.name: str = "gan"
-        self.flat_tolerance: float = s.flat_tolerance
+        self.flat_tolerance: float = FLAT_TOLERANCE if s.flat_tolerance is None else s.flat_tolerance
         self.model_path = Path(model_path) if model_path is not None else DEFAULT_MODEL
         if not self.model_path.is_file():
             raise ModelMissingError(

@@ -26,6 +26,8 @@ from imtrans.erase.threads import workers
 from imtrans.settings import EraseSettings
 
 _METHODS = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
+#: Default ``flat_tolerance``: the std-dev (0-255) of the ring around its colour plane.
+FLAT_TOLERANCE = 12.0
 
 
 class TeleaEraser:
@@ -50,7 +52,7 @@ class TeleaEraser:
             raise ValueError(f"TeleaEraser does not implement backend {s.backend!r}")
         self.name: str = s.backend
         self.radius: int = s.inpaint_radius
-        self.flat_tolerance: float = s.flat_tolerance
+        self.flat_tolerance: float = FLAT_TOLERANCE if s.flat_tolerance is None else s.flat_tolerance
         self._method: int = _METHODS[s.backend]
 
     def erase(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
