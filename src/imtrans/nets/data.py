@@ -315,7 +315,7 @@ class EraserCrops(Dataset):
 
 def is_textured(target: np.ndarray, mask: np.ndarray, tolerance: float = 12.0) -> bool:
     """Whether the known background around a hole varies: the per-channel std of ``target`` on a
-    3 px ring around ``mask`` is ``tolerance`` or more (as ``erase.flat_tolerance``, but
+    3 px ring around ``mask`` is ``tolerance`` or more (as Telea's ``erase.flat_tolerance``, but
     without the colour plane: a gradient counts as textured here)."""
     ring = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))) > 0
     ring &= mask == 0
