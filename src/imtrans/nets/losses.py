@@ -100,8 +100,9 @@ def tint_loss(
     min_difference: float = 30 / 127.5,
 ) -> torch.Tensor:
     """Mean over crops and channels of ``|mean(output - target)|`` over the letter pixels (as
-    in `ghost_slope_loss`): a fill tinted towards the letters' colour. The slope misses a
-    uniform shift, and L1 spreads it over every hole pixel, the letters' few among them.
+    in `ghost_slope_loss`): a fill tinted as a whole (towards the letters' colour, say),
+    whatever its shape. The ghost slope counts such a shift only as far as it lines up with
+    the letters' difference, and hole L1 averages it with every other hole pixel.
 
     Returns:
         A scalar on the [-1, 1] scale; crops without letter pixels add 0.
