@@ -61,30 +61,43 @@ def hole_mse(output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> 
     return (err.sum(dims) / (mask.sum(dims) * output.shape[1]).clamp(min=1.0)).mean()
 
 
+#: A letter pixel differs from the clean background by more than this in some channel: 30
+#: levels of 255 on the [-1, 1] scale (``imtrans.evaluate.metrics.ghost_slope``'s default).
+LETTER_DIFFERENCE = 30 / 127.5
+
+
+def letter_pixels(
+    image: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, min_difference: float = LETTER_DIFFERENCE
+) -> torch.Tensor:
+    """(N, 1, H, W) float, 1 on the hole's letter pixels: where ``image`` differs from
+    ``target`` by more than ``min_difference`` in some channel (below it: background, blur or
+    fringe)."""
+    return mask * ((image - target).abs().amax(dim=1, keepdim=True) > min_difference).float()
+
+
 def ghost_slope_loss(
     output: torch.Tensor,
     target: torch.Tensor,
     image: torch.Tensor,
     mask: torch.Tensor,
-    min_difference: float = 30 / 127.5,
+    min_difference: float = LETTER_DIFFERENCE,
 ) -> torch.Tensor:
     """Mean over crops of ``|slope|``, the slope of ``output - target`` on ``image - target``
-    over the letter pixels: inside the hole, where the image differs from the target by more
-    than ``min_difference`` in some channel (30 levels of 255 on the [-1, 1] scale).
+    over the letter pixels (`letter_pixels`).
 
     Args:
         output: (N, C, H, W) the generator's output.
         target: (N, C, H, W) the clean background.
         image: (N, C, H, W) the input with its text.
         mask: (N, 1, H, W), 1 in the hole.
-        min_difference: Below it a pixel is background, blur or fringe, not a letter.
+        min_difference: See `letter_pixels`.
 
     Returns:
         A scalar: 0 when the fill's error does not follow the letters; crops without letter
         pixels add 0.
     """
     letter = image - target
-    sel = mask * (letter.abs().amax(dim=1, keepdim=True) > min_difference).float()
+    sel = letter_pixels(image, target, mask, min_difference)
     dims = (1, 2, 3)
     xx = (letter * letter * sel).sum(dims)
     xy = (letter * (output - target) * sel).sum(dims)
@@ -97,7 +110,7 @@ def tint_loss(
     target: torch.Tensor,
     image: torch.Tensor,
     mask: torch.Tensor,
-    min_difference: float = 30 / 127.5,
+    min_difference: float = LETTER_DIFFERENCE,
 ) -> torch.Tensor:
     """Mean over crops and channels of ``|mean(output - target)|`` over the letter pixels (as
     in `ghost_slope_loss`): a fill tinted as a whole (towards the letters' colour, say),
@@ -107,8 +120,7 @@ def tint_loss(
     Returns:
         A scalar on the [-1, 1] scale; crops without letter pixels add 0.
     """
-    letter = image - target
-    sel = mask * (letter.abs().amax(dim=1, keepdim=True) > min_difference).float()
+    sel = letter_pixels(image, target, mask, min_difference)
     shift = ((output - target) * sel).sum((2, 3)) / sel.sum((2, 3)).clamp(min=1.0)  # (N, C)
     return shift.abs().mean()
 
