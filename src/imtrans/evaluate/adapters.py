@@ -261,15 +261,90 @@ def _icdar_block(block_id: str, quad: Quad, text: str, lang: str, ignore: bool, 
 
 
 # ---------------------------------------------------------------------------------------------
+# Real photos (one NAME.json of hand-written line truth beside each image)
+
+
+def from_realphotos(root: Path) -> Dataset:
+    """Read a folder of images, each with a `NAME.json` of hand-written line truth.
+
+    The format (``../shared/data/realphotos-dev/README.md``): ``{"file", "width", "height",
+    "kind", "lines": [{"text", "lang", "box": [x0, y0, x1, y1], "block"}]}``. Lines with the
+    same ``block`` number form one block (a sign panel, a menu item, a paragraph), in the
+    order written; ``text: null`` marks illegible text, kept as an ``ignore`` line (neither a
+    hit nor a miss). Boxes are axis-aligned and loose on slanted lines.
+
+    Raises:
+        InputError: A truth file is malformed or its image is missing.
+    """
+    root = Path(root)
+    samples = []
+    for truth in sorted(root.glob("*.json")):
+        try:
+            doc = json.loads(truth.read_text(encoding="utf-8"))
+            samples.append(_realphoto(root, truth.stem, doc))
+        except (OSError, ValueError) as e:
+            raise InputError(f"{truth}: not readable JSON ({e})") from None
+        except (KeyError, TypeError, IndexError) as e:
+            raise InputError(f"{truth}: not in the real-photo truth format (bad or missing {e})") from None
+    if not samples:
+        raise InputError(f"no image truth files (NAME.json) in {root}")
+    return Dataset(name=f"realphotos-{root.name}", root=root, samples=samples)
+
+
+def _realphoto(root: Path, stem: str, doc: dict[str, Any]) -> Sample:
+    w, h = image_size(root / doc["file"])
+    by_block: dict[int, list[GTLine]] = {}
+    for ln in doc["lines"]:
+        x0, y0, x1, y1 = (float(v) for v in ln["box"])
+        text = ln["text"]
+        by_block.setdefault(int(ln["block"]), []).append(
+            GTLine(
+                quad=list(Quad.from_rect(x0, y0, x1, y1).points),
+                text=text or "",
+                language=str(ln["lang"]),
+                ignore=text is None,
+            )
+        )
+    blocks = []
+    for n, lines in by_block.items():
+        xs = [p[0] for ln in lines for p in ln.quad]
+        ys = [p[1] for ln in lines for p in ln.quad]
+        readable = [ln for ln in lines if not ln.ignore]
+        languages = [ln.language for ln in readable] or [lines[0].language]
+        language = max(set(languages), key=languages.count)
+        joiner = "" if language in NO_SPACE_LANGUAGES else " "
+        blocks.append(
+            GTBlock(
+                id=f"b{n}",
+                quad=list(Quad.from_rect(min(xs), min(ys), max(xs), max(ys)).points),
+                text=joiner.join(ln.text for ln in readable),
+                language=language,
+                lines=lines,
+            )
+        )
+    all_languages = {ln.language for b in blocks for ln in b.lines if not ln.ignore}
+    return Sample(
+        id=stem,
+        image=str(doc["file"]),
+        source_language=all_languages.pop() if len(all_languages) == 1 else "auto",
+        width=w,
+        height=h,
+        blocks=blocks,
+        meta={"source": "realphotos", "kind": doc.get("kind", ""), "notes": doc.get("notes", "")},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
 # Dispatch
 
 
 def load_dataset(path: Path, *, language: str | None = None) -> Dataset:
-    """Load a dataset from a manifest, an OpenMantra folder or an ICDAR folder.
+    """Load a dataset from a manifest, an OpenMantra folder, an ICDAR folder or a real-photo folder.
 
     Args:
         path: A manifest file or a folder holding `manifest.jsonl`; a folder holding OpenMantra's
-            `annotation.json`; or a folder holding `images/` and `gt/` (ICDAR).
+            `annotation.json`; a folder holding `images/` and `gt/` (ICDAR); or a folder of
+            images each with a `NAME.json` of line truth (`from_realphotos`).
         language: Source language for OpenMantra (default ja) and ICDAR (default en); ignored
             for a manifest, which records its own.
 
@@ -289,7 +364,19 @@ def load_dataset(path: Path, *, language: str | None = None) -> Dataset:
             return from_openmantra(path, language or "ja")
         if (path / "images").is_dir() and (path / "gt").is_dir():
             return from_icdar(path / "images", path / "gt", language or "en")
+        if any(_is_realphoto_truth(p) for p in path.glob("*.json")):
+            return from_realphotos(path)
     raise InputError(
         f"{path}: not a dataset; expected a {MANIFEST_NAME} file (or a folder holding one), "
-        "a folder with OpenMantra's annotation.json, or a folder with images/ and gt/ (ICDAR)"
+        "a folder with OpenMantra's annotation.json, a folder with images/ and gt/ (ICDAR), "
+        "or a folder of images each with a NAME.json of line truth (real photos)"
     )
+
+
+def _is_realphoto_truth(path: Path) -> bool:
+    """A NAME.json whose image (its "file") lies beside it."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and "lines" in doc and (path.parent / str(doc.get("file", ""))).is_file()

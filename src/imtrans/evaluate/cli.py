@@ -44,6 +44,14 @@ def eval_command(
         str | None, typer.Option("--from", help="Source language: ko, en, ja, zh or auto.")
     ] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N samples.")] = None,
+    baseline: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--baseline",
+            help="Also score a raw engine's reading of each image in the same run: rapidocr "
+            "(the PP-OCRv6 engine imtrans wraps) or tesseract (whole page). Repeatable.",
+        ),
+    ] = None,
     compare: Annotated[
         tuple[Path, Path] | None,
         typer.Option(
@@ -81,7 +89,9 @@ def eval_command(
         dataset = dataset.model_copy(update={"samples": dataset.samples[:limit]})
     if report:
         _check_report_dir(report)
-    evaluator = Evaluator(settings, stage_list, translator=mode, keep_images=report is not None)
+    evaluator = Evaluator(
+        settings, stage_list, translator=mode, keep_images=report is not None, baselines=baseline or ()
+    )
     doc, outcomes = evaluator.run(dataset, progress=_progress_bar())
     if report:
         from imtrans.evaluate.report import write_report
@@ -150,10 +160,41 @@ def _print_summary(doc: dict[str, Any]) -> None:
         table.add_row("failures", cls, str(n))
     console = Console(file=sys.stdout, width=120)
     console.print(table)
+    _print_reading(console, doc)
     console.print(f"signature: {doc['signature']}", soft_wrap=True)
     tr = doc["summary"].get("translation")
     if tr:
         console.print(f"BLEU {tr['bleu_signature']}\nchrF {tr['chrf_signature']}", soft_wrap=True)
+
+
+def _print_reading(console: Any, doc: dict[str, Any]) -> None:
+    """imtrans's reading beside each baseline's: recall and CER per language, then failures."""
+    from rich.table import Table
+
+    reading = doc.get("reading") or {}
+    if not reading:
+        return
+    names = list(reading)
+    table = Table("language", "regions", *[f"{n}\n{m}" for n in names for m in ("recall", "CER")],
+                  title=f"reading ({'lines' if _line_truth(doc) else 'boxes'} found and read)")  # fmt: skip
+    fmt = lambda v: "-" if v is None else f"{v:.3f}"
+    for lang, figures in reading[names[0]]["summary"].items():
+        row = [lang, f"{figures['regions']:.0f}"]
+        for n in names:
+            f = reading[n]["summary"].get(lang, {})
+            row += [fmt(f.get("recall")), fmt(f.get("cer"))]
+        table.add_row(*row)
+    console.print(table)
+    failures = Table("failure", *names, title="reading failures (evaluate/reading.py)")
+    for cls in reading[names[0]]["failures"]:
+        failures.add_row(cls, *[str(reading[n]["failures"][cls]) for n in names])
+    console.print(failures)
+    for n in names:
+        console.print(f"{n}: {reading[n]['reader']}", soft_wrap=True)
+
+
+def _line_truth(doc: dict[str, Any]) -> bool:
+    return any("det.tp" in s.get("metrics", {}) for s in doc.get("samples", []))
 
 
 def _print_comparison(a_path: Path, b_path: Path) -> None:

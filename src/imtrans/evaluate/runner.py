@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from imtrans.errors import ConfigError, ImtransError
+from imtrans.evaluate.baselines import Baseline, make_baseline
 from imtrans.evaluate.dataset import Dataset, GTBlock, Sample
 from imtrans.evaluate.metrics import (
     MeanAccumulator,
@@ -56,6 +57,7 @@ from imtrans.evaluate.metrics import (
     ssim,
     style_agreement,
 )
+from imtrans.evaluate.reading import PageReading, ReadingAccumulator, score_reading, truth_regions
 from imtrans.imageio import load_image
 from imtrans.pipeline import Pipeline
 from imtrans.settings import Settings
@@ -93,6 +95,8 @@ class SampleOutcome:
     error: str | None = None
     images: dict[str, np.ndarray] = field(default_factory=dict)
     boxes: dict[str, list[Quad]] = field(default_factory=dict)
+    #: How each reader (imtrans, then each baseline) read the page's true regions.
+    readings: dict[str, PageReading] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -101,7 +105,15 @@ class SampleOutcome:
             "failures": dict(sorted(self.failures.items())),
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "error": self.error,
-        }
+            "reading": {
+                name: [
+                    {"truth": r.truth, "read": r.reading, "language": r.language, "found": r.found,
+                     "edits": r.edits, "chars": r.chars}
+                    for r in page.regions
+                ]
+                for name, page in self.readings.items()
+            },
+        }  # fmt: skip
 
 
 def settings_hash(settings: Settings) -> str:
@@ -139,6 +151,8 @@ class Evaluator:
         translator: "reference" (the dataset's own translations) or "pipeline" (the
             translator the settings configure; BLEU/chrF need references).
         keep_images: Keep per-sample images in the outcomes (the HTML report needs them).
+        baselines: Raw engines (`imtrans.evaluate.baselines.BASELINES`) whose reading of each
+            image is scored beside imtrans's, in the same run (`doc["reading"]`).
     """
 
     def __init__(
@@ -148,6 +162,7 @@ class Evaluator:
         *,
         translator: str = "reference",
         keep_images: bool = True,
+        baselines: Sequence[str] = (),
     ) -> None:
         unknown = [s for s in stages if s not in STAGES]
         if unknown:
@@ -159,6 +174,7 @@ class Evaluator:
         self.translator = translator
         self.keep_images = keep_images
         self.pipeline = Pipeline(settings)
+        self.baselines: list[Baseline] = [make_baseline(name) for name in dict.fromkeys(baselines)]
 
     @property
     def target(self) -> str:
@@ -201,6 +217,7 @@ class Evaluator:
         }
         for cls in FAILURE_CLASSES:
             doc["failures"].setdefault(cls, 0)
+        doc["reading"] = self._reading_summary(outcomes)
         if translations:
             hyps, refs = zip(*translations, strict=True)
             bleu, chrf = corpus_bleu(list(hyps), list(refs), self.target), corpus_chrf(list(hyps), list(refs))
@@ -212,6 +229,24 @@ class Evaluator:
                 "chrf_signature": chrf.signature,
             }
         return doc, outcomes
+
+    def _reading_summary(self, outcomes: Sequence[SampleOutcome]) -> dict[str, Any]:
+        """Per reader: figures per language, failure counts and what the reader was."""
+        names = ["imtrans"] + [b.name for b in self.baselines]
+        described = {"imtrans": f"imtrans:{_version('imtrans')}|settings:{settings_hash(self.settings)}"}
+        described.update({b.name: b.describe() for b in self.baselines})
+        out: dict[str, Any] = {}
+        for name in names:
+            acc = ReadingAccumulator()
+            for o in outcomes:
+                if name in o.readings:
+                    acc.update(o.readings[name])
+            out[name] = {
+                "summary": {k: {kk: _finite(vv) for kk, vv in v.items()} for k, v in acc.summary().items()},
+                "failures": acc.failures(),
+                "reader": described[name],
+            }
+        return out
 
     # -- one sample -------------------------------------------------------------------------
     def sample(self, dataset: Dataset, sample: Sample) -> tuple[SampleOutcome, list[tuple[str, str]]]:
@@ -228,6 +263,14 @@ class Evaluator:
             "truth": [b.to_quad() for b in truth_blocks] + [ln.to_quad() for ln in sample.lines],
             "found": [ln.quad for ln in page.lines],
         }
+        regions, line_truth = truth_regions(sample)
+        out.readings["imtrans"] = score_reading(page.lines, regions, line_truth)
+        languages = sorted({r.language for r in regions if r.language})
+        for baseline in self.baselines:
+            start = time.perf_counter()
+            found = baseline.read(image, languages)
+            out.timings[f"baseline.{baseline.name}"] = time.perf_counter() - start
+            out.readings[baseline.name] = score_reading(found, regions, line_truth)
         if "det" in self.stages:
             self._detection(sample, page, out)
         if "ocr" in self.stages:
@@ -598,6 +641,13 @@ def _weighted(outcomes: Sequence[SampleOutcome], key: str, weight: str) -> float
     num = sum(o.metrics[key] * o.metrics.get(weight, 0.0) for o in outcomes if key in o.metrics)
     den = sum(o.metrics.get(weight, 0.0) for o in outcomes if key in o.metrics)
     return num / den if den else float("nan")
+
+
+def _version(pkg: str) -> str:
+    try:
+        return version(pkg)
+    except PackageNotFoundError:
+        return "none"
 
 
 def _cjk(language: str) -> bool:

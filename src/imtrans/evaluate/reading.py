@@ -1,0 +1,205 @@
+"""Reading scores: what a reader (imtrans, or a raw engine as a baseline) found and read on a page.
+
+One scoring for every reader, so that imtrans and the engine it wraps are compared on equal
+terms in the same run. The unit of truth is a *region*: a true line where the dataset has line
+truth (synthetic sets, real photos, ICDAR), a true block where it has only boxes (OpenMantra
+bubbles). Each found line goes to the region holding most of its area (at least half); a region
+is *found* when a line went to it, and its *reading* is the text of those lines joined in
+reading order (columns right to left, rows top to bottom). CER counts a missed region as all
+of its characters deleted, so one figure says how much of the page's text came out right.
+
+Failure classes, per region: `missed` (no line went to it), `misread` (found, CER above
+`MISREAD_CER`), `merged` (half or more of it lies under a found line that also covers half of
+another region: two panels, a price and its item, read as one line), `split` (line truth only:
+two or more found lines went to it). Per page: `unmatched` found lines that went to no region
+(not always false: truth may leave sound effects or logos out).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from imtrans.evaluate.dataset import Sample
+from imtrans.evaluate.metrics import edit_distance, normalise_text, quad_polygon
+from imtrans.types import Direction, Line, Quad
+
+#: A found line belongs to the region holding at least this share of its area.
+OWN_SHARE = 0.5
+#: A found region read with a higher CER than this is `misread`.
+MISREAD_CER = 0.2
+#: A found line covering at least this share of two regions merged them.
+MERGE_SHARE = 0.5
+READING_FAILURES = ("missed", "misread", "merged", "split", "unmatched")
+
+
+@dataclass(frozen=True)
+class TruthRegion:
+    """One true line (or box) to be read."""
+
+    quad: Quad
+    text: str
+    language: str
+    ignore: bool = False
+
+
+def truth_regions(sample: Sample) -> tuple[list[TruthRegion], bool]:
+    """The regions a sample is scored on, and whether they are lines (True) or boxes."""
+    if sample.lines:
+        regions = [
+            TruthRegion(ln.to_quad(), ln.text, ln.language or sample.source_language, ln.ignore)
+            for ln in sample.lines
+        ]
+        return regions, True
+    regions = [TruthRegion(b.to_quad(), b.text, b.language or sample.source_language) for b in sample.blocks]
+    return regions, False
+
+
+@dataclass(frozen=True)
+class RegionReading:
+    """How one true region was read."""
+
+    truth: str
+    language: str
+    reading: str
+    found: bool
+    edits: int
+    chars: int
+    parts: int = 0
+    merged: bool = False
+
+    @property
+    def cer(self) -> float:
+        return self.edits / self.chars if self.chars else float(self.edits > 0)
+
+
+@dataclass
+class PageReading:
+    """One reader on one page: a reading per scored region, and the found lines that went nowhere."""
+
+    regions: list[RegionReading] = field(default_factory=list)
+    unmatched: int = 0
+    line_truth: bool = True
+
+    def failures(self) -> Counter[str]:
+        out: Counter[str] = Counter()
+        for r in self.regions:
+            out["missed"] += not r.found
+            out["misread"] += r.found and r.cer > MISREAD_CER
+            out["merged"] += r.merged
+            out["split"] += self.line_truth and r.parts > 1
+        out["unmatched"] += self.unmatched
+        return out
+
+
+def read_order(lines: Sequence[Line]) -> list[Line]:
+    """Lines in reading order: vertical columns right to left, else rows top to bottom, left to right."""
+    if not lines:
+        return []
+    vertical = sum(ln.direction is Direction.VERTICAL for ln in lines) * 2 > len(lines)
+    if vertical:
+        return sorted(lines, key=lambda ln: (-ln.quad.centre[0], ln.quad.centre[1]))
+    # Rows: a line starts a new row when its centre is below the previous row by half its height.
+    items = sorted(lines, key=lambda ln: ln.quad.centre[1])
+    rows: list[list[Line]] = []
+    for ln in items:
+        if rows and abs(ln.quad.centre[1] - rows[-1][0].quad.centre[1]) < 0.5 * max(ln.quad.height, 1.0):
+            rows[-1].append(ln)
+        else:
+            rows.append([ln])
+    return [ln for row in rows for ln in sorted(row, key=lambda ln: ln.quad.centre[0])]
+
+
+def score_reading(
+    found: Sequence[Line], regions: Sequence[TruthRegion], line_truth: bool = True
+) -> PageReading:
+    """Score one reader's found lines (with text) against a page's true regions.
+
+    Args:
+        found: The reader's lines; lines with empty text are not counted (not read is not found).
+        regions: The page's true regions (`truth_regions`).
+        line_truth: Whether regions are lines (a region read as two lines is then `split`).
+
+    Returns:
+        A `PageReading` with one `RegionReading` per region not marked ignore.
+    """
+    lines = [ln for ln in found if ln.text.strip()]
+    polys = [quad_polygon(r.quad) for r in regions]
+    owned: dict[int, list[Line]] = {}
+    merged: set[int] = set()
+    unmatched = 0
+    for ln in lines:
+        mine = quad_polygon(ln.quad)
+        area = max(mine.area, 1e-9)
+        shares = [mine.intersection(p).area for p in polys]
+        best = max(range(len(regions)), key=lambda i: shares[i], default=None)
+        if best is not None and shares[best] / area >= OWN_SHARE:
+            owned.setdefault(best, []).append(ln)
+        else:
+            unmatched += 1
+        covered = [i for i, p in enumerate(polys) if p.area > 0 and shares[i] >= MERGE_SHARE * p.area]
+        covered = [i for i in covered if not regions[i].ignore]
+        if len(covered) > 1:
+            merged.update(covered)
+    out = PageReading(line_truth=line_truth, unmatched=unmatched)
+    for i, r in enumerate(regions):
+        if r.ignore:
+            continue
+        mine = read_order(owned.get(i, []))
+        joiner = "" if r.language in ("ja", "zh") else " "
+        reading = joiner.join(ln.text.strip() for ln in mine)
+        ref = normalise_text(r.text)
+        out.regions.append(
+            RegionReading(
+                truth=r.text,
+                language=r.language,
+                reading=reading,
+                found=bool(mine),
+                edits=edit_distance(normalise_text(reading), ref),
+                chars=len(ref),
+                parts=len(mine),
+                merged=i in merged,
+            )
+        )
+    return out
+
+
+class ReadingAccumulator:
+    """Sums `PageReading`s of one reader over a dataset; `summary()` per language and overall."""
+
+    def __init__(self) -> None:
+        self._sums: dict[str, Counter[str]] = {}
+        self._failures: Counter[str] = Counter()
+
+    def update(self, page: PageReading) -> None:
+        for r in page.regions:
+            for key in ("all", r.language):
+                s = self._sums.setdefault(key, Counter())
+                s["regions"] += 1
+                s["found"] += r.found
+                s["edits"] += r.edits
+                s["chars"] += r.chars
+                s["edits_found"] += r.edits if r.found else 0
+                s["chars_found"] += r.chars if r.found else 0
+                s["exact"] += r.found and r.edits == 0
+        self._failures.update(page.failures())
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        """Per language (and "all"): regions, recall, cer (missed text counted as deleted),
+        cer_found (on found regions only) and exact (share of regions read exactly)."""
+        out: dict[str, dict[str, float]] = {}
+        for key in sorted(self._sums, key=lambda k: (k != "all", k)):
+            s = self._sums[key]
+            n = s["regions"]
+            out[key] = {
+                "regions": float(n),
+                "recall": s["found"] / n if n else float("nan"),
+                "cer": s["edits"] / s["chars"] if s["chars"] else float("nan"),
+                "cer_found": s["edits_found"] / s["chars_found"] if s["chars_found"] else float("nan"),
+                "exact": s["exact"] / n if n else float("nan"),
+            }
+        return out
+
+    def failures(self) -> dict[str, int]:
+        return {k: int(self._failures[k]) for k in READING_FAILURES}
