@@ -113,15 +113,21 @@ class Pipeline:
         # 1-3. detect, recognise, group
         page = self._read(image, timings)
         diagnostics = list(page.diagnostics)
-        # Text already in the target language stays as it is: not erased, not redrawn.
-        todo = [b for b in page.blocks if b.language != target]
+        # Text already in the target language, and numbers or marks with no letters (prices,
+        # "..."), stay as they are: not erased, not redrawn.
+        todo = [b for b in page.blocks if b.language not in (target, "")]
         diagnostics += [
             Diagnostic(
                 "translate", "already_target", f"block is already {target}; left as is", Severity.INFO, b.id
             )
+            if b.language
+            else Diagnostic(
+                "translate", "no_letters", "block has no letters (numbers or marks); left as is",
+                Severity.INFO, b.id,
+            )
             for b in page.blocks
-            if b.language == target
-        ]
+            if b.language in (target, "")
+        ]  # fmt: skip
         # 4. translate whole blocks, one request per source language
         with _timed(timings, "translate"):
             translations, notes = self._translate(todo)

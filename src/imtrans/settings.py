@@ -38,6 +38,11 @@ class DetectSettings(_Section):
         default_factory=lambda: [0.5],
         description="Extra detection passes at these scales, merged in (finds large, widely spaced glyphs).",
     )
+    merge_glyphs: bool = Field(
+        True,
+        description="Chain glyph- and word-sized boxes on one baseline into lines (large, widely "
+        "spaced lettering); never across a divider or a change of background colour.",
+    )
 
 
 class RecognizeSettings(_Section):

@@ -6,6 +6,7 @@ tested as tables without running a model. Coordinates are pixels of the input im
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -224,22 +225,41 @@ def _across(b: Box, ref: Box) -> float:
 
 
 def _spans_lines(box: Box, inside: list[Box]) -> bool:
-    """True if `inside` holds two or more whole lines stacked across `box` (a coarse pass merged them)."""
-    lines = [
-        b
-        for b in inside
-        if b.direction == box.direction
-        and b.height >= 0.25 * box.height
-        and (b.width >= 0.5 * box.width or b.width >= 2.0 * b.height)
-    ]
-    if len(lines) < 2:
-        return False
-    # Two lines that do not overlap across the reading direction.
-    axis = 1 if box.direction == Direction.HORIZONTAL else 0
-    spans = sorted((b.points[:, axis].min(), b.points[:, axis].max()) for b in lines)
-    return any(
-        spans[k + 1][0] >= spans[k][1] - 0.2 * (spans[k][1] - spans[k][0]) for k in range(len(spans) - 1)
-    )
+    """True if `inside` holds two or more whole lines stacked across themselves (a coarse pass
+    merged them): rows stacked top to bottom, or vertical columns side by side.
+
+    Each inner box is measured in its own direction, whatever `box` was classed as: a coarse
+    box over three close columns is as often a wide "line" as a tall "column". A whole line is
+    at least a fifth as thick as `box` is across it (not a fragment of a big glyph) and runs at
+    least half of `box` along it, or is at least twice as long as thick.
+    """
+    x0, y0, x1, y1 = box.bbox
+    for direction, axis in ((Direction.HORIZONTAL, 1), (Direction.VERTICAL, 0)):
+        box_along, box_across = (x1 - x0, y1 - y0) if axis == 1 else (y1 - y0, x1 - x0)
+        lines = [
+            b
+            for b in inside
+            if b.direction == direction
+            and _thick(b) >= 0.2 * box_across
+            and (_long(b) >= 0.5 * box_along or _long(b) >= 2.0 * _thick(b))
+        ]
+        # Neighbouring lines overlap by the detector's margins (the unclip step), so two lines
+        # count as stacked when they share less than half of the thinner one's thickness.
+        spans = sorted((b.points[:, axis].min(), b.points[:, axis].max()) for b in lines)
+        for (a0, a1), (b0, b1) in itertools.pairwise(spans):
+            if a1 - b0 <= 0.5 * min(a1 - a0, b1 - b0):
+                return True
+    return False
+
+
+def _long(b: Box) -> float:
+    """Length of a box along its own reading direction."""
+    return b.height if b.direction == Direction.VERTICAL else b.width
+
+
+def _thick(b: Box) -> float:
+    """Thickness of a box across its own reading direction (the glyph size)."""
+    return b.width if b.direction == Direction.VERTICAL else b.height
 
 
 def merge_glyphs(boxes: list[Box], *, max_gap: float = 2.0, max_angle: float = 10.0) -> list[Box]:
@@ -248,10 +268,11 @@ def merge_glyphs(boxes: list[Box], *, max_gap: float = 2.0, max_angle: float = 1
     Large, widely spaced lettering (a road sign's place name) comes out of the detector one glyph
     or one word per box. Upright boxes of similar height on one baseline are chained into one
     horizontal line when the gap between them is at most `max_gap` heights and both are glyph-like
-    (at most 1.6 times wider than tall; a narrow letter such as "l" or "1" may pair with one), at
-    most 1.5 heights when both are short words (at most 4 times wider than tall), and at most one
-    height when a glyph follows a whole line (a last letter the detector left out). Two whole lines
-    are never merged. Glyphs are never chained top to bottom: a two-syllable word is as
+    (at most 1.6 times wider than tall), at most one height when a narrow letter such as "l" or
+    "1" pairs with a glyph, at most 1.5 heights when both are short words (at most 4 times wider
+    than tall), and at most one height when a glyph follows a whole line (a last letter the
+    detector left out). Two whole lines are never merged, nor is a vertical column (more than 4
+    times taller than wide) with anything. Glyphs are never chained top to bottom: a two-syllable word is as
     square as one big syllable, so two stacked short lines would turn into a false column.
 
     Args:
@@ -287,8 +308,12 @@ def merge_glyphs(boxes: list[Box], *, max_gap: float = 2.0, max_angle: float = 1
             if a >= b:
                 continue
             pair = {kinds[a], kinds[b]}
-            if pair <= {"glyph", "narrow"} and "glyph" in pair:
+            if pair == {"glyph"}:
                 gap = max_gap
+            elif pair == {"glyph", "narrow"}:
+                # A narrow letter ("l", "1") sits close to its neighbours; a short vertical
+                # column ("私は") is as narrow, and its neighbour is the next column over.
+                gap = 1.0
             elif pair <= {"glyph", "word"}:
                 gap = 1.5
             elif "line" in pair and pair & {"glyph", "narrow"} and len(pair) == 2:
@@ -332,14 +357,15 @@ def _upright(b: Box, max_angle: float) -> bool:
 
 
 def _kind(r: tuple[float, float, float, float]) -> str:
-    """glyph (about square), narrow (a thin letter), word (a few glyphs) or line, by bbox shape."""
+    """glyph (about square), narrow (a thin letter), word (a few glyphs), line, or column (a
+    vertical line, never chained sideways), by bbox shape."""
     w, h = r[2] - r[0], r[3] - r[1]
     if w > 4.0 * h:
         return "line"
     if w > 1.6 * h:
         return "word"
     if h > 1.6 * w:
-        return "narrow" if h <= 4.0 * w else "line"
+        return "narrow" if h <= 4.0 * w else "column"
     return "glyph"
 
 

@@ -150,7 +150,8 @@ class PPOCRDetector:
         ]
         extra = [self._run_pass(model, bgr, main_scale * f) for f in factors]
         boxes = merge_passes(main, extra, main_scale=main_scale) if extra else main
-        boxes = merge_glyphs(boxes)
+        if self.settings.merge_glyphs:
+            boxes = merge_glyphs(boxes)
         return reading_order(boxes)
 
     def _run_pass(self, model: Any, bgr: np.ndarray, scale: float) -> list[Box]:

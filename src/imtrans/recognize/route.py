@@ -29,6 +29,10 @@ _LANGDETECT_MIN_WORDS = 4
 _LANGDETECT_MIN_SCORE = 0.9
 #: A line read as a single character must be read at least this confidently to count.
 _MIN_SINGLE_GLYPH = 0.5
+#: Marks that make a line on their own: a speech bubble's "...", "?!", a sign's arrow.
+SENTENCE_MARKS = set("!?！？…‥・.。、,，~〜ー-―♪♡❤→←↑↓")
+#: A line of sentence marks only must be read at least this confidently (art reads as "-" or "|").
+_MIN_MARKS = 0.8
 
 
 def expected_chars(line: Line) -> float:
@@ -73,6 +77,14 @@ def _latin_language(text: str) -> str:
     best = detect(text.replace("\n", " "), model="lite", k=1)[0]
     lang = str(best["lang"])
     return lang if float(best["score"]) >= _LANGDETECT_MIN_SCORE and lang in TARGET_LANGUAGES else "en"
+
+
+def _worth_keeping(line: Line) -> bool:
+    """Letters, digits (prices, phone numbers, times) or, read confidently, sentence marks only."""
+    text = line.text.replace(" ", "")
+    if any(script_counts(text).values()) or any(ch.isdigit() for ch in text):
+        return bool(text)
+    return bool(text) and set(text) <= SENTENCE_MARKS and line.confidence >= _MIN_MARKS
 
 
 def _mostly_hangul_syllables(text: str) -> bool:
@@ -123,7 +135,7 @@ class RoutingRecognizer:
         return [replace(ln, language=language_of(ln.text, page_has_kana)) for ln in out]
 
     def _keep_confident(self, line: Line) -> Line:
-        if line.confidence < self.settings.min_confidence or not any(script_counts(line.text).values()):
+        if line.confidence < self.settings.min_confidence or not _worth_keeping(line):
             return replace(line, text="")
         # A lone glyph read with middling confidence is most often a bit of art or a
         # speech-bubble tail read as a character; real one-glyph lines read clearly.
