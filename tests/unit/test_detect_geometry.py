@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from fixtures import rotated_quad
 
-from imtrans.detect.geometry import Box, merge_glyphs, merge_passes, order_quad, reading_order
+from imtrans.detect.geometry import Box, merge_glyphs, merge_passes, order_quad, reading_order, separated
 from imtrans.types import Direction
 
 
@@ -97,11 +97,49 @@ def test_widely_spaced_glyphs_on_one_baseline_become_one_line():
     assert line.direction is Direction.HORIZONTAL and line.parts == 3
 
 
-def test_spaced_words_join_but_far_apart_words_do_not():
-    near = [rect(0, 0, 200, 60), rect(280, 0, 480, 60)]  # gap 1.3 heights
-    far = [rect(0, 0, 200, 60), rect(400, 0, 600, 60)]  # gap 3.3 heights
+def test_spaced_words_join_but_words_a_glyph_apart_do_not():
+    near = [rect(0, 0, 200, 60), rect(250, 0, 450, 60)]  # gap 0.8 heights
+    far = [rect(0, 0, 200, 60), rect(280, 0, 480, 60)]  # gap 1.3 heights: a menu's next column
     assert len(merge_glyphs(near)) == 1
     assert len(merge_glyphs(far)) == 2
+
+
+def test_a_coarse_box_over_vertical_columns_side_by_side_is_dropped():
+    # Three close columns of a speech bubble (margins overlapping, as the detector gives them)
+    # and the half-scale box that fused them (openmantra boureisougi-005).
+    columns = [rect(603, 250, 626, 376), rect(583, 250, 610, 364), rect(565, 249, 592, 333)]
+    fused = rect(547, 233, 646, 394, scale=0.5)
+    assert merge_passes(columns, [[fused]]) == columns
+
+
+def test_a_glyph_beside_a_vertical_column_is_not_chained_into_a_line():
+    column, glyph = rect(100, 0, 130, 160), rect(150, 0, 180, 30)
+    short_column, bubble_mark = rect(100, 0, 124, 40), rect(140, 5, 170, 35)
+    assert len(merge_glyphs([column, glyph])) == 2
+    assert len(merge_glyphs([short_column, bubble_mark])) == 2
+
+
+def _two_panels(left_colour, right_colour, divider=False):
+    image = np.zeros((100, 400, 3), np.uint8)
+    image[:, :200] = left_colour
+    image[:, 200:] = right_colour
+    if divider:
+        image[:, 198:202] = 255
+    return image
+
+
+@pytest.mark.parametrize(
+    ("image", "apart"),
+    [
+        (_two_panels((20, 60, 160), (20, 60, 160)), False),  # one plate
+        (_two_panels((20, 60, 160), (20, 140, 60)), True),  # a blue and a green panel
+        (_two_panels((20, 60, 160), (20, 60, 160), divider=True), True),  # a white bar between
+    ],
+)
+def test_glyphs_on_two_panels_or_across_a_divider_stay_apart(image, apart):
+    a, b = rect(100, 20, 160, 80), rect(240, 20, 300, 80)  # glyphs 1.3 heights apart
+    assert separated(image, a.bbox, b.bbox) is apart
+    assert len(merge_glyphs([a, b], image=image)) == (2 if apart else 1)
 
 
 def test_a_letter_left_out_of_its_line_is_added_back():
@@ -116,6 +154,7 @@ def test_a_letter_left_out_of_its_line_is_added_back():
         [rect(0, 0, 100, 100), rect(150, 0, 250, 40)],  # different heights
         [rect(0, 0, 600, 50), rect(650, 0, 1200, 50)],  # two whole lines
         [rect(0, 0, 40, 200), rect(60, 0, 100, 200)],  # two vertical columns side by side
+        [rect(0, 0, 100, 60), rect(170, 0, 270, 60)],  # two words more than a height apart
     ],
 )
 def test_boxes_that_are_not_one_line_stay_apart(boxes):

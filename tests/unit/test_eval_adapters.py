@@ -202,3 +202,41 @@ def test_load_dataset_explains_what_it_expected(tmp_path: Path) -> None:
         load_dataset(tmp_path)
     with pytest.raises(InputError, match="not a dataset"):
         load_dataset(tmp_path / "missing")
+
+
+def _realphotos(root: Path) -> Path:
+    _jpg(root / "sign.jpg", 200, 100)
+    truth = {
+        "file": "sign.jpg",
+        "width": 200,
+        "height": 100,
+        "kind": "sign",
+        "lines": [
+            {"text": "서울역", "lang": "ko", "box": [10, 10, 90, 40], "block": 0},
+            {"text": "Seoul Station", "lang": "en", "box": [10, 45, 120, 60], "block": 0},
+            {"text": None, "lang": "ko", "box": [150, 10, 190, 30], "block": 1},
+        ],
+    }
+    (root / "sign.json").write_text(json.dumps(truth, ensure_ascii=False), encoding="utf-8")
+    return root
+
+
+def test_realphotos_gives_lines_in_blocks_with_illegible_lines_ignored(tmp_path: Path) -> None:
+    data = load_dataset(_realphotos(tmp_path))
+    (sample,) = data.samples
+    assert data.name == f"realphotos-{tmp_path.name}" and sample.id == "sign"
+    assert sample.source_language == "auto"  # Korean and English lines
+    assert [b.id for b in sample.blocks] == ["b0", "b1"]
+    first, second = sample.blocks
+    assert [ln.text for ln in first.lines] == ["서울역", "Seoul Station"]
+    assert first.language == "ko" and first.text == "서울역 Seoul Station"
+    assert first.lines[0].to_quad().bbox == (10, 10, 90, 40)
+    assert first.to_quad().bbox == (10, 10, 120, 60)
+    assert second.lines[0].ignore and second.lines[0].text == ""
+
+
+def test_realphotos_truth_in_a_wrong_shape_is_one_clear_error(tmp_path: Path) -> None:
+    _realphotos(tmp_path)
+    (tmp_path / "sign.json").write_text(json.dumps({"file": "sign.jpg", "lines": [{"text": "x"}]}))
+    with pytest.raises(InputError, match="real-photo truth format"):
+        load_dataset(tmp_path)

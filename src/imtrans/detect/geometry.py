@@ -262,17 +262,26 @@ def _thick(b: Box) -> float:
     return b.width if b.direction == Direction.VERTICAL else b.height
 
 
-def merge_glyphs(boxes: list[Box], *, max_gap: float = 2.0, max_angle: float = 10.0) -> list[Box]:
+def merge_glyphs(
+    boxes: list[Box],
+    *,
+    max_gap: float = 2.0,
+    max_angle: float = 10.0,
+    image: np.ndarray | None = None,
+) -> list[Box]:
     """Merge glyph- and word-sized boxes that sit on one baseline into lines.
 
     Large, widely spaced lettering (a road sign's place name) comes out of the detector one glyph
     or one word per box. Upright boxes of similar height on one baseline are chained into one
     horizontal line when the gap between them is at most `max_gap` heights and both are glyph-like
     (at most 1.6 times wider than tall), at most one height when a narrow letter such as "l" or
-    "1" pairs with a glyph, at most 1.5 heights when both are short words (at most 4 times wider
-    than tall), and at most one height when a glyph follows a whole line (a last letter the
+    "1" pairs with a glyph or when a short word (at most 4 times wider than tall) pairs with a
+    word or a glyph, and at most one height when a glyph follows a whole line (a last letter the
     detector left out). Two whole lines are never merged, nor is a vertical column (more than 4
-    times taller than wide) with anything. Glyphs are never chained top to bottom: a two-syllable word is as
+    times taller than wide) with anything, nor a narrow box on a page with more columns than
+    rows (there it is a short column). Given the image, two boxes with a divider between them
+    or on backgrounds of different colours are never merged (`separated`): the two panels of a
+    sign, a menu's columns. Glyphs are never chained top to bottom: a two-syllable word is as
     square as one big syllable, so two stacked short lines would turn into a false column.
 
     Args:
@@ -302,6 +311,13 @@ def merge_glyphs(boxes: list[Box], *, max_gap: float = 2.0, max_angle: float = 1
 
     rects = {i: boxes[i].bbox for i in ids}
     kinds = {i: _kind(rects[i]) for i in ids}
+    # On a page of vertical writing (more columns than rows), a narrow box is a short column,
+    # not a thin letter: it pairs with nothing.
+    page_kinds = [_kind(b.bbox) for b in boxes]
+    if page_kinds.count("column") + page_kinds.count("narrow") > page_kinds.count("line") + page_kinds.count(
+        "word"
+    ):
+        kinds = {i: "column" if k == "narrow" else k for i, k in kinds.items()}
     has_row: set[int] = set()
     for a in ids:
         for b in ids:
@@ -315,12 +331,17 @@ def merge_glyphs(boxes: list[Box], *, max_gap: float = 2.0, max_angle: float = 1
                 # column ("私は") is as narrow, and its neighbour is the next column over.
                 gap = 1.0
             elif pair <= {"glyph", "word"}:
-                gap = 1.5
+                # Words further apart than a glyph are separate lines more often than one
+                # spaced-out line (at 1.5 heights a real menu chained into one box); grouping
+                # still joins them into one block when they are close enough.
+                gap = 1.0
             elif "line" in pair and pair & {"glyph", "narrow"} and len(pair) == 2:
                 gap = 1.0  # a last letter the detector left out of its line
             else:
                 continue
-            if _same_row(rects[a], rects[b], gap):
+            if _same_row(rects[a], rects[b], gap) and (
+                image is None or not separated(image, rects[a], rects[b])
+            ):
                 union(a, b)
                 has_row.update((a, b))
     groups: dict[int, list[int]] = {}
@@ -347,6 +368,49 @@ def merge_glyphs(boxes: list[Box], *, max_gap: float = 2.0, max_angle: float = 1
             )
         )
     return out
+
+
+#: A pixel differs from the background by more than this (0-255, any channel) ...
+_INK = 48
+#: ... and a divider is a column of the gap where this share of the pixels of the row do.
+_DIVIDER_SHARE = 0.8
+#: Backgrounds whose median colours differ by more than this (0-255, any channel) are two panels.
+_PANEL_COLOUR = 60
+
+
+def separated(image: np.ndarray, a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    """Whether the pixels say two boxes on one row belong apart: a divider runs through the gap
+    between them (a column of the gap that differs from the gap's background over most of the
+    row's height), or their backgrounds (each box's median colour; text covers less than half
+    of a box) differ in colour.
+
+    Args:
+        image: RGB uint8 image the boxes were found on.
+        a, b: Axis-aligned boxes (x0, y0, x1, y1) in its pixels.
+    """
+    h, w = image.shape[:2]
+    left, right = sorted((a, b), key=lambda r: r[0])
+
+    def crop(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+        xa, xb = max(0, int(x0)), min(w, int(math.ceil(x1)))
+        ya, yb = max(0, int(y0)), min(h, int(math.ceil(y1)))
+        return image[ya:yb, xa:xb].reshape(-1, 3) if xb > xa and yb > ya else np.empty((0, 3), np.uint8)
+
+    colours = [crop(*r) for r in (left, right)]
+    if all(len(c) for c in colours):
+        medians = [np.median(c, axis=0) for c in colours]
+        if float(np.abs(medians[0] - medians[1]).max()) > _PANEL_COLOUR:
+            return True
+    y0, y1 = max(left[1], right[1]), min(left[3], right[3])
+    x0, x1 = left[2], right[0]
+    ya, yb = max(0, int(y0)), min(h, int(math.ceil(y1)))
+    xa, xb = max(0, int(x0)), min(w, int(math.ceil(x1)))
+    if xb - xa < 1 or yb - ya < 4:
+        return False
+    gap = image[ya:yb, xa:xb].astype(np.int16)
+    background = np.median(gap.reshape(-1, 3), axis=0)
+    ink = np.abs(gap - background).max(axis=2) > _INK
+    return bool((ink.mean(axis=0) >= _DIVIDER_SHARE).any())
 
 
 def _upright(b: Box, max_angle: float) -> bool:

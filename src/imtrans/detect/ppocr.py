@@ -151,7 +151,7 @@ class PPOCRDetector:
         extra = [self._run_pass(model, bgr, main_scale * f) for f in factors]
         boxes = merge_passes(main, extra, main_scale=main_scale) if extra else main
         if self.settings.merge_glyphs:
-            boxes = merge_glyphs(boxes)
+            boxes = merge_glyphs(boxes, image=image)
         return reading_order(boxes)
 
     def _run_pass(self, model: Any, bgr: np.ndarray, scale: float) -> list[Box]:

@@ -1,0 +1,90 @@
+"""Reading scores: found lines against true lines or boxes, the same for every reader (golden tables)."""
+
+from __future__ import annotations
+
+import pytest
+
+from imtrans.evaluate.reading import ReadingAccumulator, TruthRegion, read_order, score_reading
+from imtrans.types import Direction, Line, Quad
+
+
+def line(x0: float, y0: float, x1: float, y1: float, text: str, vertical: bool = False) -> Line:
+    direction = Direction.VERTICAL if vertical else Direction.HORIZONTAL
+    return Line(f"{x0},{y0}", Quad.from_rect(x0, y0, x1, y1), direction, text=text)
+
+
+def truth(x0: float, y0: float, x1: float, y1: float, text: str, lang: str = "ko", ignore: bool = False):
+    return TruthRegion(Quad.from_rect(x0, y0, x1, y1), text, lang, ignore)
+
+
+def test_a_line_read_right_is_found_with_no_edits():
+    (r,) = score_reading([line(8, 8, 92, 42, "서울역")], [truth(10, 10, 90, 40, "서울역")]).regions
+    assert (r.found, r.edits, r.chars, r.cer) == (True, 0, 3, 0.0)
+
+
+def test_a_missed_line_counts_all_its_characters_as_deleted():
+    page = score_reading([line(300, 300, 400, 340, "다른 곳")], [truth(10, 10, 90, 40, "서울역")])
+    (r,) = page.regions
+    assert (r.found, r.edits, r.chars) == (False, 3, 3)
+    assert page.unmatched == 1
+    assert page.failures()["missed"] == 1
+
+
+def test_lines_without_text_are_not_found():
+    (r,) = score_reading([line(10, 10, 90, 40, "  ")], [truth(10, 10, 90, 40, "서울역")]).regions
+    assert not r.found
+
+
+def test_one_line_over_two_panels_is_merged_and_both_are_missed():
+    regions = [truth(0, 0, 100, 40, "대전"), truth(120, 0, 220, 40, "서울")]
+    page = score_reading([line(0, 0, 220, 40, "대전 서울")], regions)
+    assert [r.found for r in page.regions] == [False, False]
+    assert [r.merged for r in page.regions] == [True, True]
+    assert page.failures()["merged"] == 2
+
+
+def test_fragments_of_one_true_line_are_joined_in_reading_order_and_split_is_counted():
+    regions = [truth(0, 0, 300, 40, "돼지충전소 시민공원점")]
+    page = score_reading([line(160, 2, 298, 38, "시민공원점"), line(2, 2, 150, 38, "돼지충전소")], regions)
+    (r,) = page.regions
+    assert r.reading == "돼지충전소 시민공원점" and r.edits == 0 and r.parts == 2
+    assert page.failures()["split"] == 1
+    # With box truth (a speech bubble of several columns), several lines per box are normal.
+    assert score_reading(page_lines := [line(2, 2, 150, 38, "a"), line(160, 2, 298, 38, "b")],
+                         regions, line_truth=False).failures()["split"] == 0  # fmt: skip
+    assert len(page_lines) == 2
+
+
+def test_vertical_columns_are_read_right_to_left():
+    cols = [
+        line(0, 0, 20, 100, "三", True),
+        line(40, 0, 60, 100, "一", True),
+        line(20, 0, 40, 100, "二", True),
+    ]
+    assert [ln.text for ln in read_order(cols)] == ["一", "二", "三"]
+    (r,) = score_reading(cols, [truth(0, 0, 60, 100, "一二三", "ja")], line_truth=False).regions
+    assert r.reading == "一二三" and r.edits == 0
+
+
+def test_ignored_truth_is_neither_hit_nor_miss_and_absorbs_its_lines():
+    page = score_reading([line(10, 10, 90, 40, "###")], [truth(10, 10, 90, 40, "", ignore=True)])
+    assert page.regions == [] and page.unmatched == 0
+
+
+@pytest.mark.parametrize(
+    ("reading", "recall", "cer", "cer_found"),
+    [
+        ("서울역", 0.5, 3 / 6, 0.0),  # one of two lines read right, the other missed
+        ("서울엌", 0.5, 4 / 6, 1 / 3),
+    ],
+)
+def test_the_accumulator_gives_recall_and_cer_per_language_and_overall(reading, recall, cer, cer_found):
+    regions = [truth(0, 0, 100, 40, "서울역"), truth(0, 100, 100, 140, "부산역")]
+    acc = ReadingAccumulator()
+    acc.update(score_reading([line(0, 0, 100, 40, reading)], regions))
+    summary = acc.summary()
+    assert list(summary) == ["all", "ko"]
+    assert summary["ko"]["recall"] == pytest.approx(recall)
+    assert summary["ko"]["cer"] == pytest.approx(cer)
+    assert summary["all"]["cer_found"] == pytest.approx(cer_found)
+    assert acc.failures()["missed"] == 1
