@@ -388,29 +388,28 @@ def separated(image: np.ndarray, a: tuple[float, ...], b: tuple[float, ...]) -> 
         image: RGB uint8 image the boxes were found on.
         a, b: Axis-aligned boxes (x0, y0, x1, y1) in its pixels.
     """
-    h, w = image.shape[:2]
     left, right = sorted((a, b), key=lambda r: r[0])
-
-    def crop(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
-        xa, xb = max(0, int(x0)), min(w, int(math.ceil(x1)))
-        ya, yb = max(0, int(y0)), min(h, int(math.ceil(y1)))
-        return image[ya:yb, xa:xb].reshape(-1, 3) if xb > xa and yb > ya else np.empty((0, 3), np.uint8)
-
-    colours = [crop(*r) for r in (left, right)]
+    colours = [_window(image, *r).reshape(-1, 3) for r in (left, right)]
     if all(len(c) for c in colours):
         medians = [np.median(c, axis=0) for c in colours]
         if float(np.abs(medians[0] - medians[1]).max()) > _PANEL_COLOUR:
             return True
     y0, y1 = max(left[1], right[1]), min(left[3], right[3])
-    x0, x1 = left[2], right[0]
-    ya, yb = max(0, int(y0)), min(h, int(math.ceil(y1)))
-    xa, xb = max(0, int(x0)), min(w, int(math.ceil(x1)))
-    if xb - xa < 1 or yb - ya < 4:
+    window = _window(image, left[2], y0, right[0], y1)
+    if window.shape[0] < 4 or window.shape[1] < 1:
         return False
-    gap = image[ya:yb, xa:xb].astype(np.int16)
+    gap = window.astype(np.int16)
     background = np.median(gap.reshape(-1, 3), axis=0)
     ink = np.abs(gap - background).max(axis=2) > _INK
     return bool((ink.mean(axis=0) >= _DIVIDER_SHARE).any())
+
+
+def _window(image: np.ndarray, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+    """The pixels of an axis-aligned box, clipped to the image (empty when nothing is left)."""
+    h, w = image.shape[:2]
+    xa, xb = max(0, int(x0)), min(w, math.ceil(x1))
+    ya, yb = max(0, int(y0)), min(h, math.ceil(y1))
+    return image[ya : max(ya, yb), xa : max(xa, xb)]
 
 
 def _upright(b: Box, max_angle: float) -> bool:
