@@ -177,15 +177,45 @@ class Pipeline:
 
     # -- steps shared by the jobs -----------------------------------------------------------
     def _read(self, image: np.ndarray, timings: dict[str, float]) -> Page:
-        """Steps 1-3: detect lines, recognise them, group them into blocks."""
+        """Steps 1-3: detect lines, recognise them, group them into blocks.
+
+        A page turned by 90, 180 or 270 degrees (see `detect/orientation.py`) is read again
+        turned upright, and its lines and blocks are put back in the frame of `image`.
+        """
+        from imtrans.detect import orientation
+
+        source = self.settings.recognize.source
         with _timed(timings, "detect"):
             lines = self.detector.detect(image)
         with _timed(timings, "recognize"):
-            lines = self.recognizer.recognize(image, lines, self.settings.recognize.source)
+            lines = self.recognizer.recognize(image, lines, source)
+        angle = 0
+        if self.settings.detect.orientation == "auto" and orientation.needs_check(lines):
+            with _timed(timings, "orientation"):
+                reader = orientation.engines_reader(self.recognizer, source)
+                angle = orientation.find_rotation(image, lines, reader).angle
+        if angle:
+            upright = orientation.turn_image(image, angle)
+            with _timed(timings, "detect"):
+                lines = self.detector.detect(upright)
+            with _timed(timings, "recognize"):
+                lines = self.recognizer.recognize(upright, lines, source)
         with _timed(timings, "group"):
             blocks = group_lines(lines, self.settings.group)
+        if angle:
+            h, w = image.shape[:2]
+            blocks = [orientation.block_to_stored(b, angle, w, h) for b in blocks]
         dropped = len(lines) - sum(len(b.lines) for b in blocks)
         diagnostics = []
+        if angle:
+            diagnostics.append(
+                Diagnostic(
+                    "detect",
+                    "page_rotated",
+                    f"page read turned {angle} degrees clockwise; lines mapped back to the image",
+                    Severity.INFO,
+                )
+            )
         if dropped:
             diagnostics.append(
                 Diagnostic(

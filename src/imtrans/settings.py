@@ -38,6 +38,10 @@ class DetectSettings(_Section):
         default_factory=lambda: [0.5],
         description="Extra detection passes at these scales, merged in (finds large, widely spaced glyphs).",
     )
+    orientation: Literal["auto", "off"] = Field(
+        "auto",
+        description="Find pages turned by 90, 180 or 270 degrees (tried only when the text reads poorly).",
+    )
     merge_glyphs: bool = Field(
         True,
         description="Chain glyph- and word-sized boxes on one baseline into lines (large, widely "
