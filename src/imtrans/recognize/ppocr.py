@@ -16,6 +16,11 @@ REC_MODEL_FILE = "PP-OCRv6_rec_small.onnx"
 #: The recogniser's input height, and the narrowest width a batch is padded to.
 REC_HEIGHT = 48
 REC_MIN_WIDTH = 48
+#: Margin added around a detector box, as a share of the line's thickness. DB boxes already
+#: carry a margin (the unclip step); more brings in the next column or line. Measured in one
+#: run (reading CER, imtrans with pad 0.15 / 0.05 / 0): OpenMantra dev 0.067 / 0.053 / 0.051,
+#: real photos 0.302 / 0.274 / 0.277 (English lines 0.280 / 0.188 / 0.176).
+CROP_PAD = 0.05
 
 
 class PPOCRRecognizer:
@@ -51,7 +56,7 @@ class PPOCRRecognizer:
             return []
         from rapidocr.ch_ppocr_rec.typings import TextRecInput
 
-        crops = [cv2.cvtColor(crop_line(image, ln), cv2.COLOR_RGB2BGR) for ln in lines]
+        crops = [cv2.cvtColor(crop_line(image, ln, pad=CROP_PAD), cv2.COLOR_RGB2BGR) for ln in lines]
         out = self._load()(TextRecInput(img=crops))
         return [(str(t).strip(), float(s)) for t, s in zip(out.txts, out.scores, strict=True)]
 
