@@ -275,8 +275,8 @@ def merge_glyphs(
     or one word per box. Upright boxes of similar height on one baseline are chained into one
     horizontal line when the gap between them is at most `max_gap` heights and both are glyph-like
     (at most 1.6 times wider than tall), at most one height when a narrow letter such as "l" or
-    "1" pairs with a glyph or when a short word (at most 4 times wider than tall) pairs with a
-    word or a glyph, and at most one height when a glyph follows a whole line (a last letter the
+    "1" pairs with a glyph, at most 1.5 heights when a short word (at most 4 times wider than
+    tall) pairs with a word or a glyph, and at most one height when a glyph follows a whole line (a last letter the
     detector left out). Two whole lines are never merged, nor is a vertical column (more than 4
     times taller than wide) with anything, nor a narrow box on a page with more columns than
     rows (there it is a short column). Given the image, two boxes with a divider between them
@@ -331,10 +331,7 @@ def merge_glyphs(
                 # column ("私は") is as narrow, and its neighbour is the next column over.
                 gap = 1.0
             elif pair <= {"glyph", "word"}:
-                # Words further apart than a glyph are separate lines more often than one
-                # spaced-out line (at 1.5 heights a real menu chained into one box); grouping
-                # still joins them into one block when they are close enough.
-                gap = 1.0
+                gap = 1.5
             elif "line" in pair and pair & {"glyph", "narrow"} and len(pair) == 2:
                 gap = 1.0  # a last letter the detector left out of its line
             else:
