@@ -3,8 +3,18 @@
 Two lines belong to one block when, in the frame of the first line's own axes, they are
 either stacked (the gap across the lines is at most `max_line_gap` line thicknesses and
 they overlap along the reading axis) or fragments of one line (they overlap across and the
-gap along is under a line thickness). Both must share direction, language (when known),
-roughly their angle, and a thickness within `max_height_ratio`. Blocks are the connected components of that relation.
+gap along is at most `same_row_gap` thicknesses). Both must share direction, language (when
+known), roughly their angle, and a thickness within `max_height_ratio`. Blocks are the
+connected components of that relation.
+
+What keeps blocks apart that geometry alone would join (`separate_items`):
+- a line with no letters (a price, a number, "...") is never joined to one with letters, nor
+  stacked with another: it is left as drawn, while its neighbours are translated;
+- a list item (a line with a price or number on its row) is not stacked with other lines: a
+  menu's dishes are translated one by one, not as a paragraph;
+- given the image, two lines with a divider between them, or on backgrounds of different
+  colours, are never joined (`detect.geometry.separated`): the two panels of a sign, a
+  bubble and the caption box under it.
 
 "Thickness" is the glyph size: a horizontal line's height, a vertical column's width.
 """
@@ -16,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from imtrans.detect.geometry import separated
+from imtrans.languages import script_counts
 from imtrans.settings import GroupSettings
 from imtrans.types import Alignment, Block, Direction, Line, Quad
 
@@ -86,14 +98,68 @@ def lines_belong_together(a: Line, b: Line, settings: GroupSettings) -> bool:
     across_gap = _gap(across_a, across_b)
     shorter = min(along_a[1] - along_a[0], along_b[1] - along_b[0])
     stacked = across_gap <= settings.max_line_gap * t and -along_gap >= _MIN_ALONG_OVERLAP * shorter
-    same_row = -across_gap >= _SAME_ROW_OVERLAP * t and along_gap <= t
+    same_row = -across_gap >= _SAME_ROW_OVERLAP * t and along_gap <= settings.same_row_gap * t
     return stacked or same_row
 
 
-def group_lines(lines: list[Line], settings: GroupSettings | None = None) -> list[Block]:
-    """Group lines into blocks in reading order; each block's lines are in reading order too."""
+def _same_row(a: Line, b: Line) -> bool:
+    """`b` lies on `a`'s row (they overlap across by half the thinner one's thickness)."""
+    frame = _frame(a)
+    overlap = -_gap(_interval(a.quad, frame.across), _interval(b.quad, frame.across))
+    return overlap >= _SAME_ROW_OVERLAP * min(thickness(a), thickness(b))
+
+
+def has_letters(line: Line) -> bool:
+    """Whether a line's text has letters of any script (not only digits and marks)."""
+    return any(script_counts(line.text).values())
+
+
+def _kept_apart(a: Line, b: Line, items: set[str], image: np.ndarray | None) -> bool:
+    """Whether `separate_items` keeps two lines in different blocks (see the module docstring)."""
+    if has_letters(a) != has_letters(b):
+        return True
+    lettered = has_letters(a)
+    if (not lettered or a.id in items or b.id in items) and not _same_row(a, b):
+        return True
+    if image is None:
+        return False
+    ra, rb = a.quad.bbox, b.quad.bbox
+    if _same_row(a, b):
+        return separated(image, ra, rb)
+    # Stacked: the same test across the rows, on the image turned on its side.
+    turned = np.swapaxes(image, 0, 1)
+    return separated(turned, (ra[1], ra[0], ra[3], ra[2]), (rb[1], rb[0], rb[3], rb[2]))
+
+
+def _list_items(lines: list[Line]) -> set[str]:
+    """Ids of lines with letters that have a line without letters (a price) on their row, after them."""
+    numbers = [ln for ln in lines if not has_letters(ln)]
+    out = set()
+    for ln in lines:
+        if not has_letters(ln) or ln.direction is Direction.VERTICAL:
+            continue
+        start = _interval(ln.quad, _frame(ln).along)[0]
+        for n in numbers:
+            if _same_row(ln, n) and _interval(n.quad, _frame(ln).along)[0] > start:
+                out.add(ln.id)
+                break
+    return out
+
+
+def group_lines(
+    lines: list[Line], settings: GroupSettings | None = None, image: np.ndarray | None = None
+) -> list[Block]:
+    """Group lines into blocks in reading order; each block's lines are in reading order too.
+
+    Args:
+        lines: Recognised lines; lines with no text are left out.
+        settings: Grouping settings.
+        image: The RGB image the lines were read from: with it, lines across a divider or on
+            backgrounds of different colours stay apart (`GroupSettings.separate_items`).
+    """
     settings = settings or GroupSettings()
     lines = [ln for ln in lines if ln.text.strip()]
+    items = _list_items(lines) if settings.separate_items else set()
     parent = list(range(len(lines)))
 
     def find(i: int) -> int:
@@ -104,9 +170,10 @@ def group_lines(lines: list[Line], settings: GroupSettings | None = None) -> lis
 
     for i in range(len(lines)):
         for j in range(i + 1, len(lines)):
-            if lines_belong_together(lines[i], lines[j], settings) or lines_belong_together(
+            together = lines_belong_together(lines[i], lines[j], settings) or lines_belong_together(
                 lines[j], lines[i], settings
-            ):
+            )
+            if together and not (settings.separate_items and _kept_apart(lines[i], lines[j], items, image)):
                 parent[find(i)] = find(j)
 
     components: dict[int, list[Line]] = {}

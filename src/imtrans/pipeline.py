@@ -201,7 +201,7 @@ class Pipeline:
             with _timed(timings, "recognize"):
                 lines = self.recognizer.recognize(upright, lines, source)
         with _timed(timings, "group"):
-            blocks = group_lines(lines, self.settings.group)
+            blocks = group_lines(lines, self.settings.group, upright if angle else image)
         if angle:
             h, w = image.shape[:2]
             blocks = [orientation.block_to_stored(b, angle, w, h) for b in blocks]

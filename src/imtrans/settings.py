@@ -64,6 +64,14 @@ class GroupSettings(_Section):
         0.6, ge=0, description="Largest gap between lines of a block, in line heights."
     )
     max_height_ratio: float = Field(1.3, ge=1, description="Largest ratio of line heights inside a block.")
+    same_row_gap: float = Field(
+        1.0, ge=0, description="Largest gap between pieces of one line on a row, in line heights."
+    )
+    separate_items: bool = Field(
+        True,
+        description="Keep apart what geometry would join: numbers from words, menu items from each "
+        "other, lines across a divider or on different background colours.",
+    )
 
 
 TranslatorName = Literal["local", "glossary", "papago", "deepl", "google", "openai"]

@@ -88,3 +88,23 @@ def test_the_accumulator_gives_recall_and_cer_per_language_and_overall(reading, 
     assert summary["ko"]["cer"] == pytest.approx(cer)
     assert summary["all"]["cer_found"] == pytest.approx(cer_found)
     assert acc.failures()["missed"] == 1
+
+
+def test_grouping_counts_pairs_of_found_lines_joined_and_truly_together():
+    # Two true blocks: a sign's Korean name with its English under it, and a price beside them.
+    regions = [
+        TruthRegion(Quad.from_rect(0, 0, 100, 40), "서울역", "ko", False, 0),
+        TruthRegion(Quad.from_rect(0, 50, 100, 70), "Seoul", "en", False, 0),
+        TruthRegion(Quad.from_rect(200, 0, 260, 40), "1,000", "en", False, 1),
+    ]
+    found = [line(0, 0, 100, 40, "서울역"), line(0, 50, 100, 70, "Seoul"), line(200, 0, 260, 40, "1,000")]
+    all_in_one = {ln.id: "b0" for ln in found}
+    page = score_reading(found, regions, block_of=all_in_one)
+    assert page.grouping() == {"joined": 3, "together": 1, "both": 1}
+    acc = ReadingAccumulator()
+    acc.update(page)
+    assert acc.grouping() == {"precision": pytest.approx(1 / 3), "recall": 1.0, "pairs": 1.0}
+    # A reader that does not group has no grouping figures.
+    ungrouped = ReadingAccumulator()
+    ungrouped.update(score_reading(found, regions))
+    assert ungrouped.grouping() == {}

@@ -1,5 +1,6 @@
 """Grouping lines into blocks: golden cases on hand-placed lines."""
 
+import numpy as np
 import pytest
 from fixtures import rotated_quad
 
@@ -113,3 +114,45 @@ def test_evenly_spaced_single_lines_with_wide_gaps_stay_apart():
     # Menu-like rows: 40 px lines every 80 px (a gap of one line height) are separate items.
     lines = [line(f"r{i}", 0, 80 * i, 300, 80 * i + 40) for i in range(4)]
     assert len(group_lines(lines)) == 4
+
+
+def test_a_price_stays_apart_from_its_dish_and_dishes_stay_apart_from_each_other():
+    # A menu: dish names stacked close together, each with its price on its row.
+    lines = []
+    for i, (dish, price) in enumerate((("김치찌개", "6,000"), ("부대찌개", "6,000"), ("된장찌개", "7,000"))):
+        y = 45 * i
+        lines += [line(f"d{i}", 0, y, 160, y + 36, dish, "ko"), line(f"p{i}", 180, y, 260, y + 36, price, "")]
+    blocks = group_lines(lines)
+    assert sorted(ids(blocks)) == [["d0"], ["d1"], ["d2"], ["p0"], ["p1"], ["p2"]]
+    # Without separate_items they form a single block, as before.
+    assert len(group_lines(lines, GroupSettings(separate_items=False))) == 1
+
+
+def test_a_paragraph_of_short_lines_without_prices_stays_one_block():
+    lines = [
+        line(f"l{i}", 0, 40 * i, 200, 40 * i + 30, t, "ko")
+        for i, t in enumerate(("화장실 키는", "매장 직원에게", "문의해 주세요."))
+    ]
+    assert len(group_lines(lines)) == 1
+
+
+def _plate(top_colour, bottom_colour, bar=False):
+    image = np.zeros((200, 400, 3), np.uint8)
+    image[:100] = top_colour
+    image[100:] = bottom_colour
+    if bar:
+        image[98:102] = 255
+    return image
+
+
+@pytest.mark.parametrize(
+    ("image", "blocks"),
+    [
+        (_plate((30, 60, 150), (30, 60, 150)), 1),  # one plate: one paragraph
+        (_plate((30, 60, 150), (30, 130, 60)), 2),  # a blue panel over a green one
+        (_plate((30, 60, 150), (30, 60, 150), bar=True), 2),  # a white bar between the lines
+    ],
+)
+def test_stacked_lines_across_a_divider_or_a_colour_change_are_two_blocks(image, blocks):
+    lines = [line("top", 50, 60, 350, 94), line("bottom", 50, 106, 350, 140)]
+    assert len(group_lines(lines, image=image)) == blocks

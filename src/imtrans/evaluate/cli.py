@@ -190,6 +190,13 @@ def _print_reading(console: Any, doc: dict[str, Any]) -> None:
         failures.add_row(cls, *[str(reading[n]["failures"][cls]) for n in names])
     console.print(failures)
     for n in names:
+        g = reading[n].get("grouping") or {}
+        if g:
+            console.print(
+                f"{n} grouping: precision {fmt(g.get('precision'))}, recall {fmt(g.get('recall'))} "
+                f"(pairs of true lines sharing a block: {g.get('pairs', 0):.0f})"
+            )
+    for n in names:
         console.print(f"{n}: {reading[n]['reader']}", soft_wrap=True)
 
 

@@ -13,6 +13,11 @@ Failure classes, per region: `missed` (no line went to it), `misread` (found, CE
 another region: two panels, a price and its item, read as one line), `split` (line truth only:
 two or more found lines went to it). Per page: `unmatched` found lines that went to no region
 (not always false: truth may leave sound effects or logos out).
+
+Grouping (line truth with blocks, for a reader that groups): over the pairs of found true lines
+of a page, `precision` is the share of pairs put in one block that truly share a block, and
+`recall` the share of pairs truly sharing a block that were put in one. A found line's block
+is the block of the first found line that went to it.
 """
 
 from __future__ import annotations
@@ -42,14 +47,16 @@ class TruthRegion:
     text: str
     language: str
     ignore: bool = False
+    block: int = -1  # index of its true block
 
 
 def truth_regions(sample: Sample) -> tuple[list[TruthRegion], bool]:
     """The regions a sample is scored on, and whether they are lines (True) or boxes."""
     if sample.lines:
         regions = [
-            TruthRegion(ln.to_quad(), ln.text, ln.language or sample.source_language, ln.ignore)
-            for ln in sample.lines
+            TruthRegion(ln.to_quad(), ln.text, ln.language or sample.source_language, ln.ignore, k)
+            for k, b in enumerate(sample.blocks)
+            for ln in b.lines
         ]
         return regions, True
     regions = [TruthRegion(b.to_quad(), b.text, b.language or sample.source_language) for b in sample.blocks]
@@ -68,6 +75,8 @@ class RegionReading:
     chars: int
     parts: int = 0
     merged: bool = False
+    block: int = -1  # true block
+    found_block: str = ""  # block the reader put it in ("" when not found or not grouped)
 
     @property
     def cer(self) -> float:
@@ -81,6 +90,18 @@ class PageReading:
     regions: list[RegionReading] = field(default_factory=list)
     unmatched: int = 0
     line_truth: bool = True
+
+    def grouping(self) -> Counter[str]:
+        """Pair counts: `joined` (put in one block), `together` (truly in one), `both`."""
+        found = [r for r in self.regions if r.found_block and r.block >= 0]
+        out: Counter[str] = Counter()
+        for i, a in enumerate(found):
+            for b in found[i + 1 :]:
+                joined, together = a.found_block == b.found_block, a.block == b.block
+                out["joined"] += joined
+                out["together"] += together
+                out["both"] += joined and together
+        return out
 
     def failures(self) -> Counter[str]:
         out: Counter[str] = Counter()
@@ -112,7 +133,10 @@ def read_order(lines: Sequence[Line]) -> list[Line]:
 
 
 def score_reading(
-    found: Sequence[Line], regions: Sequence[TruthRegion], line_truth: bool = True
+    found: Sequence[Line],
+    regions: Sequence[TruthRegion],
+    line_truth: bool = True,
+    block_of: dict[str, str] | None = None,
 ) -> PageReading:
     """Score one reader's found lines (with text) against a page's true regions.
 
@@ -120,6 +144,7 @@ def score_reading(
         found: The reader's lines; lines with empty text are not counted (not read is not found).
         regions: The page's true regions (`truth_regions`).
         line_truth: Whether regions are lines (a region read as two lines is then `split`).
+        block_of: Found line id -> the id of the block the reader put it in (grouping).
 
     Returns:
         A `PageReading` with one `RegionReading` per region not marked ignore.
@@ -160,6 +185,8 @@ def score_reading(
                 chars=len(ref),
                 parts=len(mine),
                 merged=i in merged,
+                block=r.block,
+                found_block=(block_of or {}).get(mine[0].id, "") if mine else "",
             )
         )
     return out
@@ -171,6 +198,7 @@ class ReadingAccumulator:
     def __init__(self) -> None:
         self._sums: dict[str, Counter[str]] = {}
         self._failures: Counter[str] = Counter()
+        self._grouping: Counter[str] = Counter()
 
     def update(self, page: PageReading) -> None:
         for r in page.regions:
@@ -184,6 +212,7 @@ class ReadingAccumulator:
                 s["chars_found"] += r.chars if r.found else 0
                 s["exact"] += r.found and r.edits == 0
         self._failures.update(page.failures())
+        self._grouping.update(page.grouping())
 
     def summary(self) -> dict[str, dict[str, float]]:
         """Per language (and "all"): regions, recall, cer (missed text counted as deleted),
@@ -203,3 +232,14 @@ class ReadingAccumulator:
 
     def failures(self) -> dict[str, int]:
         return {k: int(self._failures[k]) for k in READING_FAILURES}
+
+    def grouping(self) -> dict[str, float]:
+        """Pairwise grouping precision and recall (empty when the reader does not group)."""
+        g = self._grouping
+        if not g["joined"] and not g["both"]:
+            return {}
+        return {
+            "precision": g["both"] / g["joined"] if g["joined"] else float("nan"),
+            "recall": g["both"] / g["together"] if g["together"] else float("nan"),
+            "pairs": float(g["together"]),
+        }

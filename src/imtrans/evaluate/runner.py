@@ -244,6 +244,7 @@ class Evaluator:
             out[name] = {
                 "summary": {k: {kk: _finite(vv) for kk, vv in v.items()} for k, v in acc.summary().items()},
                 "failures": acc.failures(),
+                "grouping": {k: _finite(v) for k, v in acc.grouping().items()},
                 "reader": described[name],
             }
         return out
@@ -264,7 +265,8 @@ class Evaluator:
             "found": [ln.quad for ln in page.lines],
         }
         regions, line_truth = truth_regions(sample)
-        out.readings["imtrans"] = score_reading(page.lines, regions, line_truth)
+        block_of = {ln.id: b.id for b in page.blocks for ln in b.lines}
+        out.readings["imtrans"] = score_reading(page.lines, regions, line_truth, block_of)
         languages = sorted({r.language for r in regions if r.language})
         for baseline in self.baselines:
             start = time.perf_counter()
