@@ -125,3 +125,25 @@ def rotated_quad(cx: float, cy: float, w: float, h: float, degrees: float) -> Qu
     down = np.array([math.sin(t), math.cos(t)])
     corners = [(-w / 2, -h / 2), (w / 2, -h / 2), (w / 2, h / 2), (-w / 2, h / 2)]
     return Quad.from_list([np.array([cx, cy]) + a * along + b * down for a, b in corners])
+
+
+#: The real development sets live beside the checkout (`../shared/data`), never in the repository.
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def shared_dataset(name: str) -> Path:
+    """The folder of a real development set (`openmantra-dev`, `realphotos-dev`).
+
+    CI keeps `../shared/data` beside the checkout and sets `CI`, so there a missing folder
+    fails the test; on a machine without the data the test is skipped, saying why.
+    """
+    import os
+
+    import pytest
+
+    folder = SHARED_DATA / name
+    if not folder.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"{folder} is missing: CI keeps ../shared/data beside the checkout")
+        pytest.skip(f"{folder} not found (the real development sets live in ../shared/data)")
+    return folder

@@ -7,12 +7,11 @@ degrees) is read from `../shared/data/realphotos-dev/` beside the checkout, neve
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
-from fixtures import render_vertical
+from fixtures import render_vertical, shared_dataset
 from rapidfuzz.distance import Levenshtein
 
 from imtrans.detect.orientation import quad_to_stored
@@ -22,7 +21,6 @@ from imtrans.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SIGN = ROOT / "examples" / "sign_ko.png"
-REALPHOTOS = ROOT / ".." / "shared" / "data" / "realphotos-dev"
 
 
 @pytest.fixture(scope="module")
@@ -101,12 +99,9 @@ def test_orientation_off_reads_the_page_as_stored(upright):
 
 
 def _realphoto(name):
-    if not REALPHOTOS.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"{REALPHOTOS} is missing: CI keeps ../shared/data beside the checkout")
-        pytest.skip(f"{REALPHOTOS} not found (the shared data set lives beside the checkout)")
-    truth = json.loads((REALPHOTOS / f"{name}.json").read_text(encoding="utf-8"))
-    return load_image(REALPHOTOS / truth["file"]), truth
+    folder = shared_dataset("realphotos-dev")
+    truth = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
+    return load_image(folder / truth["file"]), truth
 
 
 def _overlap(a, b):
