@@ -40,3 +40,49 @@ def test_only_readings_made_of_hangul_syllables_count_as_korean(text, expected):
     from imtrans.recognize.route import _mostly_hangul_syllables
 
     assert _mostly_hangul_syllables(text) is expected
+
+
+class _Engine:
+    """A recogniser that answers from a table (its Protocol's shape), for the routing logic only."""
+
+    def __init__(self, answers):
+        self.answers = answers
+        self.asked = []
+
+    def read(self, image, lines):
+        self.asked += [ln.id for ln in lines]
+        return [self.answers[ln.id] for ln in lines]
+
+    def read_lines(self, image, lines, language):
+        return self.read(image, lines)
+
+
+def _router(ppocr, tesseract):
+    from imtrans.recognize.route import RoutingRecognizer
+
+    router = RoutingRecognizer()
+    router.ppocr, router.tesseract = _Engine(ppocr), _Engine(tesseract)
+    return router
+
+
+def _lines(*ids):
+    from imtrans.types import Line, Quad
+
+    return [Line(i, Quad.from_rect(0, 40 * k, 200, 40 * k + 36)) for k, i in enumerate(ids)]
+
+
+def test_a_confident_han_reading_on_a_korean_page_is_asked_of_tesseract_too():
+    # "전시홀 A" read by PP-OCR as "人A" (0.91) on a wayfinding board whose other Korean line
+    # PP-OCR could not read at all.
+    router = _router(
+        ppocr={"hall": ("人A", 0.91), "door": ("", 0.1), "zh": ("休闲酒吧", 0.95)},
+        tesseract={"hall": ("전시홀 A", 0.85), "door": ("데블스도어", 0.9), "zh": ("ㅅ|ㅠ", 0.4)},
+    )
+    read = {ln.id: ln.text for ln in router.recognize(None, _lines("hall", "door", "zh"), "auto")}
+    assert read == {"hall": "전시홀 A", "door": "데블스도어", "zh": "休闲酒吧"}
+
+
+def test_han_readings_on_a_page_without_korean_are_not_asked_again():
+    router = _router(ppocr={"zh": ("休闲酒吧", 0.95)}, tesseract={"zh": ("휴한", 0.99)})
+    (line,) = router.recognize(None, _lines("zh"), "auto")
+    assert line.text == "休闲酒吧" and router.tesseract.asked == []

@@ -127,12 +127,33 @@ class RoutingRecognizer:
             for i, (ln, (text, conf)) in enumerate(zip(lines, first, strict=True))
             if conf < _RETRY_BELOW or _too_short(text, ln)
         ]
-        korean = self.tesseract.read_lines(image, [lines[i] for i in retry], "ko")
-        for i, (ko_text, ko_conf) in zip(retry, korean, strict=True):
-            if _mostly_hangul_syllables(ko_text) and ko_conf >= first[i][1] * 0.8:
-                out[i] = replace(lines[i], text=ko_text, confidence=ko_conf, recognizer="tesseract")
+        self._try_korean(image, lines, first, retry, out)
+        # PP-OCR has no Hangul and reads a Korean line as a few Han glyphs, sometimes
+        # confidently ("전시홀 A" as "人A"). On a page where Korean was found, such readings
+        # are asked of Tesseract too.
+        if any(ln.recognizer == "tesseract" for ln in out):
+            han_only = [
+                i
+                for i, (text, _) in enumerate(first)
+                if i not in retry and script_counts(text)["han"] and not script_counts(text)["kana"]
+            ]
+            self._try_korean(image, lines, first, han_only, out)
         page_has_kana = any(script_counts(ln.text)["kana"] for ln in out)
         return [replace(ln, language=language_of(ln.text, page_has_kana)) for ln in out]
+
+    def _try_korean(
+        self,
+        image: np.ndarray,
+        lines: list[Line],
+        first: list[tuple[str, float]],
+        which: list[int],
+        out: list[Line],
+    ) -> None:
+        """Read lines `which` with Tesseract kor; a Korean reading about as confident replaces PP-OCR's."""
+        korean = self.tesseract.read_lines(image, [lines[i] for i in which], "ko")
+        for i, (ko_text, ko_conf) in zip(which, korean, strict=True):
+            if _mostly_hangul_syllables(ko_text) and ko_conf >= first[i][1] * 0.8:
+                out[i] = replace(lines[i], text=ko_text, confidence=ko_conf, recognizer="tesseract")
 
     def _keep_confident(self, line: Line) -> Line:
         if line.confidence < self.settings.min_confidence or not _worth_keeping(line):
