@@ -29,6 +29,8 @@ _LANGDETECT_MIN_WORDS = 4
 _LANGDETECT_MIN_SCORE = 0.9
 #: A line read as a single character must be read at least this confidently to count.
 _MIN_SINGLE_GLYPH = 0.5
+#: A reading with at most this many Han glyphs, on a page with Korean, may be a Korean word.
+_FEW_HAN = 2
 #: Marks that make a line on their own: a speech bubble's "...", "?!", a sign's arrow.
 SENTENCE_MARKS = set("!?！？…‥・.。、,，~〜ー-―♪♡❤→←↑↓")
 #: A line of sentence marks only must be read at least this confidently (art reads as "-" or "|").
@@ -128,14 +130,17 @@ class RoutingRecognizer:
             if conf < _RETRY_BELOW or _too_short(text, ln)
         ]
         self._try_korean(image, lines, first, retry, out)
-        # PP-OCR has no Hangul and reads a Korean line as a few Han glyphs, sometimes
-        # confidently ("전시홀 A" as "人A"). On a page where Korean was found, such readings
-        # are asked of Tesseract too.
+        # PP-OCR has no Hangul and reads a Korean word as one or two Han glyphs, sometimes
+        # confidently ("전시홀 A" as "人A"). On a page where Korean was found, such short
+        # readings are asked of Tesseract too (longer Chinese lines are left alone: each
+        # costs a Tesseract read).
         if any(ln.recognizer == "tesseract" for ln in out):
             han_only = [
                 i
                 for i, (text, _) in enumerate(first)
-                if i not in retry and script_counts(text)["han"] and not script_counts(text)["kana"]
+                if i not in retry
+                and 0 < script_counts(text)["han"] <= _FEW_HAN
+                and not script_counts(text)["kana"]
             ]
             self._try_korean(image, lines, first, han_only, out)
         page_has_kana = any(script_counts(ln.text)["kana"] for ln in out)
