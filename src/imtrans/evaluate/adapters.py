@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -311,7 +312,7 @@ def _realphoto(root: Path, stem: str, doc: dict[str, Any]) -> Sample:
         ys = [p[1] for ln in lines for p in ln.quad]
         readable = [ln for ln in lines if not ln.ignore]
         languages = [ln.language for ln in readable] or [lines[0].language]
-        language = max(set(languages), key=languages.count)
+        language = Counter(languages).most_common(1)[0][0]  # ties: the first line's
         joiner = "" if language in NO_SPACE_LANGUAGES else " "
         blocks.append(
             GTBlock(

@@ -77,6 +77,7 @@ class RegionReading:
     merged: bool = False
     block: int = -1  # true block
     found_block: str = ""  # block the reader put it in ("" when not found or not grouped)
+    box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # the true region's bounds
 
     @property
     def cer(self) -> float:
@@ -186,6 +187,7 @@ def score_reading(
                 parts=len(mine),
                 merged=i in merged,
                 block=r.block,
+                box=r.quad.bbox,
                 found_block=(block_of or {}).get(mine[0].id, "") if mine else "",
             )
         )

@@ -108,7 +108,7 @@ class SampleOutcome:
             "reading": {
                 name: [
                     {"truth": r.truth, "read": r.reading, "language": r.language, "found": r.found,
-                     "edits": r.edits, "chars": r.chars}
+                     "edits": r.edits, "chars": r.chars, "box": [round(v, 1) for v in r.box]}
                     for r in page.regions
                 ]
                 for name, page in self.readings.items()
