@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from imtrans.detect.geometry import separated
-from imtrans.languages import script_counts
+from imtrans.languages import has_letters
 from imtrans.settings import GroupSettings
 from imtrans.types import Alignment, Block, Direction, Line, Quad
 
@@ -109,16 +109,11 @@ def _same_row(a: Line, b: Line) -> bool:
     return overlap >= _SAME_ROW_OVERLAP * min(thickness(a), thickness(b))
 
 
-def has_letters(line: Line) -> bool:
-    """Whether a line's text has letters of any script (not only digits and marks)."""
-    return any(script_counts(line.text).values())
-
-
 def _kept_apart(a: Line, b: Line, items: set[str], image: np.ndarray | None) -> bool:
     """Whether `separate_items` keeps two lines in different blocks (see the module docstring)."""
-    if has_letters(a) != has_letters(b):
+    lettered = has_letters(a.text)
+    if lettered != has_letters(b.text):
         return True
-    lettered = has_letters(a)
     if (not lettered or a.id in items or b.id in items) and not _same_row(a, b):
         return True
     if image is None:
@@ -133,10 +128,10 @@ def _kept_apart(a: Line, b: Line, items: set[str], image: np.ndarray | None) -> 
 
 def _list_items(lines: list[Line]) -> set[str]:
     """Ids of lines with letters that have a line without letters (a price) on their row, after them."""
-    numbers = [ln for ln in lines if not has_letters(ln)]
+    numbers = [ln for ln in lines if not has_letters(ln.text)]
     out = set()
     for ln in lines:
-        if not has_letters(ln) or ln.direction is Direction.VERTICAL:
+        if not has_letters(ln.text) or ln.direction is Direction.VERTICAL:
             continue
         start = _interval(ln.quad, _frame(ln).along)[0]
         for n in numbers:

@@ -83,6 +83,11 @@ def script_counts(text: str) -> dict[str, int]:
     return counts
 
 
+def has_letters(text: str) -> bool:
+    """Whether a text has letters of any script counted by `script_counts` (not only digits and marks)."""
+    return any(script_counts(text).values())
+
+
 def language_of_script(text: str, default: str) -> str:
     """The language whose font can draw `text`: ko for Hangul, ja for kana, zh for Han
     (ja when `default` is ja), else `default`."""

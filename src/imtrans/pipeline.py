@@ -19,6 +19,7 @@ import numpy as np
 from imtrans.detect.base import Detector
 from imtrans.erase.base import Eraser
 from imtrans.group import group_lines
+from imtrans.languages import has_letters
 from imtrans.recognize.base import Recognizer
 from imtrans.settings import Settings
 from imtrans.translate.base import Translator
@@ -115,18 +116,18 @@ class Pipeline:
         diagnostics = list(page.diagnostics)
         # Text already in the target language, and numbers or marks with no letters (prices,
         # "..."), stay as they are: not erased, not redrawn.
-        todo = [b for b in page.blocks if b.language not in (target, "")]
+        todo = [b for b in page.blocks if b.language != target and has_letters(b.text)]
         diagnostics += [
             Diagnostic(
                 "translate", "already_target", f"block is already {target}; left as is", Severity.INFO, b.id
             )
-            if b.language
+            if has_letters(b.text)
             else Diagnostic(
                 "translate", "no_letters", "block has no letters (numbers or marks); left as is",
                 Severity.INFO, b.id,
             )
             for b in page.blocks
-            if b.language in (target, "")
+            if b.language == target or not has_letters(b.text)
         ]  # fmt: skip
         # 4. translate whole blocks, one request per source language
         with _timed(timings, "translate"):

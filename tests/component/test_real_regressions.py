@@ -17,8 +17,8 @@ from imtrans.evaluate.adapters import load_dataset
 from imtrans.evaluate.baselines import RapidOCRBaseline
 from imtrans.evaluate.metrics import cer
 from imtrans.evaluate.reading import read_order, score_reading, truth_regions
-from imtrans.group import has_letters
 from imtrans.imageio import load_image
+from imtrans.languages import has_letters
 from imtrans.pipeline import Pipeline
 from imtrans.settings import Settings
 from imtrans.types import Direction
@@ -93,11 +93,11 @@ def test_prices_are_read_and_kept_apart_from_their_dishes(pipeline):
     page = pipeline.ocr(image).page
     prices = [t["text"] for t in truth["lines"] if t["text"] and not any(c.isalpha() for c in t["text"])]
     dishes = [t["text"] for t in truth["lines"] if t["text"] and any(c.isalpha() for c in t["text"])][1:]
-    read_prices = [b.text for b in page.blocks if not any(has_letters(ln) for ln in b.lines)]
+    read_prices = [b.text for b in page.blocks if not any(has_letters(ln.text) for ln in b.lines)]
     assert sum(p in read_prices for p in set(prices)) >= len(set(prices)) - 1, read_prices
     for b in page.blocks:
         # No block mixes a dish with a price, and none holds two dishes.
-        assert len({has_letters(ln) for ln in b.lines}) == 1, b.text
+        assert len({has_letters(ln.text) for ln in b.lines}) == 1, b.text
         assert sum(cer(ln.text, d) <= 0.25 for ln in b.lines for d in dishes) <= 1, b.text
     close = [d for d in dishes if any(cer(b.text, d) <= 0.25 for b in page.blocks)]
     assert len(close) >= len(dishes) - 2, [b.text for b in page.blocks]

@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from imtrans.group import thickness
-from imtrans.languages import TARGET_LANGUAGES, script_counts
+from imtrans.languages import TARGET_LANGUAGES, has_letters, script_counts
 from imtrans.recognize.ppocr import PPOCRRecognizer
 from imtrans.recognize.tesseract import TesseractRecognizer
 from imtrans.settings import RecognizeSettings
@@ -84,7 +84,7 @@ def _latin_language(text: str) -> str:
 def _worth_keeping(line: Line) -> bool:
     """Letters, digits (prices, phone numbers, times) or, read confidently, sentence marks only."""
     text = line.text.replace(" ", "")
-    if any(script_counts(text).values()) or any(ch.isdigit() for ch in text):
+    if has_letters(text) or any(ch.isdigit() for ch in text):
         return bool(text)
     return bool(text) and set(text) <= SENTENCE_MARKS and line.confidence >= _MIN_MARKS
 
