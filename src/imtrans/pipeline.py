@@ -18,6 +18,7 @@ import numpy as np
 
 from imtrans.detect.base import Detector
 from imtrans.erase.base import Eraser
+from imtrans.erase.mask import TextMask
 from imtrans.group import group_lines
 from imtrans.languages import has_letters
 from imtrans.recognize.base import Recognizer
@@ -102,8 +103,9 @@ class Pipeline:
         """Remove every text found; blocks are reported but not translated."""
         timings: dict[str, float] = {}
         page = self._read(image, timings)
-        erased, mask = self._erase(image, page.blocks, timings)
-        return PageResult(page=page.with_(timings=timings), image=erased, erased=erased, mask=mask)
+        erased, text, notes = self._erase(image, page.blocks, timings)
+        page = page.with_(diagnostics=page.diagnostics + notes, timings=timings)
+        return PageResult(page=page, image=erased, erased=erased, mask=text.mask)
 
     def translate(self, image: np.ndarray) -> PageResult:
         """The whole job: read, translate, erase, render."""
@@ -138,9 +140,10 @@ class Pipeline:
         translations = {k: v for k, v in translations.items() if k not in missed}
         todo = [b for b in todo if b.id in translations]
         # 5. erase the source lettering (styles are read from the original pixels first)
-        erased, mask = self._erase(image, todo, timings)
+        erased, text, erase_notes = self._erase(image, todo, timings)
+        diagnostics += erase_notes
         with _timed(timings, "style"):
-            styles: dict[str, Style] = estimate_styles(image, todo, mask)
+            styles: dict[str, Style] = estimate_styles(image, todo, text.mask, text.fallback_line_ids)
         # 6. render the translations in the original style
         with _timed(timings, "render"):
             out, render_notes = render_page(erased, todo, translations, styles, self.settings.render, target)
@@ -152,13 +155,14 @@ class Pipeline:
             timings=timings,
             target_lang=target,
         )
-        return PageResult(page=page, image=out, erased=erased, mask=mask)
+        return PageResult(page=page, image=out, erased=erased, mask=text.mask)
 
     def erase_page(self, image: np.ndarray, page: Page) -> PageResult:
         """Erase the lines of an already-read page (no detection or recognition again)."""
         timings: dict[str, float] = {}
-        erased, mask = self._erase(image, page.blocks, timings)
-        return PageResult(page=page.with_(timings=timings), image=erased, erased=erased, mask=mask)
+        erased, text, notes = self._erase(image, page.blocks, timings)
+        page = page.with_(diagnostics=page.diagnostics + notes, timings=timings)
+        return PageResult(page=page, image=erased, erased=erased, mask=text.mask)
 
     def rerender(self, image: np.ndarray, page: Page) -> PageResult:
         """Draw a page's (edited) translations again, without detecting or recognising."""
@@ -166,15 +170,16 @@ class Pipeline:
 
         timings: dict[str, float] = {}
         todo = [b for b in page.blocks if b.id in page.translations]
-        erased, mask = self._erase(image, todo, timings)
-        missing = estimate_styles(image, [b for b in todo if not page.styles.get(b.id)], mask)
+        erased, text, erase_notes = self._erase(image, todo, timings)
+        unstyled = [b for b in todo if not page.styles.get(b.id)]
+        missing = estimate_styles(image, unstyled, text.mask, text.fallback_line_ids)
         styles = {b.id: page.styles.get(b.id) or missing[b.id] for b in todo}
         with _timed(timings, "render"):
             out, notes = render_page(
                 erased, todo, page.translations, styles, self.settings.render, page.target_lang
             )
-        page = page.with_(styles=styles, diagnostics=tuple(notes), timings=timings)
-        return PageResult(page=page, image=out, erased=erased, mask=mask)
+        page = page.with_(styles=styles, diagnostics=erase_notes + tuple(notes), timings=timings)
+        return PageResult(page=page, image=out, erased=erased, mask=text.mask)
 
     # -- steps shared by the jobs -----------------------------------------------------------
     def _read(self, image: np.ndarray, timings: dict[str, float]) -> Page:
@@ -254,14 +259,32 @@ class Pipeline:
 
     def _erase(
         self, image: np.ndarray, blocks: list[Block] | tuple[Block, ...], timings: dict[str, float]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        from imtrans.erase import text_mask
+    ) -> tuple[np.ndarray, TextMask, tuple[Diagnostic, ...]]:
+        """Step 5: the text mask of every line of ``blocks`` and the image with it filled.
+
+        Returns:
+            The erased image, the mask (with the lines masked as whole boxes), and a
+            warning per such line: its fill may smear, and its style is not read from it.
+        """
+        from imtrans.erase import build_text_mask
 
         with _timed(timings, "erase"):
             lines = [ln for b in blocks for ln in b.lines]
-            mask = text_mask(image, lines, self.settings.erase.dilate)
-            erased = self.eraser.erase(image, mask) if lines else image.copy()
-        return erased, mask
+            text = build_text_mask(image, lines, self.settings.erase.dilate)
+            erased = self.eraser.erase(image, text.mask) if lines else image.copy()
+        block_of = {ln.id: b.id for b in blocks for ln in b.lines}
+        notes = tuple(
+            Diagnostic(
+                "erase",
+                "whole_box_mask",
+                f"line {line_id}: its lettering could not be told from the background, so its "
+                "whole box was erased (the fill may smear there)",
+                Severity.WARNING,
+                block_of.get(line_id),
+            )
+            for line_id in text.fallback_line_ids
+        )
+        return erased, text, notes
 
 
 def _versions() -> dict[str, str]:

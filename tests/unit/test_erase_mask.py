@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import io
+
 import cv2
 import numpy as np
 import pytest
 from fixtures import Rendered, gradient_background, render_lines, render_vertical
 from PIL import Image, ImageDraw
 
-from imtrans.erase import build_text_mask, text_mask
+from imtrans.erase import build_text_mask, make_eraser, text_mask
+from imtrans.pipeline import Pipeline
+from imtrans.render.colours import estimate_style
 from imtrans.render.fonts import font_for
-from imtrans.types import Line, Quad
+from imtrans.settings import EraseSettings
+from imtrans.types import Block, Line, Page, Quad, Severity
 
 DILATE = 2
 
@@ -234,3 +239,106 @@ def test_text_on_a_tight_panel_over_a_busy_photo_masks_only_the_glyphs() -> None
     outside = np.ones(out.shape[:2], bool)
     outside[plate[1] : plate[3] + 1, plate[0] : plate[2] + 1] = False
     assert not (result.mask[outside] > 0).any()
+
+
+def _words_in_colours(
+    words: list[tuple[str, tuple[int, int, int]]], language: str, size: int, background: tuple[int, int, int]
+) -> Rendered:
+    """One line whose words (or syllables) are drawn in their own colours, on a flat background."""
+    img = Image.new("RGB", (900, 220), background)
+    draw = ImageDraw.Draw(img)
+    font = font_for(language).load(size)
+    x = 40
+    for word, colour in words:
+        draw.text((x, 60), word, font=font, fill=colour)
+        x += draw.textlength(word, font=font)
+    quad = Quad.from_rect(*draw.textbbox((40, 60), "".join(w for w, _ in words), font=font))
+    out = np.asarray(img)
+    bg = np.empty_like(out)
+    bg[:] = background
+    mask = (np.abs(out.astype(int) - bg.astype(int)).max(axis=2) > 0).astype(np.uint8) * 255
+    return Rendered(out, bg, mask, [quad])
+
+
+TWO_COLOUR = {
+    "orange_word_in_a_white_title": lambda: _words_in_colours(
+        [("Grand ", (250, 250, 250)), ("Opening ", (255, 140, 0)), ("Sale", (250, 250, 250))],
+        "en", 48, (25, 35, 90),
+    ),
+    "green_and_black_syllables": lambda: _words_in_colours(
+        [("돼", (30, 110, 60)), ("지", (20, 20, 30)), ("충", (30, 110, 60)), ("전소", (20, 20, 30))],
+        "ko", 80, (235, 238, 250),
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(TWO_COLOUR))
+def test_lettering_in_a_second_colour_is_masked_with_the_rest_of_its_line(case: str) -> None:
+    r = TWO_COLOUR[case]()
+    result = build_text_mask(r.image, _lines(r.quads), DILATE)
+    assert result.fallback_line_ids == ()
+    iou, recall = _scores(result.mask, r.mask, DILATE)
+    assert recall > 0.98, f"recall {recall:.3f}"
+    assert iou > 0.6, f"IoU {iou:.3f}"
+
+
+def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, "JPEG", quality=quality)
+    return np.asarray(Image.open(buffer).convert("RGB"))
+
+
+def _outlined_on_a_tight_plate() -> tuple[np.ndarray, np.ndarray, Quad]:
+    """White letters with a dark outline on a red plate barely larger than them, on a busy
+    photo, blurred and saved as JPEG as a camera would: (image, the same without the
+    lettering, the detector-like quad reaching past the plate)."""
+    rng = np.random.default_rng(3)
+    photo = cv2.GaussianBlur(rng.integers(0, 256, (260, 900, 3), dtype=np.uint8), (0, 0), 2.0)
+    img = Image.fromarray(photo)
+    draw = ImageDraw.Draw(img)
+    font = font_for("en").load(90)
+    box = draw.textbbox((40, 60), "SALE 50%", font=font, stroke_width=4)
+    draw.rectangle((box[0] - 8, box[1] - 8, box[2] + 8, box[3] + 8), fill=(200, 40, 35))
+    clean = np.asarray(img).copy()
+    draw.text((40, 60), "SALE 50%", font=font, fill=(250, 250, 250), stroke_width=4, stroke_fill=(40, 15, 15))
+
+    def camera(a: np.ndarray) -> np.ndarray:
+        return _jpeg(
+            np.clip(cv2.GaussianBlur(a.astype(np.float32), (0, 0), 2.0), 0, 255).astype(np.uint8), 60
+        )
+
+    quad = Quad.from_rect(box[0] - 12, box[1] - 10, box[2] + 12, box[3] + 10)
+    return camera(np.asarray(img)), camera(clean), quad
+
+
+def test_outlined_letters_on_a_plate_are_erased_without_a_ghost_of_the_outline() -> None:
+    # Telea only: the gan backend reads the pixels under the mask and still draws a darker
+    # copy of these letters (erase/README.md, known limits).
+    image, clean, quad = _outlined_on_a_tight_plate()
+    result = build_text_mask(image, [Line(id="sale", quad=quad)], DILATE)
+    assert result.fallback_line_ids == ()
+    # Everything the lettering changed (fill, outline and its blur) is masked ...
+    changed = np.linalg.norm(image.astype(float) - clean.astype(float), axis=2) > 12
+    assert ((result.mask > 0) & changed).sum() > 0.99 * changed.sum()
+    # ... and the mask keeps to the plate: the fill is the plate's red, with no dark copy of the letters.
+    erased = make_eraser(EraseSettings(backend="telea")).erase(image, result.mask)
+    x0, y0, x1, y1 = (int(v) for v in quad.bbox)
+    error = np.linalg.norm(erased[y0:y1, x0:x1].astype(float) - clean[y0:y1, x0:x1].astype(float), axis=2)
+    assert (error > 30).mean() < 0.002, f"{(error > 30).mean():.4f} of the box left off"
+    assert error.mean() < 8.0
+
+
+def test_a_line_masked_as_its_whole_box_is_reported_and_its_style_not_read_from_the_box() -> None:
+    noise = np.random.default_rng(0).integers(0, 256, (300, 800, 3), dtype=np.uint8)
+    r = render_lines(["Noisy text here"], "en", background=noise, height=300)
+    line = Line(id="l0", quad=r.quads[0])
+    page = Page(width=800, height=300, blocks=(Block(id="b0", quad=r.quads[0], lines=(line,)),))
+
+    result = Pipeline().erase_page(r.image, page)
+
+    notes = [d for d in result.page.diagnostics if d.code == "whole_box_mask"]
+    assert [(d.stage, d.severity, d.block_id) for d in notes] == [("erase", Severity.WARNING, "b0")]
+    # No plate under the line: the text colour is a legible default, not the noise in the box.
+    style = estimate_style(r.image, page.blocks[0], result.mask, whole_box={"l0"})
+    assert style.text_color in {(0, 0, 0), (255, 255, 255)}
+    assert style.outline_color is None

@@ -186,3 +186,26 @@ def test_text_on_a_tight_plate_over_a_photo_keeps_the_plate_as_background() -> N
 
     assert _close(style.background_color, (245, 242, 235), 10)
     assert _close(style.text_color, (30, 30, 30), 40)
+
+
+def test_a_line_masked_as_its_whole_box_is_read_against_its_plate() -> None:
+    # A light plate filling the line's box, on a busy photo: the erase stage masked the whole
+    # (grown) box, so the mask marks the plate as ink. Told so, the estimate finds the
+    # lettering on the plate instead.
+    rng = np.random.default_rng(1)
+    photo = rng.integers(0, 256, (200, 720, 3), dtype=np.uint8)
+    img = Image.fromarray(photo)
+    draw = ImageDraw.Draw(img)
+    font = font_for("en", bold=True).load(48)
+    box = draw.textbbox((30, 50), "Main Station", font=font)
+    draw.rectangle((box[0] - 4, box[1] - 4, box[2] + 4, box[3] + 4), fill=(240, 235, 220))
+    draw.text((30, 50), "Main Station", font=font, fill=(20, 60, 150))
+    image = np.asarray(img)
+    quad = Quad.from_rect(*box)
+    whole_box = np.zeros(image.shape[:2], np.uint8)
+    whole_box[box[1] - 6 : box[3] + 7, box[0] - 6 : box[2] + 7] = 255
+
+    style = estimate_style(image, _block([quad]), whole_box, whole_box={"l0"})
+
+    assert _close(style.text_color, (20, 60, 150), 40), style
+    assert _close(style.background_color, (240, 235, 220)), style

@@ -3,9 +3,10 @@
 A colour distance from an estimated background takes for text whatever that estimate
 misses (hair behind a caption, a specular highlight) and loses lettering that crosses a
 background of its own brightness. Lettering is one flat colour, or a fill and an
-outline; a busy background is not flat. So the confident text pixels are clustered by
-colour, the lettering's colour(s) picked out, and the mask limited to, and completed
-within, a stroke-width band around thin structures of those colours.
+outline, or words drawn in colours of their own; a busy background is not flat. So the
+confident text pixels are clustered by colour, the lettering's colours picked out, and the
+mask limited to, and completed within, a stroke-width band around thin structures of
+those colours.
 """
 
 from __future__ import annotations
@@ -34,8 +35,12 @@ _SPLIT_SPREAD = 14.0
 _MAX_RING_OUTLINE = 0.25
 # A second colour is an outline if it covers this share of the pixels around the first's strokes.
 _MIN_OUTLINE = 0.5
-# One or two text colours must explain at least this share of the confident pixels.
+# The text colours must explain at least this share of the confident pixels.
 _MIN_COVERAGE = 0.3
+# A colour draws letters when this share of its thin pixels lies in shapes at least this
+# fraction of the line's thickness across.
+_MIN_GLYPH = 0.3
+_MIN_GLYPH_SHARE = 0.5
 # Widest stroke, as a fraction of the line's thickness; wider text-coloured blobs are background.
 _MAX_STROKE = 0.3
 # Text pixels lie within this fraction of the line's thickness of a pixel of a text colour.
@@ -97,7 +102,7 @@ def refine_by_lettering_colour(
         layer[blobs > 0] = 0
         return layer
 
-    colours = _lettering_colours(crop[ys, xs], crop[ring], thin_layer)
+    colours, blends = _lettering_colours(crop[ys, xs], crop[ring], thin_layer, thickness)
     if not colours:
         return text
     core = np.zeros(region.shape, np.uint8)
@@ -111,30 +116,37 @@ def refine_by_lettering_colour(
     near = cv2.dilate(core, kernel).astype(bool) & region
     ny, nx = np.nonzero(near)
     d_bg = dist[ny, nx]
-    closer_to_text = (_text_colour_distance(crop[ny, nx], centres) < d_bg) & (d_bg > MIN_CONTRAST)
+    closer_to_text = (_text_colour_distance(crop[ny, nx], centres, blends) < d_bg) & (d_bg > MIN_CONTRAST)
     refined = np.zeros(region.shape, bool)
     refined[ny, nx] = text[ny, nx] | closer_to_text
     return refined
 
 
 def _lettering_colours(
-    confident: np.ndarray, ring_pixels: np.ndarray, thin_layer: Callable[[np.ndarray, float], np.ndarray]
-) -> dict[tuple[float, ...], np.ndarray]:
-    """The lettering's colour(s) and, for each, its stroke-thin pixels (a uint8 layer).
+    confident: np.ndarray,
+    ring_pixels: np.ndarray,
+    thin_layer: Callable[[np.ndarray, float], np.ndarray],
+    thickness: float,
+) -> tuple[dict[tuple[float, ...], np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
+    """The lettering's colours and, for each, its stroke-thin pixels (a uint8 layer).
 
     Candidates are tight colour clusters of the confident pixels (`_colour_clusters`). A colour
     common in the ring is background (text rarely reaches the ring), so the candidate least
-    present there is the fill. A second candidate is kept only if it is rare in the ring too
-    and outlines the first: most pixels just outside one colour's strokes have the other. Together the
-    colours must explain a fair share of the confident pixels.
+    present there is the fill. Every other candidate rare in the ring too is kept if it
+    outlines a kept colour (most pixels just outside one colour's strokes have the other) or
+    draws letters of its own (`_draws_letters`: an orange word in a white title, green
+    syllables among black ones). Together the colours must explain a fair share of the
+    confident pixels.
 
     Args:
         confident: Colours of the confident text pixels, (N, C).
         ring_pixels: Colours of the ring (background) pixels, (M, C).
         thin_layer: Maps ``(centre, tolerance)`` to that colour's stroke-thin pixel layer.
+        thickness: The line's thickness in px.
 
     Returns:
-        ``{centre: layer}`` for one or two colours, or an empty dict.
+        ``{centre: layer}`` for each lettering colour (empty when none), and the pairs of
+        colours that outline one another (their blend, the antialiased seam, is text too).
     """
     v = confident.reshape(len(confident), -1).astype(np.float32)
     v = v[:: max(1, len(v) // _MAX_CLUSTER_POINTS)]
@@ -151,20 +163,49 @@ def _lettering_colours(
         if in_ring <= _MAX_RING_COLOUR:
             candidates.append((in_ring, -share, centre, tol))
     if not candidates:
-        return {}
+        return {}, []
     candidates.sort(key=lambda c: (c[0], c[1]))
-    in_ring, neg_share, centre, tol = candidates[0]
-    first = thin_layer(centre, tol)
-    chosen = {tuple(centre.tolist()): first}
+    _, neg_share, centre, tol = candidates[0]
+    kept = [(centre, thin_layer(centre, tol))]
+    blends: list[tuple[np.ndarray, np.ndarray]] = []
     share = -neg_share
-    if len(candidates) > 1:
-        in_ring2, neg_share2, centre2, tol2 = candidates[1]
-        if in_ring2 <= _MAX_RING_OUTLINE:
-            second = thin_layer(centre2, tol2)
-            if max(_outlines(first, second), _outlines(second, first)) >= _MIN_OUTLINE:
-                chosen[tuple(centre2.tolist())] = second
-                share -= neg_share2
-    return chosen if share >= _MIN_COVERAGE else {}
+    background = np.median(ring, axis=0) if len(ring) else None
+    for rank, (in_ring, neg_share, centre, tol) in enumerate(candidates[1:], start=1):
+        if in_ring > _MAX_RING_OUTLINE:
+            continue
+        # A blend of a kept colour and the background is their antialiased edge (or a
+        # bubble border's), not a colour of its own; only the runner-up may still be an outline.
+        blend = background is not None and any(
+            float(_text_colour_distance(centre[None], other[None], [(other, background)])[0]) < tol
+            for other, _ in kept
+        )
+        if blend and rank > 1:
+            continue
+        layer = thin_layer(centre, tol)
+        outlined = [
+            other
+            for other, other_layer in kept
+            if max(_outlines(other_layer, layer), _outlines(layer, other_layer)) >= _MIN_OUTLINE
+        ]
+        if outlined or (not blend and _draws_letters(layer, thickness)):
+            blends += [(other, centre) for other in outlined]
+            kept.append((centre, layer))
+            share -= neg_share
+    if share < _MIN_COVERAGE:
+        return {}, []
+    return {tuple(c.tolist()): layer for c, layer in kept}, blends
+
+
+def _draws_letters(layer: np.ndarray, thickness: float) -> bool:
+    """Whether a colour's stroke-thin pixels form letters: most of them lie in connected
+    shapes at least `_MIN_GLYPH` of the line's thickness across (specular spots and
+    specks of texture are smaller; a word's strokes are not)."""
+    n, _, stats, _ = cv2.connectedComponentsWithStats(layer, connectivity=8)
+    if n <= 1:
+        return False
+    sizes = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    return bool(areas[sizes >= _MIN_GLYPH * thickness].sum() >= _MIN_GLYPH_SHARE * areas.sum())
 
 
 def _colour_clusters(v: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -224,11 +265,12 @@ def _kmeans(v: np.ndarray, k: int, iterations: int = 6) -> tuple[np.ndarray, np.
     return c, labels
 
 
-def _text_colour_distance(pixels: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """Colour distance of pixels (N, C) to the nearest text colour, or to the fill-outline blend."""
+def _text_colour_distance(
+    pixels: np.ndarray, centres: np.ndarray, blends: list[tuple[np.ndarray, np.ndarray]]
+) -> np.ndarray:
+    """Colour distance of pixels (N, C) to the nearest text colour, or to a fill-outline blend."""
     d = np.min(vector_norm(pixels[:, None, :] - centres[None]), axis=1)
-    if len(centres) == 2:
-        a, b = centres
+    for a, b in blends:
         ab = b - a
         t = np.clip(((pixels - a) @ ab) / max(float(ab @ ab), 1e-6), 0.0, 1.0)
         d = np.minimum(d, vector_norm(pixels - (a + t[:, None] * ab)))

@@ -12,15 +12,18 @@ glyph pixels leaves most of the box untouched. Per line, on the line's bounding 
    when the split is clean (so anti-aliased fringes and second tones such as an outline
    or a fill count as text, whatever the polarity);
 5. keep what is drawn in the lettering's own colour(s) (`lettering.py`);
-6. drop structures entering from beyond the region (a bubble border in the margin);
-7. dilate by ``dilate`` px, never beyond the region.
+6. grow over what, next to the text, still differs from the background (the soft edge of
+   an outline, a shadow, a camera's halo: `_grow_over_outline`);
+7. drop structures entering from beyond the region (a bubble border in the margin);
+8. dilate by ``dilate`` px, never beyond the region.
 
 When the ring is busy (or the distance does not separate), the line may sit on a flat
-panel barely larger than its text (a label, a button, a sign plate) with the ring off the
-panel: if the line's core lies on one flat colour, that panel is the background instead
-(`_panel_text`), and the mask stays inside it. Otherwise, when the distance does not
-separate (a textured background about as far from its own ring as the text is), the line
-falls back to its whole box, and the result says so.
+panel barely larger than its text (a label, a button, a sign plate, a lightbox) with the
+ring off the panel: if the line's core lies on one flat panel (a colour, a ramp, or a
+plate lit unevenly), that panel is the background instead (`_panel_text`), and the mask
+stays inside it. Otherwise, when the distance does not separate (a textured background
+about as far from its own ring as the text is), the line falls back to its whole box, and
+the result says so (`TextMask.fallback_line_ids`; the pipeline reports each as a diagnostic).
 """
 
 from __future__ import annotations
@@ -56,10 +59,24 @@ _MIN_RING = 24
 # A panel under the line: the share of the line's core in its colour, the core's share on
 # it, its greatest noise (colour distance), and how far the core lies inside the quad
 # (a fraction of the line's thickness: the detector's box reaches beyond the glyphs).
-_MIN_PANEL_SHARE = 0.4
+_MIN_PANEL_SHARE = 0.25
 _MIN_CORE_ON_PANEL = 0.97
-_MAX_PANEL_NOISE = 8.0
+_MAX_PANEL_NOISE = 14.0
+# A ring noisier than this (colour distance) may lie off a panel: look for one.
+_BUSY_RING = 8.0
 _CORE_INSET = 0.15
+# Colours of the core tried as the panel's, commonest first.
+_PANEL_CANDIDATES = 2
+# Core pixels sampled to find the panel.
+_PANEL_SAMPLE = 4096
+# Outlines, shadows and halos: the text grows by at most this fraction of the line's
+# thickness (and this many px: a blur or a sharpening halo is the camera's, not the
+# font's) over pixels this far from the background (colour distance, and multiples of
+# the background's noise).
+_OUTLINE_REACH = 0.06
+_MAX_OUTLINE_PX = 6
+_GROW_CONTRAST = 10.0
+_GROW_NOISE = 1.25
 
 
 @dataclass(frozen=True)
@@ -178,18 +195,21 @@ def line_mask(image: np.ndarray, quad: Quad, dilate: int) -> tuple[tuple[int, in
     thickness = min(quad.width, quad.height)
     keep_inside = region
     panel = None
-    if fell_back or ring_noise > _MAX_PANEL_NOISE:
+    if fell_back or ring_noise > _BUSY_RING:
         # A busy ring may lie off a panel that fits the text tightly (a label, a button, a
         # sign plate): then the panel, not the ring, is the text's background.
         core = _poly_mask(_grow(pts, -_CORE_INSET * thickness) - offset, ch, cw)
-        panel = _panel_text(crop, region, core)
+        panel = _panel_text(crop, region, core, sigma)
+    reach = min(_MAX_OUTLINE_PX, max(1, round(_OUTLINE_REACH * thickness)))
     if panel is not None:
-        text, keep_inside = panel
+        text, keep_inside, panel_dist, panel_noise = panel
+        text = _grow_over_outline(text, panel_dist, panel_noise, reach) & keep_inside
         fell_back = False
     elif fell_back:
         text = inner.copy()
     else:
         text = refine_by_lettering_colour(crop, dist, text, strong, region, inner, ring, thickness)
+        text = _grow_over_outline(text, dist, ring_noise, reach) & region
         text = _drop_outside_parts(text, inner, _outer_edge(region, clipped))
     text_u8 = np.where(text, np.uint8(255), np.uint8(0))
     if dilate > 0:
@@ -270,32 +290,112 @@ def _separate(
     return text, strong, failed
 
 
+def _grow_over_outline(text: np.ndarray, dist: np.ndarray, noise: float, reach: int) -> np.ndarray:
+    """Grow the text over what, next to it, still differs from the background.
+
+    An outline, a drop shadow, a camera's sharpening halo or the blur between a dark rim
+    and the plate can stand less far from the background than the threshold and still be
+    seen: left unmasked, the fill copies it inward and draws a ghost of the letters. So
+    every pixel within ``reach`` px of the text whose distance from the background (its 3x3
+    median, so single noisy pixels do not chain and the letters' own contrast does not
+    spread) exceeds the background's own noise is added, where it connects to the text.
+    """
+    if not text.any():
+        return text
+    low = max(_GROW_CONTRAST, _GROW_NOISE * noise)
+    smooth = cv2.medianBlur(np.ascontiguousarray(dist, np.float32), 3)
+    near = cv2.distanceTransform((~text).astype(np.uint8), cv2.DIST_L2, 3) <= reach
+    candidate = ((smooth > low) & near) | text
+    _, labels = cv2.connectedComponents(candidate.astype(np.uint8), connectivity=8)
+    touching = np.zeros(int(labels.max()) + 1, bool)
+    touching[labels[text]] = True
+    touching[0] = False
+    return text | touching[labels]
+
+
 def _panel_text(
-    crop: np.ndarray, region: np.ndarray, core: np.ndarray
-) -> tuple[np.ndarray, np.ndarray] | None:
+    crop: np.ndarray, region: np.ndarray, core: np.ndarray, sigma: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
     """The text on a flat panel that holds the line's core, when the ring is off the panel.
 
-    The panel is the commonest colour of the core, if flat (its own pixels stay within a
-    few levels of it); its area is the connected part of the region in that colour that
-    touches the core, with the holes the glyphs make filled. Text is what in that area
-    differs from the panel colour.
+    The panel is one of the commonest colours of the core (`_PANEL_CANDIDATES`, in order:
+    bold lettering in a tight quad can outnumber its plate), if flat: its pixels stay
+    within a few levels of a colour plane (a plate lit unevenly is a ramp). Its area is the
+    connected part of the region near that plane that touches the core, with the holes the
+    glyphs make filled; the core must lie on it (the lettering's own colour fails there: its
+    strokes do not enclose the core). Text is what in that area differs from the panel.
 
     Returns:
-        (text pixels, the filled panel area the mask must stay inside), or None when the
-        core does not lie on one flat panel.
+        (text pixels, the filled panel area the mask must stay inside, every pixel's colour
+        distance from the panel, the panel's noise), or None when the core does not lie on
+        one flat panel.
     """
-    core_px = crop[core]
-    if len(core_px) < _MIN_RING:
+    cy, cx = np.nonzero(core)
+    if len(cy) < _MIN_RING:
         return None
-    colour = dominant_colour(core_px)
-    near = vector_norm(core_px - colour)
-    on_panel = near < _MIN_CONTRAST
+    # The panel's colour, share and noise are statistics: an even sample of the core will do.
+    step = max(1, len(cy) // _PANEL_SAMPLE)
+    cy, cx = cy[::step], cx[::step]
+    core_px = crop[cy, cx]
+    untried = np.ones(len(core_px), bool)
+    for _ in range(_PANEL_CANDIDATES):
+        if untried.sum() < _MIN_RING:
+            break
+        colour = dominant_colour(core_px[untried])
+        untried &= vector_norm(core_px - colour) >= _MIN_CONTRAST
+        found = _panel_of_colour(crop, region, core, (cy, cx), colour, sigma)
+        if found is not None:
+            return found
+    return None
+
+
+def _panel_of_colour(
+    crop: np.ndarray,
+    region: np.ndarray,
+    core: np.ndarray,
+    core_yx: tuple[np.ndarray, np.ndarray],
+    colour: np.ndarray,
+    sigma: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
+    """`_panel_text` for one candidate colour, given the (sampled) core pixels' positions.
+
+    The panel's model is, from the cheapest up, whichever leaves it flat: the colour itself;
+    a colour plane (a ramp); the plane plus the lighting its pixels show across the region
+    (a lightbox brighter in the middle), spread over the letters as the ring's detail is
+    (`_local_background`). What it leaves is the panel's noise.
+    """
+    cy, cx = core_yx
+    core_px = crop[cy, cx]
+    residual = vector_norm(core_px - colour)
+    on_panel = residual < _MIN_CONTRAST
     if on_panel.mean() < _MIN_PANEL_SHARE:
         return None
-    noise = float(np.percentile(near[on_panel], _NOISE_PERCENTILE))
+    noise = float(np.percentile(residual[on_panel], _NOISE_PERCENTILE))
+    if noise <= _BUSY_RING:
+        return _panel_area(region, core, vector_norm(crop - colour), noise)
+    for _ in range(2):  # a plane through the panel's pixels, then through those near the plane
+        plane, _ = fit_plane(cy[on_panel], cx[on_panel], core_px[on_panel])
+        residual = vector_norm(core_px - plane.at(cy, cx))
+        on_panel = residual < _MIN_CONTRAST
+        if on_panel.mean() < _MIN_PANEL_SHARE:
+            return None
+    noise = float(np.percentile(residual[on_panel], _NOISE_PERCENTILE))
+    dist = vector_norm(crop - plane.grid(*region.shape))
+    if noise > _BUSY_RING:
+        for _ in range(2):
+            background, seed_residual = _local_background(crop, region & (dist < _MIN_CONTRAST), sigma)
+            dist = vector_norm(crop - background)
+        noise = float(np.percentile(seed_residual, _NOISE_PERCENTILE))
+    return _panel_area(region, core, dist, noise)
+
+
+def _panel_area(
+    region: np.ndarray, core: np.ndarray, dist: np.ndarray, noise: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
+    """The panel's filled area and the text on it, given each pixel's distance from the
+    panel's model and its noise; None when the core does not lie on it."""
     if noise > _MAX_PANEL_NOISE:
         return None
-    dist = vector_norm(crop - colour)
     threshold = max(_MIN_CONTRAST, _NOISE_FACTOR * noise)
     panel = ((dist <= threshold) & region).astype(np.uint8)
     _, labels = cv2.connectedComponents(panel, connectivity=8)
@@ -310,7 +410,7 @@ def _panel_text(
         return None
     if text.sum() > _MAX_REGION_TEXT * area.sum():
         return None
-    return text, area
+    return text, area, dist, noise
 
 
 def _drop_outside_parts(text: np.ndarray, inner: np.ndarray, edge: np.ndarray) -> np.ndarray:

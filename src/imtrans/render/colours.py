@@ -12,7 +12,7 @@ white rim on art. Its width is how deep the fill's edge lies inside the ink.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import cv2
@@ -47,21 +47,29 @@ _MIN_PLATE_SHARE = 0.4
 _PLATE_SPREAD = 24.0
 
 
-def estimate_styles(image: np.ndarray, blocks: Sequence[Block], text_mask: np.ndarray) -> dict[str, Style]:
+def estimate_styles(
+    image: np.ndarray, blocks: Sequence[Block], text_mask: np.ndarray, whole_box: Collection[str] = ()
+) -> dict[str, Style]:
     """`estimate_style` of every block, by block id; blocks are read in parallel threads
     (OpenCV and NumPy's large loops release the GIL; about 20% less time on two cores)."""
     with ThreadPoolExecutor(max_workers=workers(len(blocks))) as pool:
-        styles = list(pool.map(lambda b: estimate_style(image, b, text_mask), blocks))
+        styles = list(pool.map(lambda b: estimate_style(image, b, text_mask, whole_box), blocks))
     return {b.id: st for b, st in zip(blocks, styles, strict=True)}
 
 
-def estimate_style(image: np.ndarray, block: Block, text_mask: np.ndarray) -> Style:
+def estimate_style(
+    image: np.ndarray, block: Block, text_mask: np.ndarray, whole_box: Collection[str] = ()
+) -> Style:
     """Estimate a block's lettering style from the original image and the text mask.
 
     Args:
         image: The original RGB uint8 image (H, W, 3), before erasing.
         block: The block; its line quads say where the glyphs are.
         text_mask: uint8 (H, W), 255 at text pixels (from the erase stage).
+        whole_box: Ids of lines the erase stage masked as whole boxes (`TextMask.fallback_line_ids`):
+            their mask is not text pixels. Inside them the text is what differs from a flat
+            plate that fills most of the quads; with no such plate, and no other line to read,
+            the style is a legible default on the background.
 
     Returns:
         The style: text and background colours, outline colour and width (source pixels),
@@ -92,6 +100,17 @@ def estimate_style(image: np.ndarray, block: Block, text_mask: np.ndarray) -> St
     region = np.zeros(mask.shape, np.uint8)
     cv2.fillPoly(region, [np.round(p - (x0, y0)).astype(np.int32) for p in polys], 1)
     region_b = region > 0
+    # A whole-box mask says nothing about where the glyphs are: forget it, and look for
+    # ink anywhere in those lines' quads (`unknown`) against a plate, if there is one.
+    boxed = [(q, p) for ln, q, p in zip(block.lines, quads, polys, strict=False) if ln.id in whole_box]
+    unknown = np.zeros(mask.shape, bool)
+    if boxed:
+        forget = np.zeros(mask.shape, np.uint8)
+        cv2.fillPoly(forget, [np.round(p - (x0, y0)).astype(np.int32) for _, p in boxed], 1)
+        mask &= forget == 0
+        known = np.zeros(mask.shape, np.uint8)
+        cv2.fillPoly(known, [np.round(np.asarray(q.points) - (x0, y0)).astype(np.int32) for q, _ in boxed], 1)
+        unknown = known > 0
 
     # The background is read inside the lines' own quads when they show one flat colour:
     # the margin around them may already be off a plate that fits the text tightly (a
@@ -102,13 +121,16 @@ def estimate_style(image: np.ndarray, block: Block, text_mask: np.ndarray) -> St
     if plate is not None:
         bg_sel, region_b = plate, inner > 0
     else:
-        bg_sel = _background_pixels(mask, region_b, reach)
+        bg_sel = _background_pixels(mask | unknown, region_b, reach)
+        unknown[:] = False  # no plate: nothing there tells the ink from the background
     if bg_sel.sum() == 0:
         bg_sel = region_b
     bg = np.median(img[bg_sel], axis=0) if bg_sel.any() else np.array([255.0, 255.0, 255.0])
     local_bg = _local_mean(img, bg_sel, bg, size=max(9, 2 * reach + 1, int(extent) | 1))
+    if boxed and not (mask.any() or unknown.any()):
+        return _legible(base, bg)
 
-    near = cv2.dilate(mask.astype(np.uint8), _disk(reach)) > 0
+    near = (cv2.dilate(mask.astype(np.uint8), _disk(reach)) > 0) | unknown
     differs = np.linalg.norm(img - local_bg, axis=2) > INK_THRESHOLD
     ink = near & region_b & differs
     if ink.sum() < _MIN_INK:
