@@ -34,6 +34,13 @@ class DetectSettings(_Section):
         2048, ge=256, description="Longest side the detector sees; larger images are scaled down."
     )
     box_threshold: float = Field(0.5, ge=0, le=1, description="Minimum mean score inside a detected box.")
+    pixel_threshold: float = Field(
+        0.6,
+        gt=0,
+        lt=1,
+        description="Text probability above which a pixel belongs to a line (DB's binarisation; "
+        "higher keeps close lines and columns apart).",
+    )
     extra_scales: list[float] = Field(
         default_factory=lambda: [0.5],
         description="Extra detection passes at these scales, merged in (finds large, widely spaced glyphs).",

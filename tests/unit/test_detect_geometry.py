@@ -119,6 +119,16 @@ def test_a_glyph_beside_a_vertical_column_is_not_chained_into_a_line():
     assert len(merge_glyphs([short_column, bubble_mark])) == 2
 
 
+def test_on_a_vertical_page_glyphs_chain_down_their_column_never_sideways():
+    long_column = rect(300, 0, 340, 300)
+    # "出口" split into its two glyphs, and a one-glyph column beside it
+    top, bottom, beside = rect(200, 0, 240, 40), rect(200, 46, 240, 86), rect(150, 0, 190, 40)
+    merged = merge_glyphs([long_column, top, bottom, beside])
+    assert len(merged) == 3
+    column = next(b for b in merged if b.parts == 2)
+    assert column.direction is Direction.VERTICAL and column.bbox == (200, 0, 240, 86)
+
+
 def _two_panels(left_colour, right_colour, divider=False):
     image = np.zeros((100, 400, 3), np.uint8)
     image[:, :200] = left_colour

@@ -278,8 +278,10 @@ def merge_glyphs(
     "1" pairs with a glyph, at most 1.5 heights when a short word (at most 4 times wider than
     tall) pairs with a word or a glyph, and at most one height when a glyph follows a whole line (a last letter the
     detector left out). Two whole lines are never merged, nor is a vertical column (more than 4
-    times taller than wide) with anything, nor a narrow box on a page with more columns than
-    rows (there it is a short column). Given the image, two boxes with a divider between them
+    times taller than wide) with anything sideways. On a page with more columns than rows, a
+    narrow box is a short column, and glyphs and columns are chained down their column instead
+    (at most half a column's width apart): the detector splits a short column into its glyphs
+    when it keeps close columns apart. Given the image, two boxes with a divider between them
     or on backgrounds of different colours are never merged (`separated`): the two panels of a
     sign, a menu's columns. Glyphs are never chained top to bottom: a two-syllable word is as
     square as one big syllable, so two stacked short lines would turn into a false column.
@@ -312,16 +314,26 @@ def merge_glyphs(
     rects = {i: boxes[i].bbox for i in ids}
     kinds = {i: _kind(rects[i]) for i in ids}
     # On a page of vertical writing (more columns than rows), a narrow box is a short column,
-    # not a thin letter: it pairs with nothing.
+    # not a thin letter, and glyphs are chained down their column, never sideways.
     page_kinds = [_kind(b.bbox) for b in boxes]
-    if page_kinds.count("column") + page_kinds.count("narrow") > page_kinds.count("line") + page_kinds.count(
-        "word"
-    ):
+    vertical_page = page_kinds.count("column") + page_kinds.count("narrow") > page_kinds.count(
+        "line"
+    ) + page_kinds.count("word")
+    if vertical_page:
         kinds = {i: "column" if k == "narrow" else k for i, k in kinds.items()}
-    has_row: set[int] = set()
+    turned = np.swapaxes(image, 0, 1) if image is not None and vertical_page else None
     for a in ids:
         for b in ids:
             if a >= b:
+                continue
+            if vertical_page:
+                ta, tb = _transposed(rects[a]), _transposed(rects[b])
+                if (
+                    {kinds[a], kinds[b]} <= {"glyph", "column"}
+                    and _same_row(ta, tb, _COLUMN_GAP)
+                    and (turned is None or not separated(turned, ta, tb))
+                ):
+                    union(a, b)
                 continue
             pair = {kinds[a], kinds[b]}
             if pair == {"glyph"}:
@@ -340,7 +352,6 @@ def merge_glyphs(
                 image is None or not separated(image, rects[a], rects[b])
             ):
                 union(a, b)
-                has_row.update((a, b))
     groups: dict[int, list[int]] = {}
     for i in ids:
         groups.setdefault(find(i), []).append(i)
@@ -359,7 +370,7 @@ def merge_glyphs(
             Box(
                 points=pts,
                 score=float(np.mean([m.score for m in members])),
-                direction=Direction.HORIZONTAL,
+                direction=Direction.VERTICAL if vertical_page else Direction.HORIZONTAL,
                 scale=min(m.scale for m in members),
                 parts=sum(m.parts for m in members),
             )
@@ -407,6 +418,15 @@ def _window(image: np.ndarray, x0: float, y0: float, x1: float, y1: float) -> np
     xa, xb = max(0, int(x0)), min(w, math.ceil(x1))
     ya, yb = max(0, int(y0)), min(h, math.ceil(y1))
     return image[ya : max(ya, yb), xa : max(xa, xb)]
+
+
+#: Glyphs of one vertical column lie at most this many column widths apart.
+_COLUMN_GAP = 0.5
+
+
+def _transposed(r: tuple[float, ...]) -> tuple[float, float, float, float]:
+    """An axis-aligned box with x and y swapped: a column seen as a row."""
+    return r[1], r[0], r[3], r[2]
 
 
 def _upright(b: Box, max_angle: float) -> bool:
