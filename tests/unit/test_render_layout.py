@@ -1,9 +1,16 @@
-"""Fitting text into a block region: size search, overflow, alignment, vertical columns."""
+"""Fitting text into a block region: size search, overflow, alignment, vertical columns, and the
+region bounded by the bubble, caption or plate around the block."""
 
 from __future__ import annotations
 
-import pytest
+import math
 
+import cv2
+import numpy as np
+import pytest
+from fixtures import rotated_quad
+
+from imtrans.render.draw import draw_block, render_page
 from imtrans.render.fonts import font_for
 from imtrans.render.layout import (
     Layout,
@@ -15,9 +22,12 @@ from imtrans.render.layout import (
     text_region,
     vertical_cells,
 )
-from imtrans.types import Alignment, Direction
+from imtrans.render.regions import enclosing_region
+from imtrans.settings import RenderSettings
+from imtrans.types import Alignment, Block, Direction, Line, Quad, Style, Translation
 
 EN = font_for("en")
+SETTINGS = RenderSettings()
 JA = font_for("ja")
 
 
@@ -172,3 +182,131 @@ def test_text_region_golden(
     w: float, h: float, source: Direction, layout: Direction, expected: tuple[float, float]
 ) -> None:
     assert text_region(w, h, source, layout) == pytest.approx(expected)
+
+
+# -- regions bounded by the bubble, caption or plate that holds the text ---------------------
+def _bubble_page(centre=(250, 200), axes=(150, 100), angle=0.0, outline=3) -> np.ndarray:
+    """A white oval speech bubble with a black outline on grey art."""
+    img = np.full((400, 500, 3), 120, np.uint8)
+    cv2.ellipse(img, centre, axes, angle, 0, 360, (255, 255, 255), -1)
+    cv2.ellipse(img, centre, axes, angle, 0, 360, (0, 0, 0), outline)
+    return img
+
+
+def _region_corners(quad: Quad, box: tuple[float, float, float, float]) -> np.ndarray:
+    """The region's corners in image pixels (the box is in the quad's own coordinates)."""
+    qw, qh = quad.width, quad.height
+    h = cv2.getPerspectiveTransform(np.float32([[0, 0], [qw, 0], [qw, qh], [0, qh]]), np.float32(quad.points))
+    x0, y0, x1, y1 = box
+    pts = np.float64([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]).reshape(-1, 1, 2)
+    return cv2.perspectiveTransform(pts, h.astype(np.float64)).reshape(-1, 2)
+
+
+def _inside_ellipse(pts: np.ndarray, centre, axes, angle: float = 0.0) -> bool:
+    t = math.radians(angle)
+    d = pts - np.array(centre, float)
+    u = d[:, 0] * math.cos(t) + d[:, 1] * math.sin(t)
+    v = -d[:, 0] * math.sin(t) + d[:, 1] * math.cos(t)
+    return bool(((u / axes[0]) ** 2 + (v / axes[1]) ** 2 <= 1.0).all())
+
+
+def test_a_block_in_a_drawn_bubble_gets_a_region_inside_the_bubble_and_larger_than_its_box() -> None:
+    img = _bubble_page()
+    quad = Quad.from_rect(220, 160, 280, 240)  # a narrow column of text in the middle
+    region = enclosing_region(img, quad)
+    assert region.bounded and region.reason == ""
+    x0, y0, x1, y1 = region.boxes[0]
+    assert (x1 - x0) * (y1 - y0) > 3 * quad.width * quad.height
+    # Every offered rectangle lies inside the bubble's inner edge (semi-axes less the outline).
+    for box in region.boxes:
+        assert _inside_ellipse(_region_corners(quad, box), (250, 200), (148, 98))
+
+
+def test_a_rotated_bubble_gives_a_region_at_the_blocks_angle_inside_it() -> None:
+    img = _bubble_page(angle=-30)  # cv2 turns clockwise on screen for positive angles
+    quad = rotated_quad(250, 200, 80, 50, 30)
+    region = enclosing_region(img, quad)
+    assert region.bounded
+    x0, _, x1, _ = region.boxes[0]
+    assert x1 - x0 > 1.5 * quad.width
+    assert _inside_ellipse(_region_corners(quad, region.boxes[0]), (250, 200), (148, 98), -30)
+
+
+def test_a_caption_box_clips_a_block_that_runs_past_its_edge() -> None:
+    img = np.full((300, 500, 3), 90, np.uint8)
+    cv2.rectangle(img, (100, 100), (300, 160), (255, 255, 255), -1)
+    cv2.rectangle(img, (100, 100), (300, 160), (0, 0, 0), 2)
+    quad = Quad.from_rect(110, 112, 340, 148)  # the detected box runs 40 px past the caption
+    region = enclosing_region(img, quad)
+    assert region.bounded
+    for box in region.boxes:
+        xs, ys = _region_corners(quad, box).T
+        assert xs.min() > 101 and xs.max() < 299 and ys.min() > 101 and ys.max() < 159
+    x0, _, x1, _ = region.boxes[0]
+    assert x1 - x0 > 150  # the caption's width, less the walls and the inset
+
+
+def test_no_closed_region_falls_back_with_a_reason() -> None:
+    blank = np.full((300, 400, 3), 255, np.uint8)  # a background that runs on to the edges
+    noise = np.random.default_rng(0).integers(0, 256, (300, 400, 3)).astype(np.uint8)  # text on a photo
+    quad = Quad.from_rect(120, 120, 280, 170)
+    for img in (blank, noise):
+        region = enclosing_region(img, quad)
+        assert not region.bounded and region.box is None
+        assert region.reason
+    block = Block("a", quad, (Line("a.0", quad),), Direction.HORIZONTAL, Alignment.CENTRE)
+    drawing = draw_block(
+        block, "Hello", Style(font_size=30), SETTINGS, "en", EN, blank.shape[:2], image=blank
+    )
+    assert not drawing.region.bounded and drawing.region.reason
+    assert drawing.layout.region == pytest.approx((quad.width, quad.height))  # the block's own box
+
+
+def test_two_blocks_in_one_bubble_keep_out_of_each_others_box() -> None:
+    img = _bubble_page(axes=(150, 130))
+    top, bottom = Quad.from_rect(200, 120, 300, 170), Quad.from_rect(200, 230, 300, 280)
+    region = enclosing_region(img, top, obstacles=[bottom])
+    assert region.bounded
+    for box in region.boxes:
+        assert _region_corners(top, box)[:, 1].max() <= 230 + 1
+
+
+def _draw_column(axes: tuple[int, int], column: Quad, text: str, target: str, size: float):
+    """Draw one vertical source column's translation in a bubble; the bubble and the drawn pixels."""
+    img = _bubble_page(axes=axes)
+    block = Block("v", column, (Line("v.0", column, direction=Direction.VERTICAL),), Direction.VERTICAL)
+    tr = {"v": Translation("v", text, "ja", target, "t")}
+    out, diags = render_page(img, [block], tr, {"v": Style(font_size=size)}, SETTINGS, target)
+    assert diags == []
+    ys, xs = np.nonzero(np.abs(out.astype(int) - img.astype(int)).max(axis=2) > 0)
+    return xs, ys
+
+
+def test_english_from_a_vertical_column_stays_inside_its_bubble() -> None:
+    column = Quad.from_rect(235, 110, 265, 290)
+    xs, ys = _draw_column(
+        (90, 120), column, "I never thought so many people would come to see me off", "en", 26
+    )
+    assert len(xs) > 200
+    assert _inside_ellipse(np.stack([xs, ys], 1).astype(float), (250, 200), (87, 117))
+    assert xs.max() - xs.min() > 2.5 * column.width  # wider than the block-only rule allows (2.5x)
+
+
+def test_vertical_japanese_in_a_bubble_stays_in_columns_inside_it() -> None:
+    column = Quad.from_rect(225, 100, 275, 300)
+    xs, ys = _draw_column((90, 130), column, "こんなに来てくれるとは思わなかったねえ", "ja", 24)
+    assert _inside_ellipse(np.stack([xs, ys], 1).astype(float), (250, 200), (87, 127))
+    assert ys.max() - ys.min() > xs.max() - xs.min()  # still columns
+
+
+def test_an_icon_on_a_sign_plate_stays_out_of_the_region() -> None:
+    img = np.full((400, 500, 3), 150, np.uint8)
+    cv2.rectangle(img, (100, 60), (400, 340), (20, 20, 20), -1)  # a dark plate on a wall
+    cv2.circle(img, (250, 130), 30, (240, 240, 240), -1)  # a white icon above the text
+    quad = Quad.from_rect(180, 200, 320, 240)
+    region = enclosing_region(img, quad)
+    assert region.bounded
+    for box in region.boxes:
+        assert _region_corners(quad, box)[:, 1].min() >= 160  # below the icon
+    x0, _, x1, _ = region.boxes[0]
+    assert x1 - x0 > 250  # the plate's width

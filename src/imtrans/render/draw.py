@@ -1,16 +1,18 @@
 """Draw each block's translation into the erased image, in the style of the original.
 
-Each block is drawn upright on a canvas of its own size (region coordinates, see
-`layout.py`), then the canvas is warped onto the block's quad with one homography, so a
-rotated or perspective block follows its source with no special case. The canvas holds
-two coverage masks (glyph fill, and fill plus outline); colours are applied to them as
-premultiplied RGB, warped with the alpha, and blended: pixels the warped alpha does not
-touch stay bit-for-bit unchanged.
+Each block's text is fitted into the bubble, caption or plate around it (`regions.py`), or
+into its own box when none closes around it. It is drawn upright on a canvas in the block's
+own frame (region coordinates, see `layout.py`), then the canvas is warped onto the block's
+quad with one homography, so a rotated or perspective block follows its source with no
+special case. The canvas holds two coverage masks (glyph fill, and fill plus outline);
+colours are applied to them as premultiplied RGB, warped with the alpha, and blended:
+pixels the warped alpha does not touch stay bit-for-bit unchanged.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -24,17 +26,22 @@ from imtrans.render.layout import (
     Layout,
     em_top,
     fit_block,
+    fits_whole_words,
     layout_direction,
+    size_cap,
     text_region,
     vertical_cells,
     vertical_features,
 )
+from imtrans.render.regions import Region, enclosing_region
 from imtrans.settings import RenderSettings
 from imtrans.types import RGB, Block, Diagnostic, Direction, Quad, Severity, Style, Translation
 
 #: A block quad whose angle differs from the style's by more than this (degrees) is not
 #: trusted for orientation: the text is drawn in a rectangle at the style's angle instead.
 ANGLE_TOLERANCE = 3.0
+#: Room kept between the text and a bubble's or caption's outline, in source font sizes.
+REGION_INSET_EM = 0.1
 _STAGE = "render"
 
 
@@ -57,11 +64,16 @@ class Patch:
 
 @dataclass(frozen=True)
 class BlockDrawing:
-    """What drawing one block produced: where the text went and its patch (None when off the image)."""
+    """What drawing one block produced: where the text went and its patch (None when off the image).
+
+    `region` is the bubble, caption or plate the text was fitted into (in the quad's own
+    coordinates), or, without a box, why the block's own box was used instead.
+    """
 
     layout: Layout
     quad: Quad
     patch: Patch | None
+    region: Region
 
 
 def render_page(
@@ -96,6 +108,7 @@ def render_page(
         raise ValueError(f"render_page needs an RGB uint8 image, got {image.dtype} {image.shape}")
     out = image.copy()
     diags: list[Diagnostic] = []
+    drawn = [b for b in blocks if (t := translations.get(b.id)) is not None and t.text.strip()]
     for block in blocks:
         tr = translations.get(block.id)
         if tr is None or not tr.text.strip():
@@ -107,7 +120,10 @@ def render_page(
         # A translation may keep source-script words (names, untranslated terms): pick a font that has them.
         spec = font_for(language_of_script(tr.text, target), override=settings.font_path)
         try:
-            drawing = draw_block(block, tr.text, style, settings, target, spec, image.shape[:2])
+            others = [b.quad for b in drawn if b.id != block.id]
+            drawing = draw_block(
+                block, tr.text, style, settings, target, spec, image.shape[:2], image=image, obstacles=others
+            )
         except Exception as e:  # one block's failure must not lose the page  # noqa: BLE001
             msg = f"could not draw the translation: {type(e).__name__}: {e}"
             diags.append(Diagnostic(_STAGE, "render_failed", msg, Severity.ERROR, block.id))
@@ -134,8 +150,17 @@ def draw_block(
     target: str,
     font_spec: FontSpec,
     image_shape: tuple[int, int],
+    *,
+    image: np.ndarray | None = None,
+    obstacles: Sequence[Quad] = (),
 ) -> BlockDrawing:
     """Lay out and draw one block's text; return its patch for an image of `image_shape` (H, W).
+
+    With the erased `image`, the text is fitted into the bubble, caption or plate around the
+    block (`regions.enclosing_region`): it may grow past the block's own box inside it, and
+    stops at its outline where the box runs past it. Without one (text on a photo, a
+    background that runs on past the searched window), the block's own box is used
+    (`layout.text_region`).
 
     Args:
         block: The block (its quad, direction and alignment).
@@ -145,32 +170,71 @@ def draw_block(
         target: Target language code.
         font_spec: The font.
         image_shape: (height, width) of the image the patch is for.
+        image: The erased image, searched for the region around the block.
+        obstacles: Quads of the other blocks drawn on the page (kept out of this one's region).
 
     Returns:
-        The layout, the quad the text was mapped onto, and the patch (None if the quad lies
-        wholly outside the image).
+        The layout, the quad the text was mapped onto, the patch (None if the quad lies
+        wholly outside the image) and the region found.
     """
     quad = placement_quad(block, style)
     qw, qh = quad.width, quad.height
     if qw < 1 or qh < 1:
         raise ValueError(f"degenerate block quad ({qw:.1f}x{qh:.1f} px)")
     direction = layout_direction(block.direction, target, settings.vertical_for_cjk)
-    region_w, region_h = text_region(qw, qh, block.direction, direction)
+    own_w, own_h = text_region(qw, qh, block.direction, direction)
+    own = ((qw - own_w) / 2, 0.0, (qw + own_w) / 2, own_h)
+    region = Region((), "no image")
+    if image is not None:
+        inset = max(1.0, REGION_INSET_EM * style.font_size)
+        region = enclosing_region(image, quad, obstacles, own_boxes=[own], inset_px=inset)
     outlined = style.outline_color is not None and style.font_size > 0
     stroke_ratio = style.outline_width / style.font_size if outlined else 0.0
-    layout = fit_block(
-        text,
-        target,
-        region_w,
-        region_h,
-        direction,
-        font_spec,
-        settings.min_font_px,
-        settings.max_font_px,
-        style.font_size,
-        alignment=block.alignment,
-        stroke_ratio=stroke_ratio,
-    )
+
+    def fit(w: float, h: float, min_px: int = settings.min_font_px) -> Layout:
+        return fit_block(
+            text,
+            target,
+            w,
+            h,
+            direction,
+            font_spec,
+            min_px,
+            settings.max_font_px,
+            style.font_size,
+            alignment=block.alignment,
+            stroke_ratio=stroke_ratio,
+        )
+
+    if region.bounded:
+        # The bubble's rectangle that fits the text with whole words at the largest size; the
+        # largest rectangle on a tie.
+        cap = size_cap(settings.min_font_px, settings.max_font_px, style.font_size)
+        words = set(text.split())
+
+        def score(lay: Layout) -> tuple[bool, bool, int]:
+            whole = all(w in words for line in lay.lines for w in line.split())
+            return (not lay.overflow, whole, lay.font_px)
+
+        layout, (rx0, ry0, _, _) = fit(*_size(region.boxes[0])), region.boxes[0]
+        best = score(layout)
+        for box in region.boxes[1:]:
+            if best >= (True, True, cap):
+                break
+            # Once whole words fit, another rectangle only counts if it holds them larger.
+            floor = settings.min_font_px
+            if best[:2] == (True, True):
+                floor = layout.font_px + 1
+                if not fits_whole_words(text, target, *_size(box), direction, font_spec, floor, stroke_ratio):
+                    continue
+            trial = fit(*_size(box), min_px=floor)
+            if score(trial) > best:
+                layout, (rx0, ry0, _, _), best = trial, box, score(trial)
+        region_w, region_h = layout.region
+    else:
+        region_w, region_h = own_w, own_h
+        rx0, ry0 = own[0], own[1]
+        layout = fit(region_w, region_h)
     # The canvas covers the region and any overflowing ink, with a little room for antialiasing.
     ix0, iy0, ix1, iy1 = layout.ink_box
     cx0 = math.floor(min(0.0, ix0)) - 2
@@ -180,12 +244,11 @@ def draw_block(
     fill, cover = draw_masks(layout, font_spec, (cx1 - cx0, cy1 - cy0), (cx0, cy0))
     premul, alpha = _colourise(fill, cover, style)
     # canvas pixel -> region coordinates -> the quad's own coordinates -> image.
-    dx = (region_w - qw) / 2
-    to_quad = _translation(cx0 - dx, cy0)
+    to_quad = _translation(cx0 + rx0, cy0 + ry0)
     src = np.float32([[0, 0], [qw, 0], [qw, qh], [0, qh]])
     h_quad = cv2.getPerspectiveTransform(src, np.float32(quad.points)).astype(np.float64)
     patch = _warp(premul, alpha, h_quad @ to_quad, image_shape)
-    return BlockDrawing(layout, quad, patch)
+    return BlockDrawing(layout, quad, patch, region)
 
 
 def draw_masks(
@@ -348,6 +411,10 @@ def _colourise(fill: np.ndarray, cover: np.ndarray, style: Style) -> tuple[np.nd
     if style.outline_color is not None and cover is not fill:
         premul += (a - f)[..., None] * np.array(style.outline_color, np.float32)
     return premul, a
+
+
+def _size(box: tuple[float, float, float, float]) -> tuple[float, float]:
+    return box[2] - box[0], box[3] - box[1]
 
 
 def _wrap(degrees: float) -> float:

@@ -1,8 +1,9 @@
 """Fit a translation into a block's region: font size, line breaks and positions.
 
-All coordinates here are *region coordinates*: pixels of an unrotated box of the block's
-own width and height, origin at its top-left corner. The drawing step maps that box onto
-the block's quad, so rotated and perspective blocks need nothing special here.
+All coordinates here are *region coordinates*: pixels of an unrotated box in the block's
+own frame (the rectangle of its bubble that `regions.py` found, or the block's own width and
+height, see `text_region`), origin at its top-left corner. The drawing step maps that box
+onto the block's quad, so rotated and perspective blocks need nothing special here.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def layout_direction(source: Direction, target: str, vertical_for_cjk: bool) -> 
 
 
 def text_region(width: float, height: float, source: Direction, layout: Direction) -> tuple[float, float]:
-    """The box a translation is fitted into, from the block's own width and height.
+    """The box a translation is fitted into when no bubble bounds it, from the block's own size.
 
     A vertical source drawn as horizontal text (Japanese columns translated to English)
     would otherwise get a column one or two glyphs wide. Its region grows sideways,
@@ -203,6 +204,20 @@ def fit_block(
     return _place(best, region_w, region_h, direction, alignment)
 
 
+def fits_whole_words(
+    text: str,
+    language: str,
+    region_w: float,
+    region_h: float,
+    direction: Direction,
+    font_spec: FontSpec,
+    px: int,
+    stroke_ratio: float = 0.0,
+) -> bool:
+    """Whether `text` fits the region at font size `px` with its words kept whole (one try of `fit_block`)."""
+    return _attempt(text, language, region_w, region_h, direction, font_spec, px, stroke_ratio, False).fits
+
+
 @dataclass(frozen=True)
 class _Attempt:
     lines: tuple[str, ...]
@@ -241,8 +256,12 @@ def _attempt(
         fits = width <= region_w and all(h <= avail for h in heights)
         return _Attempt(cols, px, pitch, heights, 0.0, 0.0, stroke, fits)
     avail = region_w - 2 * stroke
-    lines = tuple(break_text(text, language, avail, font.getlength, split_words=split))
-    widths = tuple(font.getlength(ln) for ln in lines)
+
+    def measure(s: str) -> float:
+        return _length(font, s)
+
+    lines = tuple(break_text(text, language, avail, measure, split_words=split))
+    widths = tuple(measure(ln) for ln in lines)
     top, bottom = line_ink(font, language, lines)
     pitch = round(LINE_SPACING * px)
     height = (len(lines) - 1) * pitch + (bottom - top) + 2 * stroke if lines else 0.0
@@ -303,6 +322,13 @@ def line_ink(font: ImageFont.FreeTypeFont, language: str, lines: tuple[str, ...]
         top = min(top, float(first[1]))
         bottom = max(bottom, float(last[3]))
     return top, bottom
+
+
+@lru_cache(maxsize=16384)
+def _length(font: ImageFont.FreeTypeFont, s: str) -> float:
+    # The fit search measures the same words and lines at the same size again and again (each
+    # rectangle of a bubble is tried); fonts come from fonts.py's cache, one object per size.
+    return float(font.getlength(s))
 
 
 @lru_cache(maxsize=1024)
