@@ -129,6 +129,12 @@ def test_on_a_vertical_page_glyphs_chain_down_their_column_never_sideways():
     assert column.direction is Direction.VERTICAL and column.bbox == (200, 0, 240, 86)
 
 
+def test_two_stacked_lines_of_a_tilted_poster_are_not_one_row():
+    # boxes of zh01's poster: a title and the line under it, overlapping by their margins
+    title, under = rect(1147, 1933, 1888, 2124), rect(1395, 2019, 1880, 2183)
+    assert len(merge_glyphs([title, under])) == 2
+
+
 def _two_panels(left_colour, right_colour, divider=False):
     image = np.zeros((100, 400, 3), np.uint8)
     image[:, :200] = left_colour

@@ -420,6 +420,8 @@ def _window(image: np.ndarray, x0: float, y0: float, x1: float, y1: float) -> np
     return image[ya : max(ya, yb), xa : max(xa, xb)]
 
 
+#: Boxes of one row have centres at most this many mean heights apart (across the row).
+_ROW_CENTRES = 0.3
 #: Glyphs of one vertical column lie at most this many column widths apart.
 _COLUMN_GAP = 0.5
 
@@ -450,11 +452,16 @@ def _kind(r: tuple[float, float, float, float]) -> str:
 
 
 def _same_row(a: tuple[float, ...], b: tuple[float, ...], max_gap: float) -> bool:
+    """Two boxes side by side on one row (centres level), at most `max_gap` mean heights apart."""
     ha, hb = a[3] - a[1], b[3] - b[1]
     if max(ha, hb) > 1.5 * min(ha, hb):
         return False
     overlap_y = min(a[3], b[3]) - max(a[1], b[1])
     if overlap_y < 0.6 * min(ha, hb):
+        return False
+    # Two stacked lines of a tilted poster overlap by their margins as much as that; one row's
+    # boxes have their centres level.
+    if abs((a[1] + a[3]) - (b[1] + b[3])) / 2 > _ROW_CENTRES * (ha + hb) / 2:
         return False
     gap = max(a[0], b[0]) - min(a[2], b[2])
     return gap <= max_gap * (ha + hb) / 2
