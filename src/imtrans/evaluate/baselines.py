@@ -58,7 +58,7 @@ class RapidOCRBaseline:
         return out
 
     def describe(self) -> str:
-        return f"rapidocr:{_version('rapidocr')}|defaults"
+        return f"rapidocr:{package_version('rapidocr')}|defaults"
 
 
 class TesseractBaseline:
@@ -112,7 +112,8 @@ def make_baseline(name: str) -> Baseline:
         raise ConfigError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}") from None
 
 
-def _version(pkg: str) -> str:
+def package_version(pkg: str) -> str:
+    """The installed version of a package, or "none"."""
     try:
         return version(pkg)
     except PackageNotFoundError:

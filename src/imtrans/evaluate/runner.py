@@ -30,13 +30,12 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import numpy as np
 
 from imtrans.errors import ConfigError, ImtransError
-from imtrans.evaluate.baselines import Baseline, make_baseline
+from imtrans.evaluate.baselines import Baseline, make_baseline, package_version
 from imtrans.evaluate.dataset import Dataset, GTBlock, Sample
 from imtrans.evaluate.metrics import (
     MeanAccumulator,
@@ -135,10 +134,7 @@ def signature(
         f"settings:{settings_hash(settings)}",
     ]
     for pkg in ("imtrans", "rapidocr", "onnxruntime", "tesserocr", "opencv-python-headless", "sacrebleu"):
-        try:
-            parts.append(f"{pkg}:{version(pkg)}")
-        except PackageNotFoundError:
-            parts.append(f"{pkg}:none")
+        parts.append(f"{pkg}:{package_version(pkg)}")
     return "|".join(parts)
 
 
@@ -233,7 +229,9 @@ class Evaluator:
     def _reading_summary(self, outcomes: Sequence[SampleOutcome]) -> dict[str, Any]:
         """Per reader: figures per language, failure counts and what the reader was."""
         names = ["imtrans"] + [b.name for b in self.baselines]
-        described = {"imtrans": f"imtrans:{_version('imtrans')}|settings:{settings_hash(self.settings)}"}
+        described = {
+            "imtrans": f"imtrans:{package_version('imtrans')}|settings:{settings_hash(self.settings)}"
+        }
         described.update({b.name: b.describe() for b in self.baselines})
         out: dict[str, Any] = {}
         for name in names:
@@ -643,13 +641,6 @@ def _weighted(outcomes: Sequence[SampleOutcome], key: str, weight: str) -> float
     num = sum(o.metrics[key] * o.metrics.get(weight, 0.0) for o in outcomes if key in o.metrics)
     den = sum(o.metrics.get(weight, 0.0) for o in outcomes if key in o.metrics)
     return num / den if den else float("nan")
-
-
-def _version(pkg: str) -> str:
-    try:
-        return version(pkg)
-    except PackageNotFoundError:
-        return "none"
 
 
 def _cjk(language: str) -> bool:
