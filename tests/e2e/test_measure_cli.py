@@ -77,3 +77,33 @@ def test_eval_report_into_a_file_path_fails_before_any_work(synth_set, tmp_path)
     proc = imtrans("eval", "--data", str(synth_set), "--report", str(blocker), cwd=tmp_path)
     assert proc.returncode != 0
     assert proc.stderr.strip().count("\n") == 0 and "cannot write the report" in proc.stderr
+
+
+def test_eval_scores_imtrans_beside_the_raw_engines_on_a_real_photo_folder(tmp_path):
+    # A folder in the real-photo format (NAME.json of hand-written lines beside each image),
+    # drawn here: an English and a Korean line on one sign.
+    from fixtures import gradient_background, render_lines
+    from PIL import Image
+
+    page = render_lines(["Fresh bread", "매일 아침"], "ko", size=40, width=520, height=200,
+                        background=gradient_background(520, 200, seed=2))  # fmt: skip
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.fromarray(page.image).save(folder / "sign.png")
+    lines = [
+        {"text": t, "lang": lang, "box": [round(v) for v in q.bbox], "block": 0}
+        for t, lang, q in zip(["Fresh bread", "매일 아침"], ["en", "ko"], page.quads, strict=True)
+    ]
+    truth = {"file": "sign.png", "width": 520, "height": 200, "kind": "sign", "lines": lines}
+    (folder / "sign.json").write_text(json.dumps(truth, ensure_ascii=False), encoding="utf-8")
+    proc = imtrans("eval", "--data", str(folder), "--stages", "det,ocr", "--baseline", "rapidocr",
+                   "--baseline", "tesseract", "--report", str(tmp_path / "rep"), cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    reading = json.loads((tmp_path / "rep" / "results.json").read_text())["reading"]
+    assert list(reading) == ["imtrans", "rapidocr", "tesseract"]
+    # imtrans reads both lines; raw rapidocr has no Hangul, so its Korean line is wrong.
+    assert reading["imtrans"]["summary"]["all"]["recall"] == 1.0
+    assert reading["imtrans"]["summary"]["ko"]["cer"] < 0.3
+    assert reading["rapidocr"]["summary"]["ko"]["cer"] > reading["imtrans"]["summary"]["ko"]["cer"]
+    assert "reading (lines found and read)" in proc.stdout and "rapidocr" in proc.stdout
+    assert "Reading against the baselines" in (tmp_path / "rep" / "index.html").read_text()
