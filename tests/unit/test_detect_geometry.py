@@ -129,6 +129,12 @@ def test_on_a_vertical_page_glyphs_chain_down_their_column_never_sideways():
     assert column.direction is Direction.VERTICAL and column.bbox == (200, 0, 240, 86)
 
 
+def test_a_short_column_at_the_end_of_a_line_is_not_its_left_out_letter():
+    # zh01's menu: a row of flavours, then a short vertical column "可任選一種" just after it
+    flavours, column = rect(816, 1177, 1573, 1303), rect(1582, 1145, 1653, 1332)
+    assert len(merge_glyphs([flavours, column])) == 2
+
+
 def test_two_stacked_lines_of_a_tilted_poster_are_not_one_row():
     # boxes of zh01's poster: a title and the line under it, overlapping by their margins
     title, under = rect(1147, 1933, 1888, 2124), rect(1395, 2019, 1880, 2183)

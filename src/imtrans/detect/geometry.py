@@ -345,7 +345,12 @@ def merge_glyphs(
             elif pair <= {"glyph", "word"}:
                 gap = 1.5
             elif "line" in pair and pair & {"glyph", "narrow"} and len(pair) == 2:
-                gap = 1.0  # a last letter the detector left out of its line
+                # A last letter the detector left out of its line is no taller than the line
+                # (a short vertical column beside a line's end is: a menu's "可任選一種").
+                line, letter = (rects[a], rects[b]) if kinds[a] == "line" else (rects[b], rects[a])
+                if letter[3] - letter[1] > _LETTER_HEIGHT * (line[3] - line[1]):
+                    continue
+                gap = 1.0
             else:
                 continue
             if _same_row(rects[a], rects[b], gap) and (
@@ -420,6 +425,8 @@ def _window(image: np.ndarray, x0: float, y0: float, x1: float, y1: float) -> np
     return image[ya : max(ya, yb), xa : max(xa, xb)]
 
 
+#: A letter left out of its line is at most this many times the line's height.
+_LETTER_HEIGHT = 1.25
 #: Boxes of one row have centres at most this many mean heights apart (across the row).
 _ROW_CENTRES = 0.3
 #: Glyphs of one vertical column lie at most this many column widths apart.
