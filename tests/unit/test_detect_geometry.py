@@ -135,6 +135,12 @@ def test_a_short_column_at_the_end_of_a_line_is_not_its_left_out_letter():
     assert len(merge_glyphs([flavours, column])) == 2
 
 
+def test_a_label_beside_a_larger_value_is_not_chained_into_one_line():
+    # zh01: "營業時間：" then, 8 px on, "下午 4:00~9:30" in larger figures
+    label, value = rect(1133, 2153, 1393, 2268), rect(1401, 2118, 1890, 2277)
+    assert len(merge_glyphs([label, value])) == 2
+
+
 def test_two_stacked_lines_of_a_tilted_poster_are_not_one_row():
     # boxes of zh01's poster: a title and the line under it, overlapping by their margins
     title, under = rect(1147, 1933, 1888, 2124), rect(1395, 2019, 1880, 2183)

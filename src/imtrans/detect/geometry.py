@@ -343,6 +343,11 @@ def merge_glyphs(
                 # column ("私は") is as narrow, and its neighbour is the next column over.
                 gap = 1.0
             elif pair <= {"glyph", "word"}:
+                # Two words of one line share a size; a label beside a larger value does not.
+                # (A word and a single big syllable may differ more: "공항" after "천".)
+                ha, hb = rects[a][3] - rects[a][1], rects[b][3] - rects[b][1]
+                if pair == {"word"} and max(ha, hb) > _WORD_HEIGHTS * min(ha, hb):
+                    continue
                 gap = 1.5
             elif "line" in pair and pair & {"glyph", "narrow"} and len(pair) == 2:
                 # A last letter the detector left out of its line is no taller than the line
@@ -425,6 +430,8 @@ def _window(image: np.ndarray, x0: float, y0: float, x1: float, y1: float) -> np
     return image[ya : max(ya, yb), xa : max(xa, xb)]
 
 
+#: Two words chained into one line differ in height by at most this.
+_WORD_HEIGHTS = 1.3
 #: A letter left out of its line is at most this many times the line's height.
 _LETTER_HEIGHT = 1.25
 #: Boxes of one row have centres at most this many mean heights apart (across the row).
