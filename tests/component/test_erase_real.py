@@ -67,3 +67,32 @@ def test_sign_lettering_is_erased_to_its_plate(case: str, backend: str) -> None:
     assert (left[letters] > _LETTER).mean() < 0.05
     around = core & (cv2.dilate(letters.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0)
     assert np.percentile(left[around], 90) < 55.0
+
+
+@pytest.mark.slow
+def test_thick_white_outline_is_erased_to_the_sign() -> None:
+    # Red letters with a white outline about 15 px wide and a dark shadow on a yellow sign
+    # (zh01's title 何佳佳): the outline reaches into the ring, and only the red was masked,
+    # so the fill drew the letters again in the outline's white and pink.
+    photo = load_image(shared_dataset("realphotos-dev") / "zh01_menu_scallion_pancake_stall.jpg")
+    x0, y0, x1, y1 = 780, 0, 2230, 600
+    crop = np.ascontiguousarray(photo[y0:y1, x0:x1])
+    points = [(920.1, -11.8), (2086.9, 0.0), (2082.2, 458.7), (915.5, 446.9)]
+    quad = Quad.from_list([(x - x0, y - y0) for x, y in points])
+
+    text = build_text_mask(crop, [Line(id="title", quad=quad)], 2)
+    erased = make_eraser(EraseSettings()).erase(crop, text.mask).astype(np.float32)
+
+    assert text.fallback_line_ids == ()
+    masked = text.mask > 0
+    # The sign's yellow: the unmasked pixels around the mask, inside the quad's rows.
+    around = (cv2.dilate(text.mask, np.ones((41, 41), np.uint8)) > 0) & ~masked
+    around[460:] = False
+    yellow = np.median(crop[around].astype(np.float32), axis=0)
+    assert yellow[2] < 0.5 * yellow[0]  # yellow: little blue
+    left = vector_norm(erased[masked] - yellow)
+    # The outline is about 50 away from the yellow (a dim photo: its "white" is beige); the
+    # fill was 53 away (median) and 70% outline-coloured before, 31 and 5% after.
+    assert np.median(left) < 40.0
+    # Little is left in the outline's colour (blue far above the yellow's).
+    assert (erased[masked][:, 2] > yellow[2] + 30).mean() < 0.15

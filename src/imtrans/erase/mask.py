@@ -12,8 +12,10 @@ glyph pixels leaves most of the box untouched. Per line, on the line's bounding 
    when the split is clean (so anti-aliased fringes and second tones such as an outline
    or a fill count as text, whatever the polarity);
 5. keep what is drawn in the lettering's own colour(s) (`lettering.py`);
-6. grow over what, next to the text, still differs from the background (the soft edge of
-   an outline, a shadow, a camera's halo: `_grow_over_outline`);
+6. grow over a thick outline of one colour that surrounds the text, even if the ring
+   shares it (on large lines: `_grow_over_halo`), then over what, next to the text, still
+   differs from the background (the soft edge of an outline, a shadow, a camera's halo:
+   `_grow_over_outline`);
 7. drop structures entering from beyond the region (a bubble border in the margin);
 8. dilate by ``dilate`` px, never beyond the region.
 
@@ -77,6 +79,11 @@ _OUTLINE_REACH = 0.06
 _MAX_OUTLINE_PX = 6
 _GROW_CONTRAST = 10.0
 _GROW_NOISE = 1.25
+# A thick outline (a white rim around red letters on a yellow sign): the colour of this
+# share of the pixels just around the text (`_HALO_BAND` px), if it is not the ring's
+# commonest colour, is the lettering's, even where the outline reaches into the ring.
+_HALO_SHARE = 0.5
+_HALO_BAND = 3
 
 
 @dataclass(frozen=True)
@@ -209,6 +216,7 @@ def line_mask(image: np.ndarray, quad: Quad, dilate: int) -> tuple[tuple[int, in
         text = inner.copy()
     else:
         text = refine_by_lettering_colour(crop, dist, text, strong, region, inner, ring, thickness)
+        text = _grow_over_halo(text, crop, region, ring, thickness)
         text = _grow_over_outline(text, dist, ring_noise, reach) & region
         text = _drop_outside_parts(text, inner, _outer_edge(region, clipped))
     text_u8 = np.where(text, np.uint8(255), np.uint8(0))
@@ -305,12 +313,68 @@ def _grow_over_outline(text: np.ndarray, dist: np.ndarray, noise: float, reach: 
     low = max(_GROW_CONTRAST, _GROW_NOISE * noise)
     smooth = cv2.medianBlur(np.ascontiguousarray(dist, np.float32), 3)
     near = cv2.distanceTransform((~text).astype(np.uint8), cv2.DIST_L2, 3) <= reach
-    candidate = ((smooth > low) & near) | text
-    _, labels = cv2.connectedComponents(candidate.astype(np.uint8), connectivity=8)
+    return _connected_to(text, (smooth > low) & near)
+
+
+def _connected_to(text: np.ndarray, candidate: np.ndarray) -> np.ndarray:
+    """The text plus the candidate pixels connected (8-way) to it through candidates."""
+    _, labels = cv2.connectedComponents((candidate | text).astype(np.uint8), connectivity=8)
     touching = np.zeros(int(labels.max()) + 1, bool)
     touching[labels[text]] = True
     touching[0] = False
     return text | touching[labels]
+
+
+def _grow_over_halo(
+    text: np.ndarray, crop: np.ndarray, region: np.ndarray, ring: np.ndarray, thickness: float
+) -> np.ndarray:
+    """Grow the text over a thick outline of its own colour, which the ring may share.
+
+    A title's outline can be wider than `_grow_over_outline`'s reach and reach into the
+    ring, so neither the threshold (the ring's noise, inflated by the outline) nor the
+    lettering colours (an outline common in the ring is background) take it; the fill then
+    copies it inward and draws the letters in the outline's colour. The background is the
+    ring's commonest colour; if most pixels just around the text share another colour
+    (nearer it than the background, and well apart from the background), that colour is an
+    outline: the text grows over the pixels of it connected to the text, up to
+    `_OUTLINE_REACH` of the line's thickness, and over the holes it then encloses that are
+    not the background's colour (the outline in a stroke's shade, a shadow's gaps). Only on
+    lines large enough for that reach to exceed `_MAX_OUTLINE_PX`: around small text such
+    a halo is the camera's (a glow around lights read as letters).
+    """
+    reach = round(_OUTLINE_REACH * thickness)
+    if reach <= _MAX_OUTLINE_PX or not text.any():
+        return text
+    size = 2 * _HALO_BAND + 1
+    band = (cv2.dilate(text.astype(np.uint8), np.ones((size, size), np.uint8)) > 0) & ~text & region
+    if band.sum() < _MIN_RING:
+        return text
+    background = dominant_colour(crop[ring])
+    halo = dominant_colour(crop[band])
+    apart = float(np.linalg.norm(halo - background))
+    if apart < 2 * _MIN_CONTRAST:
+        return text
+    tol = max(2 * _MIN_CONTRAST, 0.5 * apart)
+
+    def of_halo(px: np.ndarray) -> np.ndarray:
+        d_halo = vector_norm(px - halo)
+        return (d_halo < vector_norm(px - background)) & (d_halo < tol)
+
+    if float(of_halo(crop[band]).mean()) < _HALO_SHARE:
+        return text
+    near = cv2.distanceTransform((~text).astype(np.uint8), cv2.DIST_L2, 3) <= reach
+    text = _connected_to(text, of_halo(crop) & near & region)
+    # Enclosed holes mostly off the background's colour are outline or shadow too.
+    n, labels = cv2.connectedComponents((~text & region).astype(np.uint8), connectivity=4)
+    flat = labels.ravel()
+    off_background = (vector_norm(crop - background) > 2 * _MIN_CONTRAST).ravel()
+    share = np.bincount(flat, weights=off_background, minlength=n) / np.maximum(
+        np.bincount(flat, minlength=n), 1
+    )
+    fill = share > 0.5
+    fill[np.unique(labels[_outer_edge(region, (False,) * 4)])] = False
+    fill[0] = False
+    return text | fill[labels]
 
 
 def _panel_text(
