@@ -272,19 +272,22 @@ def merge_glyphs(
     """Merge glyph- and word-sized boxes that sit on one baseline into lines.
 
     Large, widely spaced lettering (a road sign's place name) comes out of the detector one glyph
-    or one word per box. Upright boxes of similar height on one baseline are chained into one
-    horizontal line when the gap between them is at most `max_gap` heights and both are glyph-like
-    (at most 1.6 times wider than tall), at most one height when a narrow letter such as "l" or
-    "1" pairs with a glyph, at most 1.5 heights when a short word (at most 4 times wider than
-    tall) pairs with a word or a glyph, and at most one height when a glyph follows a whole line (a last letter the
+    or one word per box. Upright boxes of similar height whose centres are level are chained into
+    one horizontal line when the gap between them is at most `max_gap` heights and both are
+    glyph-like (at most 1.6 times wider than tall); at most one height when a narrow letter such
+    as "l" or "1" pairs with a glyph; at most 1.5 heights when a short word (at most 4 times wider
+    than tall) pairs with a glyph, or with a word of about its height (within 1.3); and at most
+    one height when a glyph no taller than 1.25 lines follows a whole line (a last letter the
     detector left out). Two whole lines are never merged, nor is a vertical column (more than 4
-    times taller than wide) with anything sideways. On a page with more columns than rows, a
-    narrow box is a short column, and glyphs and columns are chained down their column instead
-    (at most half a column's width apart): the detector splits a short column into its glyphs
-    when it keeps close columns apart. Given the image, two boxes with a divider between them
-    or on backgrounds of different colours are never merged (`separated`): the two panels of a
-    sign, a menu's columns. Glyphs are never chained top to bottom: a two-syllable word is as
-    square as one big syllable, so two stacked short lines would turn into a false column.
+    times taller than wide) chained sideways with anything. Given the image, two boxes with a
+    divider between them or on backgrounds of different colours are never merged (`separated`):
+    the two panels of a sign, a menu's columns.
+
+    On a page with more columns than rows, a narrow box is a short column, and glyphs and columns
+    are chained down their column instead (at most half a column's width apart), never sideways:
+    the detector splits a short column into its glyphs when it keeps close columns apart. On
+    other pages glyphs are never chained top to bottom: a two-syllable word is as square as one
+    big syllable, so two stacked short lines would turn into a false column.
 
     Args:
         boxes: Candidate boxes.
