@@ -37,9 +37,9 @@ def test_expected_chars_uses_length_over_glyph_size():
     [("서울역", True), ("출구 3번", True), ("5ㄷ6ㄷ040Ｌ", False), ("ㅇㅇ", False), ("", False)],
 )
 def test_only_readings_made_of_hangul_syllables_count_as_korean(text, expected):
-    from imtrans.recognize.route import _mostly_hangul_syllables
+    from imtrans.recognize.route import mostly_hangul_syllables
 
-    assert _mostly_hangul_syllables(text) is expected
+    assert mostly_hangul_syllables(text) is expected
 
 
 class _Engine:

@@ -45,10 +45,6 @@ MIN_SCORE = 0.5
 MIN_GAIN = 0.2
 #: ... on at least this many letters read plausibly (one junk box read as 'cd' is no evidence).
 MIN_LETTERS = 6
-#: A reading with fewer characters than this share of what the line's length holds is not plausible.
-_MIN_FILL = 0.45
-_LATIN_WIDTH = 0.55  # a Latin letter's width over the line's thickness, roughly
-
 #: A line that is a column under a candidate rotation counts this much (a turned page of
 #: columns is rarer than a turned page of lines, and the same crop reads as both).
 _TURNED_COLUMN_WEIGHT = 0.5
@@ -148,15 +144,13 @@ def plausibility(line: Line) -> float:
     are about half as wide as CJK glyphs are); a vertical column read as Latin letters only
     (a sideways Latin line, since Latin is not written in columns of turned letters).
     """
-    chars = line.text.replace(" ", "")
-    c = script_counts(chars)
+    from imtrans.recognize.route import too_short
+
+    c = script_counts(line.text)
     if not any(c.values()):
         return 0.0
     latin_only = not (c["hangul"] or c["kana"] or c["han"])
-    if latin_only and line.direction is Direction.VERTICAL:
-        return 0.0
-    expected = _expected_chars(line) / (_LATIN_WIDTH if latin_only else 1.0)
-    if len(chars) < _MIN_FILL * expected:
+    if (latin_only and line.direction is Direction.VERTICAL) or too_short(line.text, line):
         return 0.0
     return float(line.confidence)
 
@@ -226,7 +220,7 @@ def engines_reader(recognizer: Any, language: str) -> Reader:
     ppocr, tesseract = getattr(recognizer, "ppocr", None), getattr(recognizer, "tesseract", None)
     if language != "auto" or ppocr is None or tesseract is None:
         return lambda image, lines: recognizer.recognize(image, lines, language)
-    from imtrans.recognize.route import _mostly_hangul_syllables
+    from imtrans.recognize.route import mostly_hangul_syllables
 
     def read(image: np.ndarray, lines: list[Line]) -> list[Line]:
         first = [
@@ -237,7 +231,7 @@ def engines_reader(recognizer: Any, language: str) -> Reader:
         korean = tesseract.read_lines(image, [lines[i] for i in retry], "ko")
         for i, (text, conf) in zip(retry, korean, strict=True):
             ko = replace(lines[i], text=text, confidence=conf, recognizer="tesseract")
-            if _mostly_hangul_syllables(text) and plausibility(ko) > plausibility(first[i]):
+            if mostly_hangul_syllables(text) and plausibility(ko) > plausibility(first[i]):
                 first[i] = ko
         return first
 
@@ -250,13 +244,6 @@ def _letters(line: Line) -> int:
 
 def _length(line: Line) -> float:
     return max(line.quad.width, line.quad.height)
-
-
-def _expected_chars(line: Line) -> float:
-    """Roughly how many glyphs fit in the line: its length over its thickness (CJK glyphs are square)."""
-    q = line.quad
-    length, thick = (q.height, q.width) if line.direction is Direction.VERTICAL else (q.width, q.height)
-    return max(1.0, length / max(1.0, thick))
 
 
 def _check_angle(angle: int) -> None:

@@ -43,7 +43,7 @@ def expected_chars(line: Line) -> float:
     return max(1.0, length / max(1.0, thickness(line)))
 
 
-def _too_short(text: str, line: Line) -> bool:
+def too_short(text: str, line: Line) -> bool:
     """Whether a reading has far fewer characters than the line's length holds.
 
     Latin letters are about half as wide as they are tall, so a Latin-only reading is held
@@ -89,7 +89,7 @@ def _worth_keeping(line: Line) -> bool:
     return bool(text) and set(text) <= SENTENCE_MARKS and line.confidence >= _MIN_MARKS
 
 
-def _mostly_hangul_syllables(text: str) -> bool:
+def mostly_hangul_syllables(text: str) -> bool:
     """Tesseract kor reads non-Korean lettering as loose jamo and symbols; real Korean is syllables."""
     chars = [ch for ch in text if not ch.isspace()]
     syllables = sum(1 for ch in chars if "\uac00" <= ch <= "\ud7a3")
@@ -127,7 +127,7 @@ class RoutingRecognizer:
         retry = [
             i
             for i, (ln, (text, conf)) in enumerate(zip(lines, first, strict=True))
-            if conf < _RETRY_BELOW or _too_short(text, ln)
+            if conf < _RETRY_BELOW or too_short(text, ln)
         ]
         self._try_korean(image, lines, first, retry, out)
         # PP-OCR has no Hangul and reads a Korean word as one or two Han glyphs, sometimes
@@ -157,7 +157,7 @@ class RoutingRecognizer:
         """Read lines `which` with Tesseract kor; a Korean reading about as confident replaces PP-OCR's."""
         korean = self.tesseract.read_lines(image, [lines[i] for i in which], "ko")
         for i, (ko_text, ko_conf) in zip(which, korean, strict=True):
-            if _mostly_hangul_syllables(ko_text) and ko_conf >= first[i][1] * 0.8:
+            if mostly_hangul_syllables(ko_text) and ko_conf >= first[i][1] * 0.8:
                 out[i] = replace(lines[i], text=ko_text, confidence=ko_conf, recognizer="tesseract")
 
     def _keep_confident(self, line: Line) -> Line:
