@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from imtrans.detect.geometry import separated
+from imtrans.detect.geometry import separated, separated_stacked
 from imtrans.languages import has_letters
 from imtrans.settings import GroupSettings
 from imtrans.types import Alignment, Block, Direction, Line, Quad
@@ -114,16 +114,12 @@ def _kept_apart(a: Line, b: Line, items: set[str], image: np.ndarray | None) -> 
     lettered = has_letters(a.text)
     if lettered != has_letters(b.text):
         return True
-    if (not lettered or a.id in items or b.id in items) and not _same_row(a, b):
+    one_row = _same_row(a, b)
+    if (not lettered or a.id in items or b.id in items) and not one_row:
         return True
     if image is None:
         return False
-    ra, rb = a.quad.bbox, b.quad.bbox
-    if _same_row(a, b):
-        return separated(image, ra, rb)
-    # Stacked: the same test across the rows, on the image turned on its side.
-    turned = np.swapaxes(image, 0, 1)
-    return separated(turned, (ra[1], ra[0], ra[3], ra[2]), (rb[1], rb[0], rb[3], rb[2]))
+    return (separated if one_row else separated_stacked)(image, a.quad.bbox, b.quad.bbox)
 
 
 def _list_items(lines: list[Line]) -> set[str]:

@@ -324,7 +324,6 @@ def merge_glyphs(
     ) + page_kinds.count("word")
     if vertical_page:
         kinds = {i: "column" if k == "narrow" else k for i, k in kinds.items()}
-    turned = np.swapaxes(image, 0, 1) if image is not None and vertical_page else None
     for a in ids:
         for b in ids:
             if a >= b:
@@ -334,7 +333,7 @@ def merge_glyphs(
                 if (
                     {kinds[a], kinds[b]} <= {"glyph", "column"}
                     and _same_row(ta, tb, _COLUMN_GAP)
-                    and (turned is None or not separated(turned, ta, tb))
+                    and (image is None or not separated_stacked(image, rects[a], rects[b]))
                 ):
                     union(a, b)
                 continue
@@ -423,6 +422,12 @@ def separated(image: np.ndarray, a: tuple[float, ...], b: tuple[float, ...]) -> 
     background = np.median(gap.reshape(-1, 3), axis=0)
     ink = np.abs(gap - background).max(axis=2) > _INK
     return bool((ink.mean(axis=0) >= _DIVIDER_SHARE).any())
+
+
+def separated_stacked(image: np.ndarray, a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    """`separated` for two boxes one above the other (a divider across the gap between rows,
+    or two backgrounds): the same test on the image turned on its side."""
+    return separated(np.swapaxes(image, 0, 1), _transposed(a), _transposed(b))
 
 
 def _window(image: np.ndarray, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
