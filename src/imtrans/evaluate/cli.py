@@ -176,7 +176,7 @@ def _print_reading(console: Any, doc: dict[str, Any]) -> None:
         return
     names = list(reading)
     table = Table("language", "regions", *[f"{n}\n{m}" for n in names for m in ("recall", "CER")],
-                  title=f"reading ({'lines' if _line_truth(doc) else 'boxes'} found and read)")  # fmt: skip
+                  title=f"reading ({reading[names[0]]['regions']} found and read)")  # fmt: skip
     fmt = lambda v: "-" if v is None else f"{v:.3f}"
     for lang, figures in reading[names[0]]["summary"].items():
         row = [lang, f"{figures['regions']:.0f}"]
@@ -198,10 +198,6 @@ def _print_reading(console: Any, doc: dict[str, Any]) -> None:
             )
     for n in names:
         console.print(f"{n}: {reading[n]['reader']}", soft_wrap=True)
-
-
-def _line_truth(doc: dict[str, Any]) -> bool:
-    return any("det.tp" in s.get("metrics", {}) for s in doc.get("samples", []))
 
 
 def _print_comparison(a_path: Path, b_path: Path) -> None:

@@ -227,7 +227,8 @@ class Evaluator:
         return doc, outcomes
 
     def _reading_summary(self, outcomes: Sequence[SampleOutcome]) -> dict[str, Any]:
-        """Per reader: figures per language, failure counts and what the reader was."""
+        """Per reader: figures per language, failure counts, grouping, whether the true regions
+        were lines or boxes (OpenMantra), and what the reader was."""
         names = ["imtrans"] + [b.name for b in self.baselines]
         described = {
             "imtrans": f"imtrans:{package_version('imtrans')}|settings:{settings_hash(self.settings)}"
@@ -236,13 +237,14 @@ class Evaluator:
         out: dict[str, Any] = {}
         for name in names:
             acc = ReadingAccumulator()
-            for o in outcomes:
-                if name in o.readings:
-                    acc.update(o.readings[name])
+            scored = [o for o in outcomes if name in o.readings]
+            for o in scored:
+                acc.update(o.readings[name])
             out[name] = {
                 "summary": {k: {kk: _finite(vv) for kk, vv in v.items()} for k, v in acc.summary().items()},
                 "failures": acc.failures(),
                 "grouping": {k: _finite(v) for k, v in acc.grouping().items()},
+                "regions": "lines" if all(o.readings[name].line_truth for o in scored) else "boxes",
                 "reader": described[name],
             }
         return out
