@@ -28,9 +28,11 @@ from dataclasses import dataclass, field
 
 from imtrans.evaluate.dataset import Sample
 from imtrans.evaluate.metrics import edit_distance, normalise_text, quad_polygon
+from imtrans.languages import NO_SPACE_LANGUAGES
 from imtrans.types import Direction, Line, Quad
 
-#: A found line belongs to the region holding at least this share of its area.
+#: A found line (or a predicted block, in the runner) belongs to the true region holding at
+#: least this share of its area.
 OWN_SHARE = 0.5
 #: A found region read with a higher CER than this is `misread`.
 MISREAD_CER = 0.2
@@ -173,7 +175,7 @@ def score_reading(
         if r.ignore:
             continue
         mine = read_order(owned.get(i, []))
-        joiner = "" if r.language in ("ja", "zh") else " "
+        joiner = "" if r.language in NO_SPACE_LANGUAGES else " "
         reading = joiner.join(ln.text.strip() for ln in mine)
         ref = normalise_text(r.text)
         out.regions.append(

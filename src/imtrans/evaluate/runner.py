@@ -56,7 +56,14 @@ from imtrans.evaluate.metrics import (
     ssim,
     style_agreement,
 )
-from imtrans.evaluate.reading import PageReading, ReadingAccumulator, score_reading, truth_regions
+from imtrans.evaluate.reading import (
+    MISREAD_CER,  # a matched line (or block) read with a higher CER is misread
+    OWN_SHARE,  # a predicted block belongs to the true block holding this share of its area
+    PageReading,
+    ReadingAccumulator,
+    score_reading,
+    truth_regions,
+)
 from imtrans.imageio import load_image
 from imtrans.pipeline import Pipeline
 from imtrans.settings import Settings
@@ -73,14 +80,11 @@ FAILURE_CLASSES = (
     "overflow",  # a translation that did not fit its block at the minimum size
     "illegible_render",  # a rendered block read back with CER > 0.5
 )
-MISREAD_CER = 0.2
 #: A true line is missed when detected lines cover less than this share of it ...
 MISSED_BELOW = 0.5
 #: ... and a detected line is false text when less than this share of it lies on true lines.
 FALSE_BELOW = 0.25
 ILLEGIBLE_CER = 0.5
-#: A predicted block belongs to the true block holding at least this share of its area.
-OWN_SHARE = 0.5
 
 
 @dataclass
