@@ -85,7 +85,7 @@ def _worth_keeping(line: Line) -> bool:
     """Letters, digits (prices, phone numbers, times) or, read confidently, sentence marks only."""
     text = line.text.replace(" ", "")
     if has_letters(text) or any(ch.isdigit() for ch in text):
-        return bool(text)
+        return True
     return bool(text) and set(text) <= SENTENCE_MARKS and line.confidence >= _MIN_MARKS
 
 
@@ -135,12 +135,12 @@ class RoutingRecognizer:
         # readings are asked of Tesseract too (longer Chinese lines are left alone: each
         # costs a Tesseract read).
         if any(ln.recognizer == "tesseract" for ln in out):
+            counts = [script_counts(text) for text, _ in first]
+            retried = set(retry)
             han_only = [
                 i
-                for i, (text, _) in enumerate(first)
-                if i not in retry
-                and 0 < script_counts(text)["han"] <= _FEW_HAN
-                and not script_counts(text)["kana"]
+                for i, c in enumerate(counts)
+                if i not in retried and 0 < c["han"] <= _FEW_HAN and not c["kana"]
             ]
             self._try_korean(image, lines, first, han_only, out)
         page_has_kana = any(script_counts(ln.text)["kana"] for ln in out)
