@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from imtrans.errors import ConfigError, ImtransError, OutputError
-from imtrans.imageio import atomic_writes, image_format, load_image
+from imtrans.imageio import atomic_writes, image_format, load_image, refuse_overwrite
 from imtrans.settings import Settings
 
 if TYPE_CHECKING:
@@ -157,6 +157,7 @@ def translate(
     settings = translation_settings(config, set_, to, source, translator, glossary, model, model_dir)
     output = output or Path(f"{image.stem}.{settings.translate.target}.png")
     _check_outputs(output, erased_out, json_out)
+    refuse_overwrite([image], [output, erased_out, json_out])
     result = Pipeline(settings).translate(load_image(image, settings.image))
     _write_outputs(result, output, erased_out, json_out)
 
@@ -177,6 +178,7 @@ def ocr(
 
     settings = resolve_settings(config, set_, **{"recognize.source": source})
     _check_outputs(None, None, json_out)
+    refuse_overwrite([image], [json_out])
     result = Pipeline(settings).ocr(load_image(image, settings.image))
     if json_out:
         _write_outputs(result, None, None, json_out)
@@ -199,6 +201,7 @@ def erase(
     settings = resolve_settings(config, set_)
     output = output or Path(f"{image.stem}.erased.png")
     _check_outputs(output, None, json_out)
+    refuse_overwrite([image], [output, json_out])
     result = Pipeline(settings).erase(load_image(image, settings.image))
     _write_outputs(result, output, None, json_out)
 

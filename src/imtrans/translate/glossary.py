@@ -110,7 +110,8 @@ class Glossary:
         """Read a CSV or JSON glossary (chosen by the file's extension, else by its first character).
 
         Raises:
-            ConfigError: The file cannot be read or has a bad row; the message names file and row.
+            ConfigError: The file cannot be read, has a bad row or no entries; the message names
+                file and row.
         """
         path = Path(path)
         try:
@@ -121,6 +122,10 @@ class Glossary:
             path.suffix.lower() != ".csv" and text.lstrip()[:1] in "[{"
         )
         entries = _parse_json(text, path) if is_json else _parse_csv(text, path)
+        if not entries:
+            raise ConfigError(
+                f"glossary {path} has no entries (a CSV needs rows under its source,target header)"
+            )
         return cls(entries, fuzzy_threshold, origin=str(path))
 
     def lookup(self, text: str, source: str, target: str) -> GlossaryMatch | None:
@@ -185,6 +190,10 @@ def _parse_json(text: str, path: Path) -> list[GlossaryEntry]:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise ConfigError(f"glossary {path} is not valid JSON: {e}") from None
+    except RecursionError:
+        raise ConfigError(
+            f"glossary {path}: JSON nested too deeply (a glossary is one object or list)"
+        ) from None
     if isinstance(data, dict):
         return [_entry({"source": k, "target": v}, f"glossary {path} key {k!r}") for k, v in data.items()]
     if isinstance(data, list):
