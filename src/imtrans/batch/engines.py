@@ -44,6 +44,7 @@ def make_engine(name: str, workers: int | None = None, address: str | None = Non
 
     Raises:
         ConfigError: Unknown engine, a bad worker count, or an address given to the local engine.
+        ModelMissingError: ray asked for but not installed.
     """
     if workers is not None and workers < 1:
         raise ConfigError(f"--workers must be 1 or more, got {workers}")
@@ -54,7 +55,8 @@ def make_engine(name: str, workers: int | None = None, address: str | None = Non
 
         return LocalEngine(workers or 1)
     if name == "ray":
-        from imtrans.batch.ray_engine import RayEngine
+        from imtrans.batch.ray_engine import RayEngine, check_ray_installed
 
+        check_ray_installed()  # before OUT_DIR is made: a batch that cannot run leaves nothing behind
         return RayEngine(workers, address)
     raise ConfigError(f"unknown engine {name!r}; use local or ray")

@@ -18,7 +18,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import os
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -26,10 +28,14 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from imtrans.batch.inputs import Document, output_name
-from imtrans.errors import OutputError
-from imtrans.imageio import atomic_writes, encode_image
+from imtrans.batch.inputs import CHUNK, Document, output_name, source_bytes
+from imtrans.errors import ImtransError, OutputError
+from imtrans.imageio import atomic_writes, encode_image, load_image, temp_beside
+from imtrans.settings import ImageSettings
 from imtrans.types import Block, Direction, Page
+
+#: Bytes of a copied archive member kept in memory; more spill to a temp file beside the output.
+_SPOOL_BYTES = 4 << 20
 
 #: The batch's own folder inside OUT_DIR: the manifest and the pages of archives and PDFs.
 WORK_DIR = ".imtrans-batch"
@@ -120,10 +126,7 @@ def remove_page(image_path: Path, json_path: Path) -> None:
 def atomic_file(target: Path) -> Iterator[Path]:
     """A temp file path beside `target`, renamed onto it when the block ends without error."""
     _make_parent(target)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    except OSError as e:
-        raise OutputError(f"cannot write {target}: {e.strerror}") from None
+    fd, tmp = temp_beside(target)
     os.close(fd)
     try:
         yield Path(tmp)
@@ -150,17 +153,23 @@ def write_document_json(path: Path, doc: Document, pages: Sequence[dict]) -> Non
         w.write_text(path, json.dumps(data, ensure_ascii=False, indent=1))
 
 
-def assemble_archive(target: Path, doc: Document, translated: Mapping[str, Path]) -> None:
+def assemble_archive(target: Path, doc: Document, translated: Mapping[str, Path]) -> list[str]:
     """Write a ZIP/CBZ like the input, each translated page in place of its original.
 
     Members keep their order, names (a page Pillow cannot write back becomes .png) and dates;
-    pages that failed, and members that are not images, are copied unchanged.
+    pages that failed, and members that are not images, are copied unchanged: streamed a
+    chunk at a time (a zip bomb is never held in memory), and kept even when their CRC is
+    wrong (the bytes are the original's; only the checksum is new).
 
     Args:
         target: The output archive.
         doc: The input archive.
         translated: Member name -> translated page file, for the pages that succeeded.
+
+    Returns:
+        One line for each member that could not be copied (its data cannot be decompressed).
     """
+    lost: list[str] = []
     with zipfile.ZipFile(doc.path) as src, atomic_file(target) as tmp, zipfile.ZipFile(tmp, "w") as dst:
         for info in src.infolist():
             page = translated.get(info.filename)
@@ -170,33 +179,72 @@ def assemble_archive(target: Path, doc: Document, translated: Mapping[str, Path]
                 dst.writestr(out, page.read_bytes())
                 continue
             try:
-                data = src.read(info)
-            except (zipfile.BadZipFile, OSError, RuntimeError, ValueError):
-                continue  # a member that cannot be read cannot be copied either; its page is reported failed
-            dst.writestr(info, data)
+                _copy_member(src, info, dst, target.parent)
+            except (
+                zipfile.BadZipFile,
+                OSError,
+                RuntimeError,
+                ValueError,
+                EOFError,
+                NotImplementedError,
+            ) as e:
+                lost.append(f"{doc.rel}!{info.filename}: left out of the archive, cannot be read ({e})")
+    return lost
+
+
+def _copy_member(src: zipfile.ZipFile, info: zipfile.ZipInfo, dst: zipfile.ZipFile, folder: Path) -> None:
+    """Copy one member, decompressed a chunk at a time into a spool (memory, then a temp file).
+
+    The spool comes first so that a member whose data breaks off half-way is left out whole
+    rather than written in part.
+    """
+    with tempfile.SpooledTemporaryFile(_SPOOL_BYTES, dir=folder) as spool:
+        with src.open(info) as f:
+            if hasattr(f, "_expected_crc"):
+                # Keep a page whose stored checksum is wrong: its bytes are still the original's
+                # (the README promises a failed page's original in the output archive).
+                f._expected_crc = None
+            shutil.copyfileobj(f, spool, CHUNK)
+        spool.seek(0)
+        out = zipfile.ZipInfo(info.filename, info.date_time)
+        out.compress_type, out.external_attr, out.comment = (
+            info.compress_type,
+            info.external_attr,
+            info.comment,
+        )
+        out.file_size = info.file_size
+        with dst.open(out, "w", force_zip64=info.file_size >= zipfile.ZIP64_LIMIT // 2) as w:
+            shutil.copyfileobj(spool, w, CHUNK)
 
 
 def assemble_pdf(
-    target: Path, doc: Document, translated: Mapping[int, tuple[Path, Page]], text_layer: bool
+    target: Path,
+    doc: Document,
+    translated: Mapping[int, tuple[Path, Page]],
+    text_layer: bool,
+    limits: ImageSettings | None = None,
 ) -> None:
     """Write a PDF of the translated pages, each at its original page size, as JPEG (quality 92).
 
-    A page that failed is rendered from the original at the batch's dpi, so the PDF keeps
-    every page in place. With `text_layer`, each page also gets its text as invisible text
-    (the translation of translated blocks, the recognised text of the others) at the
-    blocks' positions, so that the PDF can be searched and the text selected.
+    A page that failed is rendered from the original at the batch's dpi, or lower where that
+    would pass the pixel limit (a page refused for its size is not rendered past it here
+    either), so the PDF keeps every page in place. With `text_layer`, each page also gets
+    its text as invisible text (the translation of translated blocks, the recognised text of
+    the others) at the blocks' positions, so that the PDF can be searched and the text selected.
 
     Args:
         target: The output PDF.
         doc: The input PDF.
         translated: Page index -> (translated page image, its page data), for the pages that succeeded.
         text_layer: Add the invisible text.
+        limits: The pixel limit for failed pages rendered again (default: `ImageSettings()`).
     """
     import pypdfium2 as pdfium
     from PIL import Image
     from reportlab.lib.utils import ImageReader
     from reportlab.pdfgen import canvas
 
+    max_pixels = (limits or ImageSettings()).max_pixels
     source = pdfium.PdfDocument(doc.path)
     try:
         with atomic_file(target) as tmp:
@@ -210,7 +258,8 @@ def assemble_pdf(
                         image = im.convert("RGB")
                 else:
                     page = None
-                    image = source[index].render(scale=job.dpi / 72).to_pil().convert("RGB")
+                    scale = bounded_scale(width, height, job.dpi / 72, max_pixels)
+                    image = source[index].render(scale=scale).to_pil().convert("RGB")
                 # JPEG inside the PDF (as scanned documents are): a quarter of the size of Flate, and faster.
                 jpeg = encode_image(np.asarray(image), "JPEG")
                 pdf.drawImage(ImageReader(io.BytesIO(jpeg)), 0, 0, width, height)
@@ -220,6 +269,56 @@ def assemble_pdf(
             pdf.save()
     finally:
         source.close()
+
+
+def bounded_scale(width: float, height: float, scale: float, max_pixels: int) -> float:
+    """`scale`, lowered so that a `width` x `height` page rendered at it has at most `max_pixels`."""
+    area = max(width * height, 1e-6)
+    return min(scale, math.sqrt(max_pixels / area) * 0.999)
+
+
+def assemble_frames(
+    target: Path, doc: Document, translated: Mapping[int, Path], limits: ImageSettings
+) -> list[str]:
+    """Write a multi-page TIFF or an animated GIF, WebP or PNG of the translated frames.
+
+    A frame that failed is the original frame; one that cannot even be read is left out
+    (and reported). Frame durations and the loop count are the original's.
+
+    Returns:
+        One line for each frame left out.
+    """
+    from PIL import Image
+
+    data = source_bytes(doc.jobs[0], limits.max_bytes)
+    with Image.open(io.BytesIO(data)) as im:
+        fmt = im.format or "PNG"
+        durations = []
+        for i in range(len(doc.jobs)):
+            im.seek(i)
+            durations.append(int(im.info.get("duration", 100) or 100))
+        loop = im.info.get("loop", 0)
+    frames: list[Image.Image] = []
+    kept: list[int] = []
+    lost: list[str] = []
+    for index, job in enumerate(doc.jobs):
+        try:
+            if index in translated:
+                with Image.open(translated[index]) as page:
+                    frames.append(page.convert("RGB"))
+            else:
+                frames.append(Image.fromarray(load_image(data, limits, frame=index)))
+            kept.append(index)
+        except (ImtransError, OSError) as e:
+            lost.append(f"{job.key}: left out of {doc.rel}, cannot be read ({e})")
+    if not frames:
+        raise OutputError(f"{doc.rel}: no frame could be read")
+    params: dict[str, object] = {"save_all": True, "append_images": frames[1:]}
+    if fmt in ("GIF", "WEBP", "PNG"):
+        params.update(duration=[durations[i] for i in kept], loop=loop)
+    with atomic_file(target) as tmp:
+        frames[0].save(tmp, format=fmt, **params)
+    return lost
 
 
 def _draw_text_layer(pdf: object, page: Page, sx: float, sy: float, page_height: float) -> None:

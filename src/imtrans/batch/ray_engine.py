@@ -94,7 +94,7 @@ class RayEngine:
             def submit(actor: Any, job: PageJob) -> Any:
                 try:
                     if job.pdf_page is None:
-                        data = ray.put(source_bytes(job))
+                        data = ray.put(source_bytes(job, settings.image.max_bytes))
                     elif job.path in shared:
                         data = shared[job.path]
                     else:
@@ -112,9 +112,25 @@ class RayEngine:
                 self._started_here = False
 
 
+#: What a batch says when --engine ray is asked for without Ray.
+NO_RAY = "the ray engine needs Ray: pip install ray==2.60.0"
+
+
+def check_ray_installed() -> None:
+    """Raise the one-line error of a missing Ray without importing Ray (which takes seconds).
+
+    Raises:
+        ModelMissingError: Ray is not installed.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
+        raise ModelMissingError(NO_RAY)
+
+
 def _import_ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise ModelMissingError("the ray engine needs Ray: pip install ray==2.60.0") from None
+        raise ModelMissingError(NO_RAY) from None
     return ray

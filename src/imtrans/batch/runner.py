@@ -25,6 +25,7 @@ from imtrans.batch.manifest import Manifest, settings_hash
 from imtrans.batch.outputs import (
     OutputDir,
     assemble_archive,
+    assemble_frames,
     assemble_pdf,
     remove_page,
     write_document_json,
@@ -32,7 +33,8 @@ from imtrans.batch.outputs import (
 )
 from imtrans.batch.worker import PageOutcome
 from imtrans.errors import ConfigError, ImtransError
-from imtrans.settings import Settings
+from imtrans.imageio import refuse_overwrite
+from imtrans.settings import ImageSettings, Settings
 from imtrans.types import Page
 
 
@@ -117,14 +119,16 @@ def run_batch(
     if not 36 <= options.dpi <= 1200:
         raise ConfigError(f"--dpi must be between 36 and 1200, got {options.dpi}")
     # 1. documents and their pages; OUT_DIR; what earlier runs did
-    documents = expand_inputs(inputs, options.dpi, exclude=options.out_dir)
+    documents = expand_inputs(inputs, options.dpi, exclude=options.out_dir, limits=settings.image)
     out = OutputDir(options.out_dir)
+    for doc in documents:  # `-o` at or above the inputs' folder must not write over an input
+        refuse_overwrite([doc.path], out.document_paths(doc))
     out.prepare()
     out.remove_stale_temps(documents)
     manifest = Manifest.load(out.manifest_path)
     s_hash = settings_hash(settings)
     summary = BatchSummary(str(out.root), engine.name, engine.workers)
-    batch = _Batch(out, manifest, s_hash, options)
+    batch = _Batch(out, manifest, s_hash, options, settings.image)
 
     # 2. pages still to do
     where = {job.key: (doc, i) for doc in documents for i, job in enumerate(doc.jobs)}
@@ -177,7 +181,9 @@ def run_batch(
 def _assemble(batch: _Batch, doc: Document, summary: BatchSummary) -> None:
     """Assemble a document; a failure is recorded like a page's and the batch goes on."""
     try:
-        batch.assemble(doc)
+        for problem in batch.assemble(doc):  # members or frames that could not be kept
+            summary.failed += 1
+            summary.failures.append({"key": doc.rel, "error": problem})
     except Exception as e:  # noqa: BLE001 - one bad document must not lose the others; it is reported
         message = str(e) if isinstance(e, ImtransError) else f"{type(e).__name__}: {e}"
         summary.failed += 1
@@ -187,11 +193,14 @@ def _assemble(batch: _Batch, doc: Document, summary: BatchSummary) -> None:
 class _Batch:
     """Writes pages and documents of one OUT_DIR and keeps its manifest in step."""
 
-    def __init__(self, out: OutputDir, manifest: Manifest, s_hash: str, options: BatchOptions) -> None:
+    def __init__(
+        self, out: OutputDir, manifest: Manifest, s_hash: str, options: BatchOptions, limits: ImageSettings
+    ) -> None:
         self.out = out
         self.manifest = manifest
         self.s_hash = s_hash
         self.options = options
+        self.limits = limits
 
     def is_done(self, doc: Document, index: int) -> bool:
         job = doc.jobs[index]
@@ -213,8 +222,9 @@ class _Batch:
         self.manifest.record_page(job.key, job.input_hash, self.s_hash, outcome.error, outcome.seconds)
         self.manifest.save()
 
-    def assemble(self, doc: Document) -> None:
-        """Write an archive or PDF from its pages, unless it exists and was made from the same pages."""
+    def assemble(self, doc: Document) -> list[str]:
+        """Write an archive, PDF or multi-frame image from its pages, unless it exists and was made
+        from the same pages; returns a line for each member or frame that could not be kept."""
         target, doc_json = self.out.document_paths(doc)
         records = [self.manifest.pages.get(job.key) for job in doc.jobs]
         fingerprint = json.dumps(
@@ -227,7 +237,7 @@ class _Batch:
         assembly_hash = hashlib.sha256(fingerprint.encode()).hexdigest()
         previous = self.manifest.documents.get(doc.rel)
         if previous and previous.assembly_hash == assembly_hash and target.is_file() and doc_json.is_file():
-            return
+            return []
         translated: dict[int, tuple[Path, Page]] = {}
         pages: list[dict[str, Any]] = []
         for index, job in enumerate(doc.jobs):
@@ -241,14 +251,20 @@ class _Batch:
                 record = records[index]
                 entry.update(status="failed", error=record.error if record else "not translated")
             pages.append(entry)
+        lost: list[str] = []
         if doc.kind == "archive":
             members = {doc.jobs[i].member: image for i, (image, _) in translated.items()}
-            assemble_archive(target, doc, members)  # type: ignore[arg-type]
+            lost = assemble_archive(target, doc, members)  # type: ignore[arg-type]
+        elif doc.kind == "frames":
+            lost = assemble_frames(
+                target, doc, {i: image for i, (image, _) in translated.items()}, self.limits
+            )
         else:
-            assemble_pdf(target, doc, translated, self.options.text_layer)
+            assemble_pdf(target, doc, translated, self.options.text_layer, self.limits)
         write_document_json(doc_json, doc, pages)
         self.manifest.record_document(doc.rel, assembly_hash)
         self.manifest.save()
+        return lost
 
 
 def _absolute_paths(settings: Settings) -> Settings:
