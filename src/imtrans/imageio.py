@@ -9,6 +9,7 @@ import os
 import tempfile
 import warnings
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -67,16 +68,26 @@ def load_image(
     return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
 
 
-def probe_image(data: bytes, limits: ImageSettings, name: str = "<bytes>") -> tuple[int, int]:
-    """The declared (width, height) of an image, checked against `limits`, without decoding its pixels.
+@dataclass(frozen=True)
+class ImageHeader:
+    """What an image file declares about itself, read without decoding its pixels."""
+
+    width: int
+    height: int
+    frames: int
+    format: str
+
+
+def probe_image(data: bytes, limits: ImageSettings, name: str = "<bytes>") -> ImageHeader:
+    """Size, frames and format of an image, checked against `limits`, without decoding its pixels.
 
     Raises:
         InputError: empty, over the byte or pixel limit, or not an image Pillow recognises.
     """
     with _opened(data, name, limits) as im:
-        size = im.size
-    check_pixels(name, size, limits)
-    return size
+        header = ImageHeader(im.size[0], im.size[1], frame_count(im), im.format or "")
+    check_pixels(name, (header.width, header.height), limits)
+    return header
 
 
 @contextlib.contextmanager

@@ -102,7 +102,8 @@ def test_raising_max_pixels_past_pillows_guard_lets_the_image_through(monkeypatc
 
 def test_probe_reads_the_declared_size_without_decoding():
     data = _encode(Image.new("RGB", (300, 200)), "JPEG")
-    assert probe_image(data, ImageSettings()) == (300, 200)
+    header = probe_image(data, ImageSettings())
+    assert (header.width, header.height, header.frames, header.format) == (300, 200, 1, "JPEG")
     with pytest.raises(InputError, match="over the limit"):
         probe_image(data, ImageSettings(max_pixels=1000))
     with pytest.raises(InputError, match="not an image"):

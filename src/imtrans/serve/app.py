@@ -29,12 +29,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from imtrans.errors import ConfigError, ImtransError, InputError, LanguageError
 from imtrans.languages import SOURCE_LANGUAGES, TARGET_LANGUAGES
+from imtrans.serve.guards import SameOrigin, SecurityHeaders
 from imtrans.serve.jobs import RESULT_FILES, UnknownJob
 from imtrans.serve.limits import BodyLimit
 from imtrans.serve.schemas import PAGE_JSON, ErrorOut, HealthOut, JobOut, OptionsOut, RenderIn
 from imtrans.serve.service import (
     INTERNAL_ERROR,
     JobNotDone,
+    TextTooLong,
     TooLarge,
     TranslateRequest,
     TranslationService,
@@ -100,6 +102,9 @@ def create_app(settings: Settings | None = None, serve: ServeSettings | None = N
     app.add_middleware(BodyLimit, max_bytes=serve.max_upload_bytes)
     if serve.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=serve.cors_origins, allow_headers=["Authorization"])
+    # Outermost (added last): refusals of the guards and of the body limit get the headers too.
+    app.add_middleware(SameOrigin, host=serve.host, cors_origins=serve.cors_origins, enabled=token is None)
+    app.add_middleware(SecurityHeaders)
     _add_error_handlers(app, serve.retry_after)
 
     api = [Depends(check_token)]
@@ -221,12 +226,8 @@ def create_app(settings: Settings | None = None, serve: ServeSettings | None = N
     return app
 
 
-#: The page loads only its own files: no CDN, no inline script.
-_PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; "
-    "base-uri 'none'; frame-ancestors 'none'",
-    "Cache-Control": "no-cache",
-}
+#: The page loads only its own files (no CDN, no inline script): its Content-Security-Policy is in guards.py.
+_PAGE_HEADERS = {"Cache-Control": "no-cache"}
 
 
 def _add_error_handlers(app: FastAPI, retry_after: int) -> None:
@@ -241,6 +242,7 @@ def _add_error_handlers(app: FastAPI, retry_after: int) -> None:
         (UnknownJob, 404),
         (JobNotDone, 409),
         (UnknownBlock, 422),
+        (TextTooLong, 422),
         (TooLarge, 413),
         (InputError, 400),
         (LanguageError, 422),
@@ -255,6 +257,9 @@ def _add_error_handlers(app: FastAPI, retry_after: int) -> None:
         lambda _r, e: answer(e.status_code, str(e.detail), getattr(e, "headers", None)),
     )
     app.add_exception_handler(RequestValidationError, lambda _r, e: answer(422, _validation_message(e)))
+
+    # json.loads of a deeply nested body (a render request) runs out of stack: the request's fault.
+    app.add_exception_handler(RecursionError, lambda _r, _e: answer(400, "request body is nested too deeply"))
 
     def internal(_: Request, e: Exception) -> JSONResponse:
         log.error("unhandled error", exc_info=e)

@@ -83,16 +83,17 @@ def _serve_settings(sets: list[str], **named: Any) -> ServeSettings:
 
 def run(settings: Settings, serve: ServeSettings) -> None:
     """Build the app (pipelines load here, once) and serve it until interrupted."""
-    import uvicorn
-
     from imtrans.serve.app import create_app
+    from imtrans.serve.server import bind, make_server
     from imtrans.serve.workers import cpu_count
 
     # Each worker's onnxruntime sessions get their share of the cores, not all of them each
     # (the detector reads OMP_NUM_THREADS); set before the pipelines load.
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, cpu_count() // (serve.workers or cpu_count()))))
 
+    sock = bind(serve.host, serve.port)  # a busy port is one line now, not after the models load
     typer.echo(f"imtrans: loading the pipeline for {serve.workers or 'one per core'} worker(s)...", err=True)
     app = create_app(settings, serve)
-    typer.echo(f"imtrans: web page at http://{serve.host}:{serve.port}/ , API docs at /docs", err=True)
-    uvicorn.run(app, host=serve.host, port=serve.port, log_level="info")
+    port = sock.getsockname()[1]
+    typer.echo(f"imtrans: web page at http://{serve.host}:{port}/ , API docs at /docs", err=True)
+    make_server(app).run(sockets=[sock])

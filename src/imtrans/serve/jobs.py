@@ -23,6 +23,8 @@ from typing import Any
 
 import platformdirs
 
+from imtrans.errors import ConfigError
+
 #: Files kept for a job, by the name the API serves them under.
 ORIGINAL = "original.png"
 TRANSLATED = "translated.png"
@@ -98,16 +100,25 @@ class JobStore:
 
     Args:
         db_path: The database file; its folder also holds ``results/<job id>/``.
+
+    Raises:
+        ConfigError: the file is not a job database (corrupt, another program's) or cannot be opened.
     """
 
     def __init__(self, db_path: Path) -> None:
         self.db_path = Path(db_path)
         self.results_dir = self.db_path.parent / "results"
-        self.results_dir.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(_SCHEMA)
-        self.interrupted = self._fail_unfinished()
+        try:
+            self.results_dir.mkdir(parents=True, exist_ok=True)
+            with self._connect() as db:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute(_SCHEMA)
+                db.execute("SELECT id, status, created, options, error, page, revision FROM jobs LIMIT 1")
+            self.interrupted = self._fail_unfinished()
+        except sqlite3.DatabaseError as e:
+            raise ConfigError(f"--db {self.db_path}: not a usable job database ({e})") from None
+        except OSError as e:
+            raise ConfigError(f"--db {self.db_path}: cannot open ({e.strerror or e})") from None
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

@@ -8,6 +8,7 @@ worker and ends in the job's row: ``done`` with its page, or ``failed`` with a o
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from imtrans.errors import ConfigError, ImtransError, InputError
-from imtrans.imageio import atomic_writes, encode_image, load_image
+from imtrans.imageio import atomic_writes, encode_image, load_image, probe_image
 from imtrans.pipeline import PageResult
 from imtrans.serve.jobs import (
     ERASED,
@@ -33,7 +34,7 @@ from imtrans.serve.jobs import (
 from imtrans.serve.workers import Worker, WorkerPool
 from imtrans.settings import ServeSettings, Settings
 from imtrans.translate.glossary import Glossary
-from imtrans.types import Page, Translation
+from imtrans.types import Diagnostic, Page, Translation
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 INTERNAL_ERROR = "internal error while processing the image (the server log has the details)"
 #: Name of an uploaded glossary inside its job's folder (no suffix: the glossary reader sniffs CSV or JSON).
 UPLOADED_GLOSSARY = "glossary"
+#: Longest edited translation of one block a re-render takes (a page of text; drawing more holds a worker).
+MAX_EDIT_CHARS = 2000
 
 
 class JobNotDone(Exception):
@@ -54,6 +57,10 @@ class UnknownBlock(LookupError):
 
 class TooLarge(InputError):
     """An upload is over its size limit."""
+
+
+class TextTooLong(ValueError):
+    """An edited translation is longer than a re-render takes."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,9 @@ class TranslationService:
         self.serve = serve
         self.store = JobStore(serve.db_path or default_db_path())
         self.pool = WorkerPool(settings, serve.workers, serve.queue_limit)
+        # Uploads are decoded on the web server's threads, at most one per worker at once, so
+        # that a burst of large images cannot hold many decoded copies at the same time.
+        self._decoding = threading.BoundedSemaphore(self.pool.size)
         self.purge_expired()
 
     def close(self) -> None:
@@ -120,29 +130,31 @@ class TranslationService:
         )
         if len(request.image) > limits.max_bytes:
             raise TooLarge(f"image is {len(request.image)} bytes, over the limit of {limits.max_bytes}")
-        try:
+        # 1. a place in the queue, 2. the size the header declares, 3. only then the pixels:
+        # a full queue or an oversized image costs no decoding.
+        with self.pool.reserve() as place:
             # Pillow reads the content and decides what it is; file names and content types are ignored.
-            image = load_image(request.image, limits)
-        except InputError as e:
-            raise InputError(str(e).replace("<bytes>", "uploaded image")) from None
-        options = {
-            "source": settings.recognize.source,
-            "target": settings.translate.target,
-            "translator": translator,
-            "glossary": "uploaded" if request.glossary is not None else ("server" if has_glossary else None),
-            "width": int(image.shape[1]),
-            "height": int(image.shape[0]),
-        }
-        job_id = self.store.create(options)
-        try:
-            if request.glossary is not None:
-                settings = settings.with_overrides(
-                    {"translate.glossary": str(self._save_glossary(job_id, request.glossary))}
-                )
-            future = self.pool.submit(partial(self._translate, job_id, image, settings))
-        except BaseException:
-            self.store.delete(job_id)
-            raise
+            header = probe_image(request.image, limits, "uploaded image")
+            with self._decoding:  # at most one decode per worker at a time
+                image = load_image(request.image, limits, frame=0)
+            options = {
+                "source": settings.recognize.source,
+                "target": settings.translate.target,
+                "translator": translator,
+                "glossary": "uploaded" if request.glossary is not None else ("server" if has_glossary else None),
+                "width": int(image.shape[1]),
+                "height": int(image.shape[0]),
+            }
+            job_id = self.store.create(options)
+            try:
+                if request.glossary is not None:
+                    settings = settings.with_overrides(
+                        {"translate.glossary": str(self._save_glossary(job_id, request.glossary))}
+                    )
+                future = place.submit(partial(self._translate, job_id, image, settings, header.frames))
+            except BaseException:
+                self.store.delete(job_id)
+                raise
         return job_id, future
 
     def _save_glossary(self, job_id: str, data: bytes) -> Path:
@@ -157,13 +169,18 @@ class TranslationService:
             raise ConfigError(str(e).replace(str(path), "uploaded glossary")) from None
         return path
 
-    def _translate(self, job_id: str, image: np.ndarray, settings: Settings, worker: Worker) -> None:
+    def _translate(
+        self, job_id: str, image: np.ndarray, settings: Settings, frames: int, worker: Worker
+    ) -> None:
         """On a worker: run the pipeline, write the files, then mark the job done (or failed)."""
         self.store.mark_running(job_id)
         try:
             result = worker.pipeline_for(settings).translate(image)
             self._write_files(job_id, result, original=image)
-            self.store.finish(job_id, public_page(result.page))
+            page = result.page
+            if frames > 1:
+                page = page.with_(diagnostics=(*page.diagnostics, extra_frames_note(frames)))
+            self.store.finish(job_id, public_page(page))
         except ImtransError as e:
             self.store.fail(job_id, str(e))
         except Exception:
@@ -230,12 +247,32 @@ class TranslationService:
         return self.store.get(job_id)
 
 
+def extra_frames_note(frames: int) -> Diagnostic:
+    """What a job says of an upload with more pages or frames than the one it translated."""
+    return Diagnostic(
+        stage="input",
+        code="extra_frames",
+        message=f"the image has {frames} pages or frames; only the first was translated "
+        "(imtrans batch translates each)",
+    )
+
+
 def edited_page(page: Page, edits: dict[str, str]) -> Page:
-    """The page with the given block translations replaced (empty text: no translation)."""
+    """The page with the given block translations replaced (empty text: no translation).
+
+    Raises:
+        UnknownBlock: an edit names a block the page does not have.
+        TextTooLong: an edit is over `MAX_EDIT_CHARS` characters.
+    """
     blocks = {b.id: b for b in page.blocks}
     unknown = sorted(set(edits) - set(blocks))
     if unknown:
         raise UnknownBlock(f"no block {unknown[0]!r} on this page")
+    for block_id, text in edits.items():
+        if len(text) > MAX_EDIT_CHARS:
+            raise TextTooLong(
+                f"the translation of block {block_id!r} is {len(text)} characters, over the limit of {MAX_EDIT_CHARS}"
+            )
     translations = dict(page.translations)
     for block_id, text in edits.items():
         if not text.strip():

@@ -20,7 +20,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import TypeVar
+from typing import Self, TypeVar
 
 import numpy as np
 
@@ -97,6 +97,29 @@ def _engine_sections(settings: Settings) -> dict:
     return data
 
 
+class Place:
+    """A place taken in a `WorkerPool`'s queue: `submit` fills it, leaving the `with` block unused frees it."""
+
+    def __init__(self, pool: WorkerPool) -> None:
+        self._pool = pool
+        self._used = False
+
+    def submit(self, task: Task[T]) -> Future[T]:
+        """Queue `task(worker)` in this place (once)."""
+        if self._used:
+            raise RuntimeError("a queue place takes one task")
+        self._used = True
+        return self._pool._enqueue(task)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._used:
+            self._used = True
+            self._pool._release()
+
+
 class WorkerPool:
     """Runs tasks on `workers` threads; at most `queue_limit` tasks wait, more raise `QueueFull`.
 
@@ -134,14 +157,38 @@ class WorkerPool:
         return self._pending
 
     def submit(self, task: Task[T]) -> Future[T]:
-        """Queue `task(worker)`; its future holds the result or the exception it raised."""
+        """Queue `task(worker)`; its future holds the result or the exception it raised.
+
+        Raises:
+            QueueFull: every worker busy and the queue at its limit.
+        """
+        with self.reserve() as place:
+            return place.submit(task)
+
+    def reserve(self) -> Place:
+        """Take a place in the queue now, for a task given later (`Place.submit`).
+
+        A request takes its place before its image is decoded, so that a full queue is
+        answered at once rather than after the decoding; a place not used is given back when
+        its `with` block ends.
+
+        Raises:
+            QueueFull: every worker busy and the queue at its limit.
+        """
         with self._lock:
             if self._pending >= self.size + self.queue_limit:
                 raise QueueFull(f"{self._pending} jobs are waiting or running; try again later")
             self._pending += 1
+        return Place(self)
+
+    def _enqueue(self, task: Task[T]) -> Future[T]:
         future: Future[T] = Future()
         self._tasks.put((task, future))
         return future
+
+    def _release(self) -> None:
+        with self._lock:
+            self._pending -= 1
 
     def close(self) -> None:
         """Let the running tasks finish, then stop the threads (waiting tasks still run first)."""
@@ -166,5 +213,4 @@ class WorkerPool:
             except Exception as e:  # noqa: BLE001 -- handed to the caller through the future
                 future.set_exception(e)
             finally:
-                with self._lock:
-                    self._pending -= 1
+                self._release()
