@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pipeline import LINES, photo_with_lines
 
 from imtrans.erase import make_eraser, text_mask
+from imtrans.registry import ERASERS
 from imtrans.render.fonts import font_for
-from imtrans.settings import EraseSettings
 from imtrans.types import Line, Quad
 
 
@@ -56,7 +56,7 @@ def bench_mask(image: np.ndarray, n_lines: int = 20) -> np.ndarray:
 def time_erase(
     backend: str, flat_tolerance: float | None, image: np.ndarray, mask: np.ndarray, runs: int
 ) -> float:
-    eraser = make_eraser(EraseSettings(backend=backend, flat_tolerance=flat_tolerance))
+    eraser = make_eraser(ERASERS.options(backend)(backend=backend, flat_tolerance=flat_tolerance))
     eraser.erase(image, mask)  # warm-up: loads the model
     times = []
     for _ in range(runs):
@@ -71,7 +71,7 @@ def quality(dirs: list[Path], max_samples: int) -> None:
     from imtrans.evaluate.metrics import PSNR_CAP, ssim
     from imtrans.nets.data import grow_mask, is_textured
 
-    erasers = {b: make_eraser(EraseSettings(backend=b)) for b in ("telea", "gan")}
+    erasers = {b: make_eraser(ERASERS.options(b)(backend=b)) for b in ("telea", "gan")}
     # Per backend and subset: summed squared error, masked values, SSIMs.
     acc = {b: {k: [0.0, 0, []] for k in ("all", "textured")} for b in erasers}
     n = n_textured = 0

@@ -54,10 +54,29 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
 
 
 class Pipeline:
-    """Loaded stages for one `Settings`. Models load lazily on first use and stay loaded."""
+    """The stages of one `Settings`. Stages not handed in are built from the settings on first
+    use (`registry.py`) and stay loaded; a service hands in the engines its pipelines share.
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    Args:
+        settings: What to do; default `Settings()`.
+        detector, recognizer, eraser: Ready stages to use instead of building them.
+        translator: A ready translator, used for every source language.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        detector: Detector | None = None,
+        recognizer: Recognizer | None = None,
+        translator: Translator | None = None,
+        eraser: Eraser | None = None,
+    ) -> None:
         self.settings = settings or Settings()
+        self._detector = detector
+        self._recognizer = recognizer
+        self._eraser = eraser
+        self._translator = translator
         self._translators: dict[str, Translator] = {}
 
     @cached_property
@@ -66,26 +85,34 @@ class Pipeline:
         return _versions()
 
     # -- stages, built on first use ------------------------------------------------------
-    @cached_property
+    @property
     def detector(self) -> Detector:
-        from imtrans.detect import make_detector
+        if self._detector is None:
+            from imtrans.detect import make_detector
 
-        return make_detector(self.settings.detect)
+            self._detector = make_detector(self.settings.detect)
+        return self._detector
 
-    @cached_property
+    @property
     def recognizer(self) -> Recognizer:
-        from imtrans.recognize import make_recognizer
+        if self._recognizer is None:
+            from imtrans.recognize import make_recognizer
 
-        return make_recognizer(self.settings.recognize)
+            self._recognizer = make_recognizer(self.settings.recognize)
+        return self._recognizer
 
-    @cached_property
+    @property
     def eraser(self) -> Eraser:
-        from imtrans.erase import make_eraser
+        if self._eraser is None:
+            from imtrans.erase import make_eraser
 
-        return make_eraser(self.settings.erase)
+            self._eraser = make_eraser(self.settings.erase)
+        return self._eraser
 
     def translator(self, source: str) -> Translator:
         """The translator for one source language (local models are per language pair)."""
+        if self._translator is not None:
+            return self._translator
         if source not in self._translators:
             from imtrans.translate import make_translator
 

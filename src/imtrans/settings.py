@@ -10,10 +10,19 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from imtrans.errors import ConfigError
 from imtrans.languages import source_language, target_language
+from imtrans.registry import REGISTRIES, settings_backend
 
 
 class _Section(BaseModel):
@@ -26,37 +35,19 @@ class ImageSettings(_Section):
 
 
 class DetectSettings(_Section):
-    backend: Literal["ppocr"] = "ppocr"
-    precision: Literal["int8", "fp32"] = Field(
-        "int8", description="Detector weights: int8 (shipped, about 3x faster on CPU) or the fp32 original."
-    )
-    max_side: int = Field(
-        2048, ge=256, description="Longest side the detector sees; larger images are scaled down."
-    )
-    box_threshold: float = Field(0.5, ge=0, le=1, description="Minimum mean score inside a detected box.")
-    pixel_threshold: float = Field(
-        0.6,
-        gt=0,
-        lt=1,
-        description="Text probability above which a pixel belongs to a line (DB's binarisation; "
-        "higher keeps close lines and columns apart).",
-    )
-    extra_scales: list[float] = Field(
-        default_factory=lambda: [0.5],
-        description="Extra detection passes at these scales, merged in (finds large, widely spaced glyphs).",
-    )
+    """The detect section: what every detector shares. A backend's options extend it (registry.py)."""
+
+    backend: str = Field("ppocr", description="Detector backend (see `imtrans config --backends`).")
     orientation: Literal["auto", "off"] = Field(
         "auto",
         description="Find pages turned by 90, 180 or 270 degrees (tried only when the text reads poorly).",
     )
-    merge_glyphs: bool = Field(
-        True,
-        description="Chain glyph- and word-sized boxes on one baseline into lines (large, widely "
-        "spaced lettering); never across a divider or a change of background colour.",
-    )
 
 
 class RecognizeSettings(_Section):
+    """The recognize section: what every recogniser shares."""
+
+    backend: str = Field("auto", description="Recogniser backend; auto picks an engine per line by script.")
     source: str = Field("auto", description="Source language: ko, en, ja, zh or auto (per line by script).")
     min_confidence: float = Field(0.3, ge=0, le=1, description="Lines read with less confidence are dropped.")
 
@@ -81,23 +72,17 @@ class GroupSettings(_Section):
     )
 
 
-TranslatorName = Literal["local", "glossary", "papago", "deepl", "google", "openai"]
-
-
 class TranslateSettings(_Section):
+    """The translate section: what every translator shares (target, glossary in front, cache)."""
+
     target: str = Field("en", description="Target language.")
-    translator: TranslatorName | None = Field(
+    translator: str | None = Field(
         None, description="Backend; default: glossary when a glossary is given, else local."
     )
     glossary: Path | None = Field(None, description="CSV or JSON of fixed translations, used first.")
     fuzzy_threshold: float = Field(90.0, ge=0, le=100, description="Glossary fuzzy-match score (0-100).")
-    model: str | None = Field(
-        None, description="Model name for local/openai/... backends (default per pair)."
-    )
-    model_dir: Path | None = Field(None, description="A local model directory for the local backend.")
     cache: bool = Field(True, description="Cache translations in an SQLite file in the user cache.")
     cache_path: Path | None = Field(None, description="Cache file (default: user cache dir).")
-    timeout: float = Field(30.0, gt=0, description="Seconds to wait for a translation service.")
 
     @field_validator("target")
     @classmethod
@@ -106,21 +91,14 @@ class TranslateSettings(_Section):
 
     @property
     def resolved_translator(self) -> str:
-        if self.translator:
-            return self.translator
-        return "glossary" if self.glossary else "local"
+        return settings_backend("translate", self)
 
 
 class EraseSettings(_Section):
-    backend: Literal["telea", "ns", "gan"] = "telea"
+    """The erase section: the text mask every eraser fills (its options extend this)."""
+
+    backend: str = Field("telea", description="Eraser backend: telea, ns, gan, or a registered one.")
     dilate: int = Field(2, ge=0, le=20, description="Pixels to grow the text mask by.")
-    inpaint_radius: int = Field(3, ge=1, le=20)
-    flat_tolerance: float | None = Field(
-        None,
-        ge=0,
-        description="Max background std-dev (0-255) for the flat-fill fast path (0: off); "
-        "default per backend: 12 for telea and ns, 4 for gan.",
-    )
 
 
 class RenderSettings(_Section):
@@ -157,36 +135,75 @@ class ServeSettings(_Section):
     )
 
 
+def _default(stage: str) -> Any:
+    return lambda: REGISTRIES[stage].options(REGISTRIES[stage].default)()
+
+
 class Settings(_Section):
-    """Everything that decides what imtrans does to an image."""
+    """Everything that decides what imtrans does to an image.
+
+    The detect, recognize, translate and erase sections are each the options model of the
+    backend they name (`registry.py`): `--set erase.backend=gan` makes `erase` a `GanSettings`.
+    """
 
     image: ImageSettings = Field(default_factory=ImageSettings)
-    detect: DetectSettings = Field(default_factory=DetectSettings)
-    recognize: RecognizeSettings = Field(default_factory=RecognizeSettings)
+    detect: SerializeAsAny[DetectSettings] = Field(default_factory=_default("detect"))
+    recognize: SerializeAsAny[RecognizeSettings] = Field(default_factory=_default("recognize"))
     group: GroupSettings = Field(default_factory=GroupSettings)
-    translate: TranslateSettings = Field(default_factory=TranslateSettings)
-    erase: EraseSettings = Field(default_factory=EraseSettings)
+    translate: SerializeAsAny[TranslateSettings] = Field(default_factory=_default("translate"))
+    erase: SerializeAsAny[EraseSettings] = Field(default_factory=_default("erase"))
     render: RenderSettings = Field(default_factory=RenderSettings)
+
+    @field_validator("detect", "recognize", "translate", "erase", mode="before")
+    @classmethod
+    def _backend_options(cls, value: Any, info: ValidationInfo) -> Any:
+        """Validate a stage's section with the options model of the backend it names."""
+        stage = str(info.field_name)
+        if isinstance(value, BaseModel):
+            value = value.model_dump()
+        if not isinstance(value, dict):
+            return value
+        try:
+            options = REGISTRIES[stage].options(settings_backend(stage, value))
+        except ConfigError as e:
+            raise ValueError(str(e)) from None
+        return options.model_validate(value)
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
     @classmethod
     def load(cls, path: Path) -> Settings:
-        """Read settings from a JSON file: a settings object, or a result JSON that records one."""
+        """Read settings from a JSON file: a settings object, or a result JSON that records one.
+
+        A section may carry options of another backend of its stage (a file saved before the
+        backend was switched, or by an older version): those are left out. Keys that no
+        backend of the stage knows are an error.
+        """
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
             if isinstance(data, dict) and isinstance(data.get("settings"), dict) and "blocks" in data:
                 data = data["settings"]
+            if isinstance(data, dict):
+                for stage in REGISTRIES:
+                    if isinstance(data.get(stage), dict):
+                        data[stage] = _fit_backend(stage, data[stage], _unknown_keys(stage, data[stage]))
             return cls.model_validate(data)
         except (OSError, json.JSONDecodeError) as e:
             raise ConfigError(f"cannot read settings file {path}: {e}") from None
         except ValidationError as e:
             raise ConfigError(f"invalid settings in {path}: {_first_error(e)}") from None
+        except ConfigError as e:
+            raise ConfigError(f"invalid settings in {path}: {e}") from None
 
     def with_overrides(self, overrides: dict[str, Any]) -> Settings:
-        """A copy with dotted keys replaced, e.g. {"detect.max_side": 1024}; validated."""
+        """A copy with dotted keys replaced, e.g. {"detect.max_side": 1024}; validated.
+
+        Naming another backend (``erase.backend``, ``translate.translator``) leaves the old
+        backend's options behind; an option the named backend does not have is an error.
+        """
         data = self.to_dict()
+        given: dict[str, set[str]] = {stage: set() for stage in REGISTRIES}
         for key, value in overrides.items():
             node = data
             parts = key.split(".")
@@ -194,10 +211,48 @@ class Settings(_Section):
                 if not isinstance(node.get(p), dict):
                     raise ConfigError(f"unknown setting {key!r}")
                 node = node[p]
-            if parts[-1] not in node:
+            # A stage's section may gain keys: they may be options of the backend being named.
+            if parts[-1] not in node and not (len(parts) == 2 and parts[0] in REGISTRIES):
                 raise ConfigError(f"unknown setting {key!r}")
             node[parts[-1]] = value
+            if len(parts) == 2 and parts[0] in REGISTRIES:
+                given[parts[0]].add(parts[1])
+        for stage, keys in given.items():
+            data[stage] = _fit_backend(stage, data[stage], keys)
         return build(data)
+
+
+def _fit_backend(stage: str, section: dict[str, Any], keep: set[str]) -> dict[str, Any]:
+    """A stage's section with only the options of the backend it names, and the keys in ``keep``.
+
+    Raises:
+        ConfigError: A key of ``keep`` is not an option of that backend, or no backend has its name.
+    """
+    name = settings_backend(stage, section)
+    fields = REGISTRIES[stage].options(name).model_fields
+    for key in sorted(keep - set(fields)):
+        raise ConfigError(f"unknown setting '{stage}.{key}' for {stage} backend {name!r}")
+    return {k: v for k, v in section.items() if k in fields or k in keep}
+
+
+def _unknown_keys(stage: str, section: dict[str, Any]) -> set[str]:
+    """Keys of a section that no backend of the stage has as an option."""
+    registry = REGISTRIES[stage]
+    known: set[str] = set()
+    for name in registry.names():
+        known |= set(registry.options(name).model_fields)
+    return set(section) - known
+
+
+def stage_settings(stage: str, **values: Any) -> Any:
+    """One stage's settings section, as the options model of the backend ``values`` name.
+
+    ``stage_settings("erase", backend="gan", flat_tolerance=0)`` is a validated `GanSettings`.
+
+    Raises:
+        ConfigError: An unknown backend, or a value its options model refuses.
+    """
+    return getattr(build({stage: values}), stage)
 
 
 def build(data: dict[str, Any]) -> Settings:

@@ -7,9 +7,8 @@ from fixtures import gradient_background, render_lines
 from shapely.geometry import Polygon
 
 from imtrans.detect import ppocr
-from imtrans.detect.ppocr import PPOCRDetector
+from imtrans.detect.ppocr import PPOCRDetector, PPOCRDetectSettings
 from imtrans.errors import ModelMissingError
-from imtrans.settings import DetectSettings
 
 
 def _iou(a, b) -> float:
@@ -28,8 +27,8 @@ def _iou(a, b) -> float:
 )
 def test_int8_boxes_match_fp32_boxes(lang, lines):
     page = render_lines(lines, lang, size=30, width=640, background=gradient_background(640, 400, seed=3))
-    fp32 = PPOCRDetector(DetectSettings(precision="fp32")).detect(page.image)
-    int8 = PPOCRDetector(DetectSettings(precision="int8")).detect(page.image)
+    fp32 = PPOCRDetector(PPOCRDetectSettings(precision="fp32")).detect(page.image)
+    int8 = PPOCRDetector(PPOCRDetectSettings(precision="int8")).detect(page.image)
     assert len(int8) == len(fp32) == len(lines)
     for a, b in zip(fp32, int8, strict=True):
         assert _iou(a.quad, b.quad) > 0.8  # int8 box edges move by a few pixels

@@ -12,10 +12,9 @@ from fixtures import gradient_background, render_lines
 from PIL import Image, ImageDraw
 
 from imtrans.detect.geometry import Box
-from imtrans.detect.ppocr import PPOCRDetector
+from imtrans.detect.ppocr import PPOCRDetector, PPOCRDetectSettings
 from imtrans.recognize import make_recognizer
 from imtrans.render.fonts import font_for
-from imtrans.settings import DetectSettings
 from imtrans.types import Direction
 
 GREEN, BLUE = (0, 100, 60), (20, 60, 160)
@@ -63,7 +62,7 @@ def one_line_holds(glyphs, others, boxes) -> bool:
 
 @pytest.fixture(scope="module")
 def detector():
-    return PPOCRDetector(DetectSettings())
+    return PPOCRDetector(PPOCRDetectSettings())
 
 
 # (big Korean name, size, letter spacing, image width, panel colour); English name below it.
@@ -114,7 +113,7 @@ def test_coarse_passes_leave_ordinary_text_as_the_main_pass_found_it(size):
     page = render_lines(
         lines, "ko", size=size, width=width, background=gradient_background(width, 2000, seed=size)
     )
-    main_only = PPOCRDetector(DetectSettings(extra_scales=[])).detect(page.image)
-    with_coarse = PPOCRDetector(DetectSettings(extra_scales=[0.5, 0.25])).detect(page.image)
+    main_only = PPOCRDetector(PPOCRDetectSettings(extra_scales=[])).detect(page.image)
+    with_coarse = PPOCRDetector(PPOCRDetectSettings(extra_scales=[0.5, 0.25])).detect(page.image)
     assert len(with_coarse) == len(lines)
     assert [ln.quad for ln in with_coarse] == [ln.quad for ln in main_only]

@@ -16,10 +16,9 @@ import pytest
 from fixtures import gradient_background
 
 from imtrans.erase import make_eraser
-from imtrans.erase.gan import GanEraser
-from imtrans.erase.telea import TeleaEraser
+from imtrans.erase.gan import GanEraser, GanSettings
+from imtrans.erase.telea import TeleaEraser, TeleaSettings
 from imtrans.errors import ModelMissingError
-from imtrans.settings import EraseSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 GREY = 128  # the constant model's fill: 0.0 in [-1, 1]
@@ -52,7 +51,7 @@ def grey_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _network_only(model: Path) -> GanEraser:
-    return GanEraser(EraseSettings(backend="gan", flat_tolerance=0.0), model_path=model)
+    return GanEraser(GanSettings(flat_tolerance=0.0), model_path=model)
 
 
 def _image(h: int = 300, w: int = 400, seed: int = 3) -> np.ndarray:
@@ -121,7 +120,7 @@ def test_flat_surroundings_are_filled_without_the_network(grey_model: Path) -> N
     mask = np.zeros(image.shape[:2], np.uint8)
     mask[50:60, 40:160] = 255
     image[mask > 0] = (10, 10, 10)
-    out = GanEraser(EraseSettings(backend="gan"), model_path=grey_model).erase(image, mask)
+    out = GanEraser(GanSettings(), model_path=grey_model).erase(image, mask)
     assert (out == (200, 180, 160)).all()
 
 
@@ -133,14 +132,12 @@ def test_the_gan_keeps_the_flat_fast_path_to_plainer_backgrounds_than_telea(grey
     mask = np.zeros(image.shape[:2], np.uint8)
     mask[50:60, 40:160] = 255
     assert (
-        TeleaEraser(EraseSettings()).flat_tolerance == 12
+        TeleaEraser(TeleaSettings()).flat_tolerance == 12
         and GanEraser(model_path=grey_model).flat_tolerance == 4
     )
-    flat = GanEraser(EraseSettings(backend="gan", flat_tolerance=12), model_path=grey_model).erase(
-        image, mask
-    )
+    flat = GanEraser(GanSettings(flat_tolerance=12), model_path=grey_model).erase(image, mask)
     assert flat[mask > 0].std() < 2  # one plane
-    out = GanEraser(EraseSettings(backend="gan"), model_path=grey_model).erase(image, mask)
+    out = GanEraser(GanSettings(), model_path=grey_model).erase(image, mask)
     assert (out[mask > 0] == GREY).all()  # the grey model's fill: the network ran
 
 
@@ -168,7 +165,7 @@ def test_missing_model_names_the_file_and_the_fallback(tmp_path: Path) -> None:
 
 
 def test_the_factory_builds_the_shipped_model_and_it_keeps_the_contract() -> None:
-    eraser = make_eraser(EraseSettings(backend="gan", flat_tolerance=0.0))
+    eraser = make_eraser(GanSettings(flat_tolerance=0.0))
     assert eraser.name == "gan"
     image = _image()
     mask = np.zeros(image.shape[:2], np.uint8)
@@ -179,7 +176,7 @@ def test_the_factory_builds_the_shipped_model_and_it_keeps_the_contract() -> Non
 
 
 def test_a_black_and_white_page_stored_as_rgb_gets_grey_fills_from_the_shipped_model() -> None:
-    eraser = make_eraser(EraseSettings(backend="gan", flat_tolerance=0.0))
+    eraser = make_eraser(GanSettings(flat_tolerance=0.0))
     colour = _image()
     grey = np.repeat(colour[:, :, :1], 3, axis=2)
     mask = np.zeros(colour.shape[:2], np.uint8)

@@ -13,7 +13,8 @@ from fixtures import Rendered, gradient_background, render_lines
 from skimage.metrics import peak_signal_noise_ratio
 
 from imtrans.erase import build_text_mask, make_eraser
-from imtrans.settings import EraseSettings
+from imtrans.erase.telea import TeleaSettings
+from imtrans.registry import ERASERS
 from imtrans.types import Line
 
 TEXTS = {
@@ -54,7 +55,7 @@ def _box_baseline(r: Rendered, radius: int) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.parametrize("kind", ["gradient", "stripes"])
 @pytest.mark.parametrize("language", sorted(TEXTS))
 def test_text_mask_erase_beats_inpainting_whole_boxes(kind: str, language: str, backend: str) -> None:
-    settings = EraseSettings(backend=backend)
+    settings = ERASERS.options(backend)(backend=backend)
     r = _scene(kind, language, seed=3)
     lines = [Line(id=f"l{i}", quad=q) for i, q in enumerate(r.quads)]
     result = build_text_mask(r.image, lines, settings.dilate)
@@ -74,7 +75,7 @@ def test_text_mask_erase_beats_inpainting_whole_boxes(kind: str, language: str, 
 
 def test_inpainting_path_alone_also_beats_whole_boxes() -> None:
     # flat_tolerance 0 disables the flat-fill fast path: every region is inpainted.
-    settings = EraseSettings(flat_tolerance=0.0)
+    settings = TeleaSettings(flat_tolerance=0.0)
     r = _scene("gradient", "ko", seed=1)
     mask = build_text_mask(r.image, [Line(id=f"l{i}", quad=q) for i, q in enumerate(r.quads)], 2).mask
     ours = make_eraser(settings).erase(r.image, mask)

@@ -15,8 +15,9 @@ from fixtures import shared_dataset
 
 from imtrans.erase import build_text_mask, make_eraser
 from imtrans.erase.background import vector_norm
+from imtrans.erase.telea import TeleaSettings
 from imtrans.imageio import load_image
-from imtrans.settings import EraseSettings
+from imtrans.registry import ERASERS
 from imtrans.types import Line, Quad
 
 # name: (photo, crop box, plate sample box, the detector's quad), boxes as (x0, y0, x1, y1).
@@ -52,7 +53,7 @@ def test_sign_lettering_is_erased_to_its_plate(case: str, backend: str) -> None:
     quad = Quad.from_list([(x - x0, y - y0) for x, y in points])
 
     text = build_text_mask(crop, [Line(id="title", quad=quad)], 2)
-    erased = make_eraser(EraseSettings(backend=backend)).erase(crop, text.mask)
+    erased = make_eraser(ERASERS.options(backend)(backend=backend)).erase(crop, text.mask)
 
     assert text.fallback_line_ids == ()
     # The line's core (the quad less 15% of its thickness: on the plate, clear of the lights).
@@ -81,7 +82,7 @@ def test_thick_white_outline_is_erased_to_the_sign() -> None:
     quad = Quad.from_list([(x - x0, y - y0) for x, y in points])
 
     text = build_text_mask(crop, [Line(id="title", quad=quad)], 2)
-    erased = make_eraser(EraseSettings()).erase(crop, text.mask).astype(np.float32)
+    erased = make_eraser(TeleaSettings()).erase(crop, text.mask).astype(np.float32)
 
     assert text.fallback_line_ids == ()
     masked = text.mask > 0

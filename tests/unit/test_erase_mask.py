@@ -11,10 +11,10 @@ from fixtures import Rendered, gradient_background, render_lines, render_vertica
 from PIL import Image, ImageDraw
 
 from imtrans.erase import build_text_mask, make_eraser, text_mask
+from imtrans.erase.telea import TeleaSettings
 from imtrans.pipeline import Pipeline
 from imtrans.render.colours import estimate_style
 from imtrans.render.fonts import font_for
-from imtrans.settings import EraseSettings
 from imtrans.types import Block, Line, Page, Quad, Severity
 
 DILATE = 2
@@ -321,7 +321,7 @@ def test_outlined_letters_on_a_plate_are_erased_without_a_ghost_of_the_outline()
     changed = np.linalg.norm(image.astype(float) - clean.astype(float), axis=2) > 12
     assert ((result.mask > 0) & changed).sum() > 0.99 * changed.sum()
     # ... and the mask keeps to the plate: the fill is the plate's red, with no dark copy of the letters.
-    erased = make_eraser(EraseSettings(backend="telea")).erase(image, result.mask)
+    erased = make_eraser(TeleaSettings(backend="telea")).erase(image, result.mask)
     x0, y0, x1, y1 = (int(v) for v in quad.bbox)
     error = np.linalg.norm(erased[y0:y1, x0:x1].astype(float) - clean[y0:y1, x0:x1].astype(float), axis=2)
     assert (error > 30).mean() < 0.002, f"{(error > 30).mean():.4f} of the box left off"

@@ -7,8 +7,7 @@ import pytest
 from fixtures import gradient_background, render_lines
 
 from imtrans.erase import make_eraser, text_mask
-from imtrans.erase.telea import TeleaEraser
-from imtrans.settings import EraseSettings
+from imtrans.erase.telea import TeleaEraser, TeleaSettings
 from imtrans.types import Line
 
 
@@ -25,7 +24,7 @@ def _case(
 def test_pixels_outside_the_mask_come_back_bit_for_bit(backend: str, flat_tolerance: float) -> None:
     image, _, mask = _case(gradient_background(800, 300, seed=4))
     before = image.copy()
-    out = make_eraser(EraseSettings(backend=backend, flat_tolerance=flat_tolerance)).erase(image, mask)
+    out = make_eraser(TeleaSettings(backend=backend, flat_tolerance=flat_tolerance)).erase(image, mask)
     assert out.shape == image.shape and out.dtype == np.uint8
     assert np.array_equal(out[mask == 0], image[mask == 0])
     assert np.array_equal(image, before)  # the input is not modified
@@ -37,13 +36,13 @@ def test_random_mask_on_random_image_keeps_unmasked_pixels() -> None:
     image = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
     mask = (rng.random((120, 160)) < 0.05).astype(np.uint8) * 255
     mask[-10:, -30:] = 255  # a region touching the image corner
-    out = TeleaEraser(EraseSettings()).erase(image, mask)
+    out = TeleaEraser(TeleaSettings()).erase(image, mask)
     assert np.array_equal(out[mask == 0], image[mask == 0])
 
 
 def test_flat_background_is_filled_with_its_exact_colour() -> None:
     image, background, mask = _case((200, 180, 160))
-    out = TeleaEraser(EraseSettings()).erase(image, mask)
+    out = TeleaEraser(TeleaSettings()).erase(image, mask)
     assert np.array_equal(out, background)
 
 
@@ -51,7 +50,7 @@ def test_smooth_ramp_is_filled_with_the_ramp() -> None:
     # A noiseless horizontal ramp: the fast path fills it with the fitted plane, to within rounding.
     ramp = np.repeat(np.linspace(80, 220, 800)[None, :, None], 300, axis=0).repeat(3, axis=2)
     image, background, mask = _case(np.rint(ramp).astype(np.uint8))
-    out = TeleaEraser(EraseSettings()).erase(image, mask)
+    out = TeleaEraser(TeleaSettings()).erase(image, mask)
     assert np.abs(out.astype(int) - background.astype(int)).max() <= 1
 
 
@@ -78,7 +77,7 @@ def test_mismatched_mask_is_refused() -> None:
 
 @pytest.mark.parametrize("backend", ["telea", "ns"])
 def test_factory_maps_backend_to_eraser(backend: str) -> None:
-    eraser = make_eraser(EraseSettings(backend=backend, inpaint_radius=5))
+    eraser = make_eraser(TeleaSettings(backend=backend, inpaint_radius=5))
     assert eraser.name == backend
     assert isinstance(eraser, TeleaEraser) and eraser.radius == 5
 

@@ -45,8 +45,9 @@ def test_only_readings_made_of_hangul_syllables_count_as_korean(text, expected):
 class _Engine:
     """A recogniser that answers from a table (its Protocol's shape), for the routing logic only."""
 
-    def __init__(self, answers):
+    def __init__(self, answers, name):
         self.answers = answers
+        self.name = name
         self.asked = []
 
     def read(self, image, lines):
@@ -60,9 +61,7 @@ class _Engine:
 def _router(ppocr, tesseract):
     from imtrans.recognize.route import RoutingRecognizer
 
-    router = RoutingRecognizer()
-    router.ppocr, router.tesseract = _Engine(ppocr), _Engine(tesseract)
-    return router
+    return RoutingRecognizer(ppocr=_Engine(ppocr, "ppocr"), korean=_Engine(tesseract, "tesseract"))
 
 
 def _lines(*ids):
@@ -85,4 +84,4 @@ def test_a_confident_han_reading_on_a_korean_page_is_asked_of_tesseract_too():
 def test_han_readings_on_a_page_without_korean_are_not_asked_again():
     router = _router(ppocr={"zh": ("休闲酒吧", 0.95)}, tesseract={"zh": ("휴한", 0.99)})
     (line,) = router.recognize(None, _lines("zh"), "auto")
-    assert line.text == "休闲酒吧" and router.tesseract.asked == []
+    assert line.text == "休闲酒吧" and router.korean.asked == []

@@ -272,7 +272,7 @@ def _absolute_paths(settings: Settings) -> Settings:
     overrides = {}
     for key in ("translate.glossary", "translate.model_dir", "translate.cache_path", "render.font_path"):
         section, name = key.split(".")
-        value = getattr(getattr(settings, section), name)
+        value = getattr(getattr(settings, section), name, None)  # options of some backends only
         if value is not None and not Path(value).is_absolute():
             overrides[key] = str(Path(value).resolve())
     return settings.with_overrides(overrides) if overrides else settings

@@ -1,14 +1,14 @@
 """Detection: find text lines in an image (see README.md)."""
 
 from imtrans.detect.base import Detector
-from imtrans.settings import DetectSettings
+from imtrans.registry import DETECTORS
+from imtrans.settings import DetectSettings, Settings
 
 
 def make_detector(settings: DetectSettings | None = None) -> Detector:
-    """The detector for these settings (PP-OCRv6 from the rapidocr wheel)."""
-    from imtrans.detect.ppocr import PPOCRDetector
-
-    return PPOCRDetector(settings)
+    """The detector that ``settings.backend`` names (PP-OCRv6 from the rapidocr wheel by default)."""
+    detector: Detector = DETECTORS.build(settings or Settings().detect)
+    return detector
 
 
 __all__ = ["Detector", "make_detector"]

@@ -212,25 +212,25 @@ def engines_reader(recognizer: Any, language: str) -> Reader:
     """The reader `find_rotation` uses with the pipeline's recogniser.
 
     With the routing recogniser and `auto`, each line gets the more plausible of PP-OCR's
-    reading and (when that is not good enough) Tesseract kor's, if it is Hangul syllables:
+    reading and (when that is not good enough) the Korean reader's (Tesseract kor by default), if it is Hangul syllables:
     the routing rule itself prefers a confident PP-OCR reading of a Latin prefix ('#ENFP')
     over Tesseract's Korean reading of the whole line, which says nothing about orientation.
     Any other recogniser or language reads with `recognizer.recognize`.
     """
-    ppocr, tesseract = getattr(recognizer, "ppocr", None), getattr(recognizer, "tesseract", None)
-    if language != "auto" or ppocr is None or tesseract is None:
+    ppocr, korean = getattr(recognizer, "ppocr", None), getattr(recognizer, "korean", None)
+    if language != "auto" or ppocr is None or korean is None:
         return lambda image, lines: recognizer.recognize(image, lines, language)
     from imtrans.recognize.route import mostly_hangul_syllables
 
     def read(image: np.ndarray, lines: list[Line]) -> list[Line]:
         first = [
             replace(ln, text=text, confidence=conf, recognizer="ppocr")
-            for ln, (text, conf) in zip(lines, ppocr.read(image, lines), strict=True)
+            for ln, (text, conf) in zip(lines, ppocr.read_lines(image, lines, "auto"), strict=True)
         ]
         retry = [i for i, ln in enumerate(first) if plausibility(ln) < _GOOD_ENOUGH]
-        korean = tesseract.read_lines(image, [lines[i] for i in retry], "ko")
-        for i, (text, conf) in zip(retry, korean, strict=True):
-            ko = replace(lines[i], text=text, confidence=conf, recognizer="tesseract")
+        readings = korean.read_lines(image, [lines[i] for i in retry], "ko")
+        for i, (text, conf) in zip(retry, readings, strict=True):
+            ko = replace(lines[i], text=text, confidence=conf, recognizer=korean.name)
             if mostly_hangul_syllables(text) and plausibility(ko) > plausibility(first[i]):
                 first[i] = ko
         return first

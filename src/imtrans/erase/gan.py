@@ -30,6 +30,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from pydantic import Field
 
 from imtrans.erase.background import flat_fill
 from imtrans.erase.base import check_erase_input, mask_clusters
@@ -41,6 +42,19 @@ DEFAULT_MODEL = Path(__file__).parent / "models" / "eraser_gan.onnx"
 #: Default ``flat_tolerance``, lower than Telea's 12: the network reads the background between
 #: the strokes, which a flat plane paints over (a paragraph over a star field filled black).
 FLAT_TOLERANCE = 4.0
+
+
+class GanSettings(EraseSettings):
+    """Options of the learned eraser (`--set erase.backend=gan --set erase.KEY=VALUE`)."""
+
+    backend: str = "gan"
+
+    flat_tolerance: float | None = Field(
+        None,
+        ge=0,
+        description=f"Max background std-dev (0-255) for the flat-fill fast path (0: off; default {FLAT_TOLERANCE:g}).",
+    )
+
 
 # Ring width (px) for the flatness test.
 _RING_PX = 3
@@ -73,18 +87,20 @@ class GanEraser:
         model_path: The ONNX file.
     """
 
-    def __init__(self, settings: EraseSettings | None = None, model_path: Path | None = None) -> None:
+    Options = GanSettings
+
+    def __init__(self, settings: GanSettings | None = None, model_path: Path | None = None) -> None:
         """Check the model file; the onnxruntime session is created on first use.
 
         Args:
             settings: Flat tolerance (0 disables the flat-fill fast path); defaults to
-                ``EraseSettings()``.
+                ``GanSettings()``.
             model_path: The ONNX model; defaults to the one shipped in the package.
 
         Raises:
             ModelMissingError: the model file does not exist.
         """
-        s = settings or EraseSettings()
+        s = settings or GanSettings()
         self.name: str = "gan"
         self.flat_tolerance: float = FLAT_TOLERANCE if s.flat_tolerance is None else s.flat_tolerance
         self.model_path = Path(model_path) if model_path is not None else DEFAULT_MODEL
@@ -93,6 +109,10 @@ class GanEraser:
                 f"eraser model not found: {self.model_path}; reinstall imtrans or use --set erase.backend=telea"
             )
         self._session: Any = None
+
+    @classmethod
+    def from_settings(cls, settings: GanSettings) -> GanEraser:
+        return cls(settings)
 
     def _run(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """The network on a batch: uint8 (N, H, W, 3) and bool (N, H, W) to uint8 (N, H, W, 3)."""

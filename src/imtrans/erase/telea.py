@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
+from pydantic import Field
 
 from imtrans.erase.background import flat_fill
 from imtrans.erase.base import check_erase_input, mask_clusters
@@ -30,6 +31,17 @@ _METHODS = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
 FLAT_TOLERANCE = 12.0
 
 
+class TeleaSettings(EraseSettings):
+    """Options of the OpenCV erasers, ``telea`` and ``ns`` (`--set erase.KEY=VALUE`)."""
+
+    inpaint_radius: int = Field(3, ge=1, le=20, description="OpenCV's inpainting radius (px).")
+    flat_tolerance: float | None = Field(
+        None,
+        ge=0,
+        description=f"Max background std-dev (0-255) for the flat-fill fast path (0: off; default {FLAT_TOLERANCE:g}).",
+    )
+
+
 class TeleaEraser:
     """Erase text by filling flat surroundings directly and inpainting the rest with OpenCV.
 
@@ -37,23 +49,29 @@ class TeleaEraser:
         name: ``"telea"`` or ``"ns"``.
     """
 
-    def __init__(self, settings: EraseSettings | None = None) -> None:
+    Options = TeleaSettings
+
+    def __init__(self, settings: TeleaSettings | None = None) -> None:
         """Build an eraser.
 
         Args:
             settings: Backend (``telea`` or ``ns``), inpaint radius and flat tolerance;
-                defaults to ``EraseSettings()``.
+                defaults to ``TeleaSettings()``.
 
         Raises:
             ValueError: if the backend is not one this eraser implements.
         """
-        s = settings or EraseSettings()
+        s = settings or TeleaSettings()
         if s.backend not in _METHODS:
             raise ValueError(f"TeleaEraser does not implement backend {s.backend!r}")
         self.name: str = s.backend
         self.radius: int = s.inpaint_radius
         self.flat_tolerance: float = FLAT_TOLERANCE if s.flat_tolerance is None else s.flat_tolerance
         self._method: int = _METHODS[s.backend]
+
+    @classmethod
+    def from_settings(cls, settings: TeleaSettings) -> TeleaEraser:
+        return cls(settings)
 
     def erase(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Fill the masked pixels of ``image`` with plausible background.

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from imtrans.recognize.crop import crop_line
+from imtrans.settings import RecognizeSettings
 from imtrans.types import Line
 
 REC_MODEL_FILE = "PP-OCRv6_rec_small.onnx"
@@ -27,11 +28,16 @@ class PPOCRRecognizer:
     """Reads lines with PP-OCRv6 in batches. Its dictionary covers Chinese, Japanese and Latin, not Hangul."""
 
     name = "ppocr"
+    Options = RecognizeSettings
 
     def __init__(self, batch_size: int = 8) -> None:
         self.batch_size = batch_size
         self._model: Any = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: RecognizeSettings) -> PPOCRRecognizer:
+        return cls()
 
     def _load(self) -> Any:
         with self._lock:
@@ -59,6 +65,10 @@ class PPOCRRecognizer:
         crops = [cv2.cvtColor(crop_line(image, ln, pad=CROP_PAD), cv2.COLOR_RGB2BGR) for ln in lines]
         out = self._load()(TextRecInput(img=crops))
         return [(str(t).strip(), float(s)) for t, s in zip(out.txts, out.scores, strict=True)]
+
+    def read_lines(self, image: np.ndarray, lines: list[Line], language: str) -> list[tuple[str, float]]:
+        """`read`; one model serves every language it knows."""
+        return self.read(image, lines)
 
     def recognize(self, image: np.ndarray, lines: list[Line], language: str) -> list[Line]:
         """Read every line; `language` is recorded as given (ja, zh or en)."""

@@ -13,11 +13,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from pydantic import Field
 
 from imtrans.group import thickness
 from imtrans.languages import TARGET_LANGUAGES, has_letters, script_counts
+from imtrans.recognize.base import LineReader
 from imtrans.recognize.ppocr import PPOCRRecognizer
-from imtrans.recognize.tesseract import TesseractRecognizer
+from imtrans.registry import RECOGNIZERS
 from imtrans.settings import RecognizeSettings
 from imtrans.types import Direction, Line
 
@@ -96,22 +98,50 @@ def mostly_hangul_syllables(text: str) -> bool:
     return bool(chars) and syllables >= 0.6 * len(chars)
 
 
+class RouteSettings(RecognizeSettings):
+    """Options of the routing recogniser (`--set recognize.KEY=VALUE`)."""
+
+    korean: str = Field(
+        "tesseract",
+        description="Recogniser backend that reads Hangul lines (PP-OCR has no Hangul); it must "
+        "offer read_lines (recognize/base.py: LineReader).",
+    )
+
+
 class RoutingRecognizer:
-    """The recogniser the pipeline uses: picks an engine per line (see the module docstring)."""
+    """The recogniser the pipeline uses: picks an engine per line (see the module docstring).
+
+    Attributes:
+        ppocr: Reads every line first (ja, zh, Latin).
+        korean: Reads the lines PP-OCR cannot (`RouteSettings.korean`; Tesseract kor by default).
+    """
 
     name = "route"
+    Options = RouteSettings
 
-    def __init__(self, settings: RecognizeSettings | None = None) -> None:
-        self.settings = settings or RecognizeSettings()
-        self.ppocr = PPOCRRecognizer()
-        self.tesseract = TesseractRecognizer()
+    def __init__(
+        self,
+        settings: RouteSettings | None = None,
+        *,
+        ppocr: LineReader | None = None,
+        korean: LineReader | None = None,
+    ) -> None:
+        """Build the router; ``ppocr`` and ``korean`` are ready readers to use instead."""
+        self.settings = settings or RouteSettings()
+        self.ppocr: LineReader = ppocr or PPOCRRecognizer()
+        name = self.settings.korean
+        self.korean: LineReader = korean or RECOGNIZERS.build(RECOGNIZERS.options(name)(backend=name))
+
+    @classmethod
+    def from_settings(cls, settings: RouteSettings) -> RoutingRecognizer:
+        return cls(settings)
 
     def recognize(self, image: np.ndarray, lines: list[Line], language: str) -> list[Line]:
         """Read each line; lines read below `min_confidence` come back with empty text."""
         if not lines:
             return []
         if language == "ko":
-            read = self.tesseract.recognize(image, lines, "ko")
+            read = self.korean.recognize(image, lines, "ko")
         elif language in ("ja", "zh", "en"):
             read = self.ppocr.recognize(image, lines, language)
         else:
@@ -119,7 +149,7 @@ class RoutingRecognizer:
         return [self._keep_confident(ln) for ln in read]
 
     def _auto(self, image: np.ndarray, lines: list[Line]) -> list[Line]:
-        first = self.ppocr.read(image, lines)
+        first = self.ppocr.read_lines(image, lines, "auto")
         out = [
             replace(ln, text=text, confidence=conf, recognizer="ppocr")
             for ln, (text, conf) in zip(lines, first, strict=True)
@@ -134,7 +164,7 @@ class RoutingRecognizer:
         # confidently ("전시홀 A" as "人A"). On a page where Korean was found, such short
         # readings are asked of Tesseract too (longer Chinese lines are left alone: each
         # costs a Tesseract read).
-        if any(ln.recognizer == "tesseract" for ln in out):
+        if any(ln.recognizer == self.korean.name for ln in out):
             counts = [script_counts(text) for text, _ in first]
             retried = set(retry)
             han_only = [
@@ -154,11 +184,11 @@ class RoutingRecognizer:
         which: list[int],
         out: list[Line],
     ) -> None:
-        """Read lines `which` with Tesseract kor; a Korean reading about as confident replaces PP-OCR's."""
-        korean = self.tesseract.read_lines(image, [lines[i] for i in which], "ko")
+        """Read lines `which` in Korean; a Korean reading about as confident replaces PP-OCR's."""
+        korean = self.korean.read_lines(image, [lines[i] for i in which], "ko")
         for i, (ko_text, ko_conf) in zip(which, korean, strict=True):
             if mostly_hangul_syllables(ko_text) and ko_conf >= first[i][1] * 0.8:
-                out[i] = replace(lines[i], text=ko_text, confidence=ko_conf, recognizer="tesseract")
+                out[i] = replace(lines[i], text=ko_text, confidence=ko_conf, recognizer=self.korean.name)
 
     def _keep_confident(self, line: Line) -> Line:
         if line.confidence < self.settings.min_confidence or not _worth_keeping(line):

@@ -15,6 +15,7 @@ from PIL import Image
 
 from imtrans.errors import ModelMissingError
 from imtrans.recognize.crop import crop_line
+from imtrans.settings import RecognizeSettings
 from imtrans.types import Direction, Line
 
 #: Our language code -> (Tesseract model for horizontal lines, for vertical columns, Debian package).
@@ -72,12 +73,17 @@ class TesseractRecognizer:
     """
 
     name = "tesseract"
+    Options = RecognizeSettings
 
     def __init__(self, tessdata: Path | None = None) -> None:
         self.tessdata = Path(tessdata) if tessdata else tessdata_dir()
         self._local = threading.local()
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: RecognizeSettings) -> TesseractRecognizer:
+        return cls()
 
     def check(self, language: str) -> None:
         """Raise ModelMissingError naming the Debian package when the language's data is missing."""

@@ -43,7 +43,8 @@ from imtrans.serve.service import (
     UnknownBlock,
 )
 from imtrans.serve.workers import QueueFull
-from imtrans.settings import RecognizeSettings, ServeSettings, Settings, TranslateSettings, TranslatorName
+from imtrans.registry import TRANSLATORS
+from imtrans.settings import RecognizeSettings, ServeSettings, Settings, TranslateSettings
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,10 @@ def check_token(
 def _field_help(model: type, name: str) -> str:
     """A form field's description, taken from the settings model so CLI and API say the same."""
     return str(model.model_fields[name].description)
+
+
+#: The translators a request may name: this package's and those of installed plugins (registry.py).
+TranslatorName = Enum("TranslatorName", {n: n for n in TRANSLATORS.names()}, type=str)  # type: ignore[misc]
 
 
 def create_app(settings: Settings | None = None, serve: ServeSettings | None = None) -> FastAPI:
@@ -131,7 +136,7 @@ def create_app(settings: Settings | None = None, serve: ServeSettings | None = N
         return OptionsOut(
             sources={"auto": "Detect", **SOURCE_LANGUAGES},
             targets=TARGET_LANGUAGES,
-            translators=list(TranslatorName.__args__),
+            translators=list(TRANSLATORS.names()),
             defaults={
                 "source": settings.recognize.source,
                 "target": settings.translate.target,
@@ -172,7 +177,7 @@ def create_app(settings: Settings | None = None, serve: ServeSettings | None = N
             image=await image.read(),
             source=source,
             target=target,
-            translator=translator,
+            translator=translator.value if translator is not None else None,
             glossary=await glossary.read() if glossary is not None else None,
         )
         job_id, future = await run_in_threadpool(service.submit, job_request)

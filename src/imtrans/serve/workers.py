@@ -79,11 +79,12 @@ class Worker:
         key = settings.model_dump_json()
         found = self._pipelines.pop(key, None)
         if found is None:
-            found = Pipeline(settings)
-            # Setting a cached_property fills its cache: the stages are not built again.
-            found.detector = self.base.detector
-            found.recognizer = self.base.recognizer
-            found.eraser = self.base.eraser
+            found = Pipeline(
+                settings,
+                detector=self.base.detector,
+                recognizer=self.base.recognizer,
+                eraser=self.base.eraser,
+            )
         self._pipelines[key] = found
         while len(self._pipelines) > _KEPT_PIPELINES:
             self._pipelines.popitem(last=False)

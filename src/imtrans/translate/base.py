@@ -12,8 +12,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from pydantic import Field
+
 from imtrans.errors import TranslatorError
+from imtrans.settings import TranslateSettings
 from imtrans.types import Diagnostic, Severity
+
+
+class ServiceSettings(TranslateSettings):
+    """Options of a translation service reached over HTTP (papago, deepl, google, openai)."""
+
+    timeout: float = Field(30.0, gt=0, description="Seconds to wait for a translation service.")
 
 
 class Translator(Protocol):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from imtrans.translate.base import check_aligned, service_code, translate_nonblank
+from imtrans.translate.base import ServiceSettings, check_aligned, service_code, translate_nonblank
 from imtrans.translate.http import ServiceClient, env_value, malformed, require_key
 
 KEY_ENV = "DEEPL_AUTH_KEY"
@@ -39,6 +39,12 @@ class DeepLTranslator:
 
     name = "deepl"
     model = "v2"
+
+    Options = ServiceSettings
+
+    @classmethod
+    def from_settings(cls, settings: ServiceSettings) -> DeepLTranslator:
+        return cls(timeout=settings.timeout)
 
     def __init__(self, *, timeout: float = 30.0) -> None:
         self._key = require_key(self.name, KEY_ENV)

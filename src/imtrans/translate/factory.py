@@ -12,16 +12,17 @@ once, and glossary answers (or glossary misses) are never stored as translations
 
 from __future__ import annotations
 
-from imtrans.errors import ConfigError
+from imtrans.registry import TRANSLATORS
 from imtrans.settings import TranslateSettings
 from imtrans.translate.base import Backend, Translator
-from imtrans.translate.glossary import Glossary, GlossaryFront, GlossaryTranslator
+from imtrans.translate.glossary import Glossary, GlossaryFront
 
 
 def make_translator(settings: TranslateSettings, source: str) -> Translator:
     """The translator for these settings, checked against the language pair when the source is known.
 
-    Backends are imported here, lazily, so a service user never imports torch.
+    Backends come from `registry.TRANSLATORS`, imported only when named, so a service user
+    never imports torch.
 
     Args:
         settings: The translate section of the settings.
@@ -35,14 +36,9 @@ def make_translator(settings: TranslateSettings, source: str) -> Translator:
         TranslatorError: Missing key, unknown model, or a pair the backend cannot translate.
     """
     kind = settings.resolved_translator
-    glossary = Glossary.load(settings.glossary, settings.fuzzy_threshold) if settings.glossary else None
+    backend: Backend = TRANSLATORS.build(settings)
     if kind == "glossary":
-        if glossary is None:
-            raise ConfigError(
-                "the glossary translator needs a glossary file (translate.glossary / --glossary FILE)"
-            )
-        return GlossaryTranslator(glossary)
-    backend = _backend(kind, settings)
+        return backend
     if source != "auto":
         backend.check_pair(source, settings.target)
     translator: Translator = backend
@@ -50,30 +46,6 @@ def make_translator(settings: TranslateSettings, source: str) -> Translator:
         from imtrans.translate.cache import CachedTranslator
 
         translator = CachedTranslator(translator, settings.cache_path)
-    if glossary is not None:
-        translator = GlossaryFront(glossary, translator)
+    if settings.glossary is not None:
+        translator = GlossaryFront(Glossary.load(settings.glossary, settings.fuzzy_threshold), translator)
     return translator
-
-
-def _backend(kind: str, settings: TranslateSettings) -> Backend:
-    if kind == "local":
-        from imtrans.translate.local import LocalTranslator
-
-        return LocalTranslator(settings.model, settings.model_dir)
-    if kind == "papago":
-        from imtrans.translate.papago import PapagoTranslator
-
-        return PapagoTranslator(timeout=settings.timeout)
-    if kind == "deepl":
-        from imtrans.translate.deepl import DeepLTranslator
-
-        return DeepLTranslator(timeout=settings.timeout)
-    if kind == "google":
-        from imtrans.translate.google import GoogleTranslator
-
-        return GoogleTranslator(timeout=settings.timeout)
-    if kind == "openai":
-        from imtrans.translate.openai import OpenAITranslator
-
-        return OpenAITranslator(settings.model, timeout=settings.timeout)
-    raise ConfigError(f"unknown translator {kind!r}")

@@ -34,6 +34,7 @@ from rapidfuzz import fuzz, process
 
 from imtrans.errors import ConfigError, LanguageError
 from imtrans.languages import TARGET_LANGUAGES, normalize
+from imtrans.settings import TranslateSettings
 from imtrans.translate.base import SegmentNote, Translator, check_aligned, take_notes
 from imtrans.types import Severity
 
@@ -247,6 +248,15 @@ class GlossaryTranslator:
     """
 
     name = "glossary"
+    Options = TranslateSettings
+
+    @classmethod
+    def from_settings(cls, settings: TranslateSettings) -> GlossaryTranslator:
+        if settings.glossary is None:
+            raise ConfigError(
+                "the glossary translator needs a glossary file (translate.glossary / --glossary FILE)"
+            )
+        return cls(Glossary.load(settings.glossary, settings.fuzzy_threshold))
 
     def __init__(self, glossary: Glossary) -> None:
         self.glossary = glossary

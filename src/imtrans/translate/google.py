@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from imtrans.languages import TARGET_LANGUAGES
-from imtrans.translate.base import check_aligned, service_code, translate_nonblank
+from imtrans.translate.base import ServiceSettings, check_aligned, service_code, translate_nonblank
 from imtrans.translate.http import ServiceClient, env_value, malformed, require_key
 
 KEY_ENV = "GOOGLE_TRANSLATE_API_KEY"
@@ -38,6 +38,12 @@ class GoogleTranslator:
 
     name = "google"
     model = "v2"
+
+    Options = ServiceSettings
+
+    @classmethod
+    def from_settings(cls, settings: ServiceSettings) -> GoogleTranslator:
+        return cls(timeout=settings.timeout)
 
     def __init__(self, *, timeout: float = 30.0) -> None:
         self._key = require_key(self.name, KEY_ENV)

@@ -23,7 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from pydantic import Field
+
 from imtrans.errors import ModelMissingError, TranslatorError
+from imtrans.settings import TranslateSettings
 from imtrans.translate.base import check_aligned, translate_nonblank
 from imtrans.translate.models import (
     DownloadError,
@@ -74,6 +77,15 @@ class _Engine(Protocol):
     def translate(self, texts: list[str], source: str, target: str) -> list[str]: ...
 
 
+class LocalSettings(TranslateSettings):
+    """Options of the local model translator (`--set translate.KEY=VALUE`)."""
+
+    model: str | None = Field(
+        None, description="Registry model name (`imtrans models list`); default per pair."
+    )
+    model_dir: Path | None = Field(None, description="A local model directory, used for every pair.")
+
+
 class LocalTranslator:
     """Translates with a local MarianMT / M2M100 / NLLB model (transformers or CTranslate2).
 
@@ -86,6 +98,11 @@ class LocalTranslator:
     """
 
     name = "local"
+    Options = LocalSettings
+
+    @classmethod
+    def from_settings(cls, settings: LocalSettings) -> LocalTranslator:
+        return cls(settings.model, settings.model_dir)
 
     def __init__(
         self,

@@ -19,9 +19,11 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import Field
+
 from imtrans.errors import TranslatorError
 from imtrans.languages import TARGET_LANGUAGES
-from imtrans.translate.base import check_aligned, service_code, translate_nonblank
+from imtrans.translate.base import ServiceSettings, check_aligned, service_code, translate_nonblank
 from imtrans.translate.http import ServiceClient, env_value, malformed, require_key
 
 BASE_URL_ENV = "IMTRANS_OPENAI_BASE_URL"
@@ -40,6 +42,12 @@ _SYSTEM = (
 _FENCE = re.compile(r"^\s*```[a-zA-Z0-9_-]*\s*\n?(.*?)\n?\s*```\s*$", re.DOTALL)
 
 
+class OpenAISettings(ServiceSettings):
+    """Options of the OpenAI-compatible translator."""
+
+    model: str | None = Field(None, description=f"Model name (default ${MODEL_ENV}, else {DEFAULT_MODEL}).")
+
+
 class OpenAITranslator:
     """A chat model behind an OpenAI-compatible ``/chat/completions`` endpoint.
 
@@ -49,6 +57,11 @@ class OpenAITranslator:
     """
 
     name = "openai"
+    Options = OpenAISettings
+
+    @classmethod
+    def from_settings(cls, settings: OpenAISettings) -> OpenAITranslator:
+        return cls(settings.model, timeout=settings.timeout)
 
     def __init__(self, model: str | None = None, *, timeout: float = 30.0) -> None:
         base = env_value(BASE_URL_ENV) or DEFAULT_BASE_URL

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from imtrans.errors import TranslatorError
-from imtrans.translate.base import check_aligned, service_code, translate_nonblank
+from imtrans.translate.base import ServiceSettings, check_aligned, service_code, translate_nonblank
 from imtrans.translate.http import ServiceClient, env_value, malformed, require_key
 
 DEFAULT_URL = "https://papago.apigw.ntruss.com/nmt/v1/translation"
@@ -46,6 +46,12 @@ class PapagoTranslator:
 
     name = "papago"
     model = "nmt-v1"
+
+    Options = ServiceSettings
+
+    @classmethod
+    def from_settings(cls, settings: ServiceSettings) -> PapagoTranslator:
+        return cls(timeout=settings.timeout)
 
     def __init__(self, *, timeout: float = 30.0) -> None:
         self._client_id = require_key(self.name, *ID_ENV)
