@@ -3,16 +3,22 @@
 Starts the real server (`imtrans serve`, its own job database in a temporary folder), makes one
 warm-up request, then runs CLIENTS threads that each send REQUESTS translations of an image
 (examples/sign_ko.png with its glossary by default) with `?wait=true` and wait for each answer.
-Prints throughput, median and 95th-percentile latency and errors; then checks that every
+Among them, each client also sends BAD hostile or broken uploads (an image over the pixel limit,
+a body over the byte limit, a truncated PNG, random bytes, a corrupt AVIF, a deeply nested JSON
+glossary), each of which must be answered with a one-line 4xx. Prints throughput, median and
+95th-percentile latency, errors and the server's peak memory; then checks that every good
 request has its job, done, in the database, and that SQLite finds the database intact after
 the server has stopped.
 
-    python bench/service.py [--clients 8] [--requests 20] [--workers 0] [--image FILE]
+    python bench/service.py [--clients 8] [--requests 20] [--bad 3] [--workers 0] [--image FILE]
+                            [--token TOKEN] [--port PORT] [--max-rss-gb 1.5]
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import itertools
 import os
 import socket
 import sqlite3
@@ -37,6 +43,43 @@ class Outcome:
     job_id: str | None
     job_status: str | None
     retries: int
+    kind: str = "good"
+    error: str | None = None
+
+
+def bad_uploads(max_upload_bytes: int = 20_000_000) -> list[tuple[str, bytes, bytes | None]]:
+    """(name, image, glossary) of uploads the service must refuse with a 4xx, cheaply."""
+    import random
+
+    from PIL import Image
+
+    def encode(im: Image.Image, fmt: str) -> bytes:
+        buf = io.BytesIO()
+        im.save(buf, fmt)
+        return buf.getvalue()
+
+    sign = (ROOT / "examples" / "sign_ko.png").read_bytes()
+    avif = bytearray(
+        encode(Image.open(ROOT / "examples" / "sign_ko.png").convert("RGB").resize((64, 48)), "AVIF")
+    )
+    del avif[len(avif) // 2 :]
+    rng = random.Random(0)
+    return [
+        ("over-pixel-limit", encode(Image.new("L", (12_000, 4_000), 255), "JPEG"), None),  # 48 MP, 0.3 MB
+        ("over-byte-limit", sign + rng.randbytes(max_upload_bytes), None),
+        ("truncated-png", sign[: len(sign) // 3], None),
+        ("random-bytes", rng.randbytes(50_000), None),
+        ("corrupt-avif", bytes(avif), None),
+        ("nested-glossary", sign, ("[" * 100_000 + "]" * 100_000).encode()),
+    ]
+
+
+def peak_rss(pid: int) -> int:
+    """The process's peak resident memory so far (VmHWM), in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
 def free_port() -> int:
@@ -45,7 +88,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(folder: Path, port: int, workers: int) -> subprocess.Popen:
+def start_server(folder: Path, port: int, workers: int, token: str | None) -> subprocess.Popen:
     exe = Path(sys.executable).parent / "imtrans"
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "imtrans.cli"]
     cmd += [
@@ -61,6 +104,8 @@ def start_server(folder: Path, port: int, workers: int) -> subprocess.Popen:
     ]
     log = (folder / "server.log").open("w")
     env = {k: v for k, v in os.environ.items() if k != "IMTRANS_API_TOKEN"}
+    if token:
+        env["IMTRANS_API_TOKEN"] = token
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -75,11 +120,11 @@ def start_server(folder: Path, port: int, workers: int) -> subprocess.Popen:
     sys.exit("the server did not start in 180 s")
 
 
-def one_request(client: httpx.Client, image: bytes, glossary: bytes | None) -> Outcome:
+def one_request(client: httpx.Client, image: bytes, glossary: bytes | None, kind: str = "good") -> Outcome:
     """POST and wait for the job; a 503 is retried after its Retry-After (and counted)."""
     files = {"image": ("image.png", image)}
     if glossary is not None:
-        files["glossary"] = ("glossary.csv", glossary)
+        files["glossary"] = ("glossary.json" if glossary[:1] == b"[" else "glossary.csv", glossary)
     start = time.perf_counter()
     retries = 0
     while True:
@@ -90,21 +135,39 @@ def one_request(client: httpx.Client, image: bytes, glossary: bytes | None) -> O
         time.sleep(float(r.headers.get("retry-after", "1")))
     seconds = time.perf_counter() - start
     body = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
-    return Outcome(seconds, r.status_code, body.get("id"), body.get("status"), retries)
+    return Outcome(
+        seconds, r.status_code, body.get("id"), body.get("status"), retries, kind, body.get("error")
+    )
 
 
-def run_clients(url: str, clients: int, requests: int, image: bytes, glossary: bytes | None) -> list[Outcome]:
+def run_clients(
+    url: str,
+    clients: int,
+    requests: int,
+    image: bytes,
+    glossary: bytes | None,
+    bad: int = 0,
+    headers: dict[str, str] | None = None,
+) -> list[Outcome]:
     outcomes: list[Outcome] = []
     lock = threading.Lock()
+    hostile = itertools.cycle(bad_uploads()) if bad else None
 
     def client_loop() -> None:
-        with httpx.Client(base_url=url, timeout=600) as client:
-            for _ in range(requests):
+        # Each client's bad uploads are spread among its good ones.
+        todo: list[tuple[str, bytes, bytes | None]] = [("good", image, glossary)] * requests
+        for i in range(bad):
+            assert hostile is not None
+            with lock:
+                item = next(hostile)
+            todo.insert((i + 1) * len(todo) // (bad + 1), item)
+        with httpx.Client(base_url=url, timeout=600, headers=headers) as client:
+            for kind, data, gloss in todo:
                 try:
-                    outcome = one_request(client, image, glossary)
+                    outcome = one_request(client, data, gloss, kind)
                 except httpx.HTTPError as e:
-                    print(f"  transport error: {e}", file=sys.stderr)
-                    outcome = Outcome(0.0, 0, None, None, 0)
+                    print(f"  transport error ({kind}): {e}", file=sys.stderr)
+                    outcome = Outcome(0.0, 0, None, None, 0, kind)
                 with lock:
                     outcomes.append(outcome)
 
@@ -132,25 +195,34 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=0, help="server workers (0: one per core)")
     parser.add_argument("--image", type=Path, default=ROOT / "examples" / "sign_ko.png")
     parser.add_argument("--glossary", type=Path, default=ROOT / "examples" / "glossary.csv")
+    parser.add_argument("--bad", type=int, default=3, help="hostile or broken uploads per client")
+    parser.add_argument("--token", help="run the server with this bearer token (IMTRANS_API_TOKEN)")
+    parser.add_argument("--port", type=int, default=0, help="server port (0: a free one)")
+    parser.add_argument(
+        "--max-rss-gb", type=float, default=1.5, help="fail if the server's peak memory is over"
+    )
     args = parser.parse_args()
 
     image = args.image.read_bytes()
     glossary = args.glossary.read_bytes() if args.glossary else None
     with tempfile.TemporaryDirectory(prefix="imtrans-bench-") as tmp:
         folder = Path(tmp)
-        port = free_port()
+        port = args.port or free_port()
         url = f"http://127.0.0.1:{port}"
-        server = start_server(folder, port, args.workers)
+        headers = {"Authorization": f"Bearer {args.token}"} if args.token else None
+        server = start_server(folder, port, args.workers, args.token)
         try:
             health = httpx.get(f"{url}/healthz").json()
-            with httpx.Client(base_url=url, timeout=600) as client:
+            with httpx.Client(base_url=url, timeout=600, headers=headers) as client:
                 warm = one_request(client, image, glossary)
             assert warm.job_status == "done", f"warm-up failed: {warm}"
+            rss_warm = peak_rss(server.pid)
             load_before = os.getloadavg()[0]
             start = time.perf_counter()
-            outcomes = run_clients(url, args.clients, args.requests, image, glossary)
+            outcomes = run_clients(url, args.clients, args.requests, image, glossary, args.bad, headers)
             wall = time.perf_counter() - start
             load_after = os.getloadavg()[0]
+            rss_peak = peak_rss(server.pid)
         finally:
             server.terminate()
             server.wait(timeout=60)
@@ -158,6 +230,9 @@ def main() -> None:
         integrity, done, by_status = check_database(folder / "jobs.sqlite3", job_ids | {warm.job_id})
 
     sent = args.clients * args.requests
+    refused = [o for o in outcomes if o.kind != "good"]
+    wrong = [o for o in refused if not (400 <= o.status < 500 and o.error and "\n" not in o.error)]
+    outcomes = [o for o in outcomes if o.kind == "good"]
     ok = [o for o in outcomes if o.status == 200 and o.job_status == "done"]
     latencies = sorted(o.seconds for o in ok)
     p95 = statistics.quantiles(latencies, n=20)[-1] if len(latencies) >= 2 else float("nan")
@@ -175,9 +250,17 @@ def main() -> None:
         f"database after the server stopped; by status {by_status}"
     )
     print(f"  database       PRAGMA integrity_check: {integrity}")
+    kinds = sorted({(o.kind, o.status) for o in refused})
+    print(
+        f"  bad uploads    {len(refused)} sent, {len(refused) - len(wrong)} refused with a one-line 4xx: {kinds}"
+    )
+    print(f"  server memory  peak {rss_peak / 1e9:.2f} GB (after the warm-up {rss_warm / 1e9:.2f} GB)")
     lost = sent - (done - 1)
-    if lost or integrity != "ok" or len(ok) != sent:
-        sys.exit(f"FAILED: {lost} request(s) without a done job, integrity {integrity}")
+    if lost or integrity != "ok" or len(ok) != sent or wrong or rss_peak > args.max_rss_gb * 1e9:
+        sys.exit(
+            f"FAILED: {lost} request(s) without a done job, integrity {integrity}, {len(wrong)} bad upload(s) "
+            f"not refused, peak memory {rss_peak / 1e9:.2f} GB (limit {args.max_rss_gb} GB)"
+        )
 
 
 if __name__ == "__main__":
