@@ -48,13 +48,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import cv2
 import numpy as np
 from PIL import Image
 
-from imtrans.cli import resolve_settings
 from imtrans.erase import make_eraser
 from imtrans.erase.base import Eraser
 from imtrans.erase.gan import DEFAULT_MODEL
@@ -66,7 +65,8 @@ from imtrans.evaluate.metrics import ghost_slope, psnr, quad_polygon, residue_ch
 from imtrans.evaluate.runner import settings_hash
 from imtrans.imageio import atomic_writes, load_image
 from imtrans.pipeline import Pipeline
-from imtrans.settings import EraseSettings, Settings
+from imtrans.registry import ERASERS
+from imtrans.settings import Settings, resolve_settings
 from imtrans.types import Line
 
 THUMB_WIDTH = 400
@@ -634,7 +634,7 @@ def run(args: argparse.Namespace) -> Path:
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     if not backends or len(set(backends)) != len(backends):
         raise ConfigError(f"--backends needs distinct backend names, got {args.backends!r}")
-    known = get_args(EraseSettings.model_fields["backend"].annotation)
+    known = ERASERS.names()
     unknown = [b for b in backends if b not in known]
     if unknown:
         raise ConfigError(f"unknown erase backend(s) {', '.join(unknown)}; choose from {', '.join(known)}")

@@ -56,8 +56,8 @@ def _settings(settings: Settings | None, **overrides: Any) -> Settings:
 
 def translate_image(
     image: ImageInput,
-    target: str = "en",
-    source: str = "auto",
+    target: str | None = None,
+    source: str | None = None,
     *,
     translator: str | None = None,
     glossary: str | Path | None = None,
@@ -67,11 +67,11 @@ def translate_image(
 
     Args:
         image: a path, encoded bytes, or an RGB uint8 array.
-        target: target language code.
-        source: source language code, or "auto" to decide per line.
-        translator: backend name (local, glossary, papago, deepl, google, openai).
+        target: target language code; default: the settings' (``en``).
+        source: source language code, or "auto" to decide per line; default: the settings' (``auto``).
+        translator: backend name (`imtrans.registry.TRANSLATORS.names()`); default: the settings'.
         glossary: CSV or JSON file of fixed translations.
-        settings: full settings; the other arguments override it.
+        settings: full settings; the arguments given (not None) override it.
 
     Returns:
         The page result: output image, erased image, blocks with translations, JSON.
@@ -88,8 +88,10 @@ def translate_image(
     return Pipeline(s).translate(_image(image, s))
 
 
-def ocr_image(image: ImageInput, source: str = "auto", *, settings: Settings | None = None) -> PageResult:
-    """Detect, recognise and group the text of an image (no translation)."""
+def ocr_image(
+    image: ImageInput, source: str | None = None, *, settings: Settings | None = None
+) -> PageResult:
+    """Detect, recognise and group the text of an image (no translation); ``source`` overrides the settings'."""
     s = _settings(settings, **{"recognize.source": source})
     return Pipeline(s).ocr(_image(image, s))
 

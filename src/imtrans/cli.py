@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from imtrans.errors import ConfigError, ImtransError, OutputError
+from imtrans.errors import ImtransError, OutputError
 from imtrans.imageio import atomic_writes, image_format, load_image, refuse_overwrite
-from imtrans.settings import Settings
+from imtrans.settings import resolve_settings, translation_settings
 
 if TYPE_CHECKING:
     from imtrans.pipeline import PageResult
@@ -56,51 +56,6 @@ SetOpt = Annotated[
     typer.Option("--set", help="Override any setting: --set detect.max_side=1024 (see `imtrans config`)."),
 ]
 FromOpt = Annotated[str | None, typer.Option("--from", help="Source language: ko, en, ja, zh or auto.")]
-
-
-def _parse_value(raw: str) -> Any:
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError:
-        return raw
-
-
-def resolve_settings(config: Path | None, sets: list[str] | None, **named: Any) -> Settings:
-    """Settings from a file (or defaults), then --set overrides, then named options."""
-    settings = Settings.load(config) if config else Settings()
-    overrides: dict[str, Any] = {}
-    for item in sets or []:
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
-        overrides[key.strip()] = _parse_value(raw)
-    overrides.update({k: v for k, v in named.items() if v is not None})
-    return settings.with_overrides(overrides) if overrides else settings
-
-
-def translation_settings(
-    config: Path | None,
-    sets: list[str] | None,
-    to: str | None,
-    source: str | None,
-    translator: str | None,
-    glossary: Path | None,
-    model: str | None,
-    model_dir: Path | None,
-) -> Settings:
-    """`resolve_settings` with the translate options that `translate` and `batch` share."""
-    return resolve_settings(
-        config,
-        sets,
-        **{
-            "translate.target": to,
-            "recognize.source": source,
-            "translate.translator": translator,
-            "translate.glossary": str(glossary) if glossary else None,
-            "translate.model": model,
-            "translate.model_dir": str(model_dir) if model_dir else None,
-        },
-    )
 
 
 def _check_outputs(image_out: Path | None, erased_out: Path | None, json_out: Path | None) -> None:

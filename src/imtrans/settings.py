@@ -7,6 +7,7 @@ saved settings file can be shared without leaking them.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -242,6 +243,66 @@ def _unknown_keys(stage: str, section: dict[str, Any]) -> set[str]:
     for name in registry.names():
         known |= set(registry.options(name).model_fields)
     return set(section) - known
+
+
+#: A settings file used when a command is given no --config (an environment's own defaults).
+CONFIG_ENV = "IMTRANS_CONFIG"
+
+
+def parse_assignments(items: list[str] | None, prefix: str = "") -> dict[str, Any]:
+    """``KEY=VALUE`` strings (``--set``) as a dict; a value is JSON where it parses, else a string.
+
+    Raises:
+        ConfigError: An item without ``=``.
+    """
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set expects KEY=VALUE, got {prefix}{item!r}")
+        try:
+            out[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key.strip()] = raw
+    return out
+
+
+def resolve_settings(config: Path | None, sets: list[str] | None, **named: Any) -> Settings:
+    """The settings of one command: the file (``--config``, else ``$IMTRANS_CONFIG``, else the
+    defaults), then ``--set`` overrides, then the command's named options that were given.
+
+    Every command line (translate, ocr, erase, batch, serve, eval) resolves its settings here.
+    """
+    path = config or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
+    settings = Settings.load(path) if path else Settings()
+    overrides = parse_assignments(sets)
+    overrides.update({k: v for k, v in named.items() if v is not None})
+    return settings.with_overrides(overrides) if overrides else settings
+
+
+def translation_settings(
+    config: Path | None,
+    sets: list[str] | None,
+    to: str | None,
+    source: str | None,
+    translator: str | None,
+    glossary: Path | None,
+    model: str | None,
+    model_dir: Path | None,
+) -> Settings:
+    """`resolve_settings` with the translate options that `translate` and `batch` share."""
+    return resolve_settings(
+        config,
+        sets,
+        **{
+            "translate.target": to,
+            "recognize.source": source,
+            "translate.translator": translator,
+            "translate.glossary": str(glossary) if glossary else None,
+            "translate.model": model,
+            "translate.model_dir": str(model_dir) if model_dir else None,
+        },
+    )
 
 
 def stage_settings(stage: str, **values: Any) -> Any:

@@ -62,8 +62,8 @@ def batch_command(
     """
     from imtrans.batch import BatchOptions, run_batch
     from imtrans.batch.progress import RichProgress
-    from imtrans.cli import translation_settings
     from imtrans.imageio import atomic_writes
+    from imtrans.settings import translation_settings
 
     settings = translation_settings(config, set_, to, source, translator, glossary, model, model_dir)
     if json_out is not None and not (json_out.parent if str(json_out.parent) else Path(".")).is_dir():

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from imtrans.errors import ConfigError, InputError
-from imtrans.settings import Settings
+from imtrans.settings import Settings, resolve_settings
 
 
 def eval_command(
@@ -69,7 +69,6 @@ def eval_command(
         return
     if data is None:
         raise InputError("eval needs --data DATASET (or --compare A.json B.json)")
-    from imtrans.cli import resolve_settings
     from imtrans.evaluate.adapters import load_dataset
     from imtrans.evaluate.runner import Evaluator
 

@@ -10,7 +10,7 @@ import typer
 from pydantic import ValidationError
 
 from imtrans.errors import ConfigError
-from imtrans.settings import ServeSettings, Settings
+from imtrans.settings import ServeSettings, Settings, parse_assignments, resolve_settings
 
 
 def serve_command(
@@ -39,8 +39,6 @@ def serve_command(
     ] = None,
 ) -> None:
     """Run the REST service and the web page: open http://HOST:PORT/ (API docs at /docs)."""
-    from imtrans.cli import resolve_settings
-
     pipeline_sets = [s for s in set_ or [] if not s.startswith("serve.")]
     serve_sets = [s.removeprefix("serve.") for s in set_ or [] if s.startswith("serve.")]
     settings = resolve_settings(
@@ -64,14 +62,7 @@ def serve_command(
 
 
 def _serve_settings(sets: list[str], **named: Any) -> ServeSettings:
-    from imtrans.cli import _parse_value
-
-    data: dict[str, Any] = {}
-    for item in sets:
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--set expects KEY=VALUE, got serve.{item!r}")
-        data[key.strip()] = _parse_value(raw)
+    data = parse_assignments(sets, prefix="serve.")
     data.update({k: v for k, v in named.items() if v is not None})
     try:
         return ServeSettings.model_validate(data)
