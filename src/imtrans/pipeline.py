@@ -24,7 +24,18 @@ from imtrans.languages import has_letters
 from imtrans.recognize.base import Recognizer
 from imtrans.settings import Settings
 from imtrans.translate.base import Translator
-from imtrans.types import Block, Diagnostic, Page, Severity, Style, Translation
+from imtrans.types import (
+    Block,
+    DetectCode,
+    Diagnostic,
+    EraseCode,
+    Page,
+    RecognizeCode,
+    Severity,
+    Style,
+    TranslateCode,
+    Translation,
+)
 
 
 @dataclass(frozen=True)
@@ -147,12 +158,12 @@ class Pipeline:
         # "..."), stay as they are: not erased, not redrawn.
         todo = [b for b in page.blocks if b.language != target and has_letters(b.text)]
         diagnostics += [
-            Diagnostic(
-                "translate", "already_target", f"block is already {target}; left as is", Severity.INFO, b.id
+            Diagnostic.of(
+                TranslateCode.ALREADY_TARGET, f"block is already {target}; left as is", Severity.INFO, b.id
             )
             if has_letters(b.text)
-            else Diagnostic(
-                "translate", "no_letters", "block has no letters (numbers or marks); left as is",
+            else Diagnostic.of(
+                TranslateCode.NO_LETTERS, "block has no letters (numbers or marks); left as is",
                 Severity.INFO, b.id,
             )
             for b in page.blocks
@@ -163,7 +174,7 @@ class Pipeline:
             translations, notes = self._translate(todo)
         diagnostics += notes
         # A block the translator could not translate (a glossary miss) keeps its original lettering.
-        missed = {d.block_id for d in notes if d.code == "glossary_miss"}
+        missed = {d.block_id for d in notes if d.code == TranslateCode.GLOSSARY_MISS}
         translations = {k: v for k, v in translations.items() if k not in missed}
         todo = [b for b in todo if b.id in translations]
         # 5. erase the source lettering (styles are read from the original pixels first)
@@ -242,18 +253,16 @@ class Pipeline:
         diagnostics = []
         if angle:
             diagnostics.append(
-                Diagnostic(
-                    "detect",
-                    "page_rotated",
+                Diagnostic.of(
+                    DetectCode.PAGE_ROTATED,
                     f"page read turned {angle} degrees clockwise; lines mapped back to the image",
                     Severity.INFO,
                 )
             )
         if dropped:
             diagnostics.append(
-                Diagnostic(
-                    "recognize",
-                    "unread_lines",
+                Diagnostic.of(
+                    RecognizeCode.UNREAD_LINES,
                     f"{dropped} detected line(s) could not be read with enough confidence",
                     Severity.INFO,
                 )
@@ -301,9 +310,8 @@ class Pipeline:
             erased = self.eraser.erase(image, text.mask) if lines else image.copy()
         block_of = {ln.id: b.id for b in blocks for ln in b.lines}
         notes = tuple(
-            Diagnostic(
-                "erase",
-                "whole_box_mask",
+            Diagnostic.of(
+                EraseCode.WHOLE_BOX_MASK,
                 f"line {line_id}: its lettering could not be told from the background, so its "
                 "whole box was erased (the fill may smear there)",
                 Severity.WARNING,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field, replace
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 Point = tuple[float, float]
@@ -277,9 +277,67 @@ class Severity(str, Enum):
     ERROR = "error"
 
 
+class InputCode(StrEnum):
+    """What reading the input file reports."""
+
+    EXTRA_FRAMES = "extra_frames"
+
+
+class DetectCode(StrEnum):
+    """What the detect stage reports."""
+
+    PAGE_ROTATED = "page_rotated"
+
+
+class RecognizeCode(StrEnum):
+    """What the recognize stage reports."""
+
+    UNREAD_LINES = "unread_lines"
+
+
+class TranslateCode(StrEnum):
+    """What the translate stage (and the pipeline's choice of what to translate) reports."""
+
+    ALREADY_TARGET = "already_target"
+    NO_LETTERS = "no_letters"
+    GLOSSARY_MISS = "glossary_miss"
+    GLOSSARY_FUZZY = "glossary_fuzzy"
+
+
+class EraseCode(StrEnum):
+    """What the erase stage reports."""
+
+    WHOLE_BOX_MASK = "whole_box_mask"
+
+
+class RenderCode(StrEnum):
+    """What the render stage reports."""
+
+    NO_TRANSLATION = "no_translation"
+    RENDER_FAILED = "render_failed"
+    OUTSIDE_IMAGE = "outside_image"
+    OVERFLOW = "overflow"
+
+
+#: Every diagnostic code by the stage that reports it (docs/diagnostics.md says what each means).
+DiagnosticCode = InputCode | DetectCode | RecognizeCode | TranslateCode | EraseCode | RenderCode
+STAGE_OF_CODES: dict[type[StrEnum], str] = {
+    InputCode: "input",
+    DetectCode: "detect",
+    RecognizeCode: "recognize",
+    TranslateCode: "translate",
+    EraseCode: "erase",
+    RenderCode: "render",
+}
+
+
 @dataclass(frozen=True)
 class Diagnostic:
-    """Something a stage could not do as asked (a text that did not fit, a line that could not be read)."""
+    """Something a stage could not do as asked (a text that did not fit, a line that could not be read).
+
+    Build one with `Diagnostic.of(code, ...)`: the code's enum names the stage. A diagnostic
+    read back from JSON keeps its code as a string (an older file may hold codes since renamed).
+    """
 
     stage: str
     code: str
@@ -287,10 +345,21 @@ class Diagnostic:
     severity: Severity = Severity.WARNING
     block_id: str | None = None
 
+    @classmethod
+    def of(
+        cls,
+        code: DiagnosticCode,
+        message: str,
+        severity: Severity = Severity.WARNING,
+        block_id: str | None = None,
+    ) -> Diagnostic:
+        """A diagnostic of the stage ``code`` belongs to."""
+        return cls(STAGE_OF_CODES[type(code)], code, message, severity, block_id)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "stage": self.stage,
-            "code": self.code,
+            "code": str(self.code),
             "message": self.message,
             "severity": self.severity.value,
             "block_id": self.block_id,

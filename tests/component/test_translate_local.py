@@ -113,8 +113,8 @@ FAST = DecodeOptions(num_beams=2, max_new_tokens=12, batch_size=2)
 
 @pytest.mark.slow
 def test_marian_n_segments_in_n_strings_out_deterministically(tiny: dict[str, Path]) -> None:
-    first = LocalTranslator(model_dir=tiny["marian"], options=FAST).translate(TEXTS, "ko", "en")
-    again = LocalTranslator(model_dir=tiny["marian"], options=FAST).translate(TEXTS, "ko", "en")
+    first = LocalTranslator(model_dir=tiny["marian"], options=FAST).translate(TEXTS, "ko", "en").texts
+    again = LocalTranslator(model_dir=tiny["marian"], options=FAST).translate(TEXTS, "ko", "en").texts
     assert len(first) == len(TEXTS)
     assert all(isinstance(t, str) for t in first)
     assert first == again
@@ -127,7 +127,7 @@ def test_batching_does_not_change_results(tiny: dict[str, Path]) -> None:
     one_by_one = LocalTranslator(model_dir=tiny["marian"], options=DecodeOptions(2, 1, 12))
     all_at_once = LocalTranslator(model_dir=tiny["marian"], options=DecodeOptions(2, 16, 12))
     texts = [t for t in TEXTS if t]
-    assert one_by_one.translate(texts, "ko", "en") == all_at_once.translate(texts, "ko", "en")
+    assert one_by_one.translate(texts, "ko", "en").texts == all_at_once.translate(texts, "ko", "en").texts
 
 
 @pytest.mark.slow
@@ -153,7 +153,7 @@ def test_m2m100_forces_the_target_language_token_and_drops_it(tiny: dict[str, Pa
         return generated[-1][1]
 
     engine.model.generate = spy  # type: ignore[attr-defined]
-    out = t.translate(["출구는 왼쪽입니다", ""], "ko", "ja")
+    out = t.translate(["출구는 왼쪽입니다", ""], "ko", "ja").texts
     [(kwargs, rows)] = generated
     ja = engine.tokenizer.convert_tokens_to_ids("__ja__")  # type: ignore[attr-defined]
     assert kwargs["forced_bos_token_id"] == ja
@@ -175,8 +175,8 @@ def test_ctranslate2_conversion_gives_the_same_translations(tiny: dict[str, Path
         ).convert(str(ct2), force=True)
     assert (ct2 / "model.bin").is_file()
     texts = [t for t in TEXTS if t]
-    via_ct2 = LocalTranslator(model_dir=ct2, options=FAST).translate(texts, "ko", "en")
-    via_torch = LocalTranslator(model_dir=tiny["marian"], options=FAST).translate(texts, "ko", "en")
+    via_ct2 = LocalTranslator(model_dir=ct2, options=FAST).translate(texts, "ko", "en").texts
+    via_torch = LocalTranslator(model_dir=tiny["marian"], options=FAST).translate(texts, "ko", "en").texts
     # The random model never ends a sentence, so both stop at the length limit, which
     # transformers counts with the forced end token and CTranslate2 without: compare prefixes.
     assert all(c.startswith(t) and t for c, t in zip(via_ct2, via_torch, strict=True))
@@ -226,10 +226,10 @@ def test_first_use_downloads_the_model_then_translates(
     monkeypatch.setenv("IMTRANS_HUB_URL", url)
     monkeypatch.setenv("IMTRANS_CACHE_DIR", str(tmp_path / "cache"))
 
-    out = LocalTranslator("tiny-marian", options=FAST, progress=False).translate(TEXTS, "ko", "en")
+    out = LocalTranslator("tiny-marian", options=FAST, progress=False).translate(TEXTS, "ko", "en").texts
 
     installed = tmp_path / "cache" / "models" / "tiny-marian"
-    assert out == LocalTranslator(model_dir=tiny["marian"], options=FAST).translate(TEXTS, "ko", "en")
+    assert out == LocalTranslator(model_dir=tiny["marian"], options=FAST).translate(TEXTS, "ko", "en").texts
     lock = json.loads((installed / LOCKFILE).read_text())
     assert set(lock["files"]) == {f.name for f in files if not f.optional}
     verify_model(installed, full=True)

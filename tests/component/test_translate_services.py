@@ -109,7 +109,7 @@ def test_papago_sends_one_form_request_per_segment_with_both_key_headers(papago_
         }
 
     papago_env.reply = reply
-    out = PapagoTranslator(timeout=5).translate(["출구", "", "비상구"], "ko", "en")
+    out = PapagoTranslator(timeout=5).translate(["출구", "", "비상구"], "ko", "en").texts
     assert out == ["<출구>", "", "<비상구>"]
     assert len(papago_env.requests) == 2
     first = papago_env.requests[0]
@@ -121,7 +121,7 @@ def test_papago_sends_one_form_request_per_segment_with_both_key_headers(papago_
 
 def test_papago_maps_chinese_to_zh_cn(papago_env: FakeService) -> None:
     papago_env.reply = lambda req: (200, {"message": {"result": {"translatedText": "出口"}}})
-    assert PapagoTranslator(timeout=5).translate(["출구"], "ko", "zh") == ["出口"]
+    assert PapagoTranslator(timeout=5).translate(["출구"], "ko", "zh").texts == ["出口"]
     assert papago_env.requests[0].form()["target"] == "zh-CN"
 
 
@@ -188,7 +188,7 @@ def test_deepl_sends_one_batch_with_auth_header_and_upper_case_codes(deepl_env: 
         200,
         {"translations": [{"detected_source_language": "KO", "text": t.upper()} for t in req.json()["text"]]},
     )
-    assert DeepLTranslator(timeout=5).translate(["a", " ", "b"], "ko", "en") == ["A", " ", "B"]
+    assert DeepLTranslator(timeout=5).translate(["a", " ", "b"], "ko", "en").texts == ["A", " ", "B"]
     [req] = deepl_env.requests
     assert req.path == "/v2/translate"
     assert req.headers["authorization"] == "DeepL-Auth-Key secret-key:fx"
@@ -198,7 +198,7 @@ def test_deepl_sends_one_batch_with_auth_header_and_upper_case_codes(deepl_env: 
 def test_deepl_splits_more_than_fifty_texts(deepl_env: FakeService) -> None:
     deepl_env.reply = lambda req: (200, {"translations": [{"text": t} for t in req.json()["text"]]})
     texts = [f"t{i}" for i in range(120)]
-    assert DeepLTranslator(timeout=5).translate(texts, "ja", "ko") == texts
+    assert DeepLTranslator(timeout=5).translate(texts, "ja", "ko").texts == texts
     assert [len(r.json()["text"]) for r in deepl_env.requests] == [50, 50, 20]
 
 
@@ -257,7 +257,7 @@ def test_google_sends_key_as_query_and_unescapes_html(google_env: FakeService) -
         200,
         {"data": {"translations": [{"translatedText": "Tom &amp; Jerry&#39;s"}, {"translatedText": "Exit"}]}},
     )
-    assert GoogleTranslator(timeout=5).translate(["톰과 제리", "출구"], "ko", "en") == [
+    assert GoogleTranslator(timeout=5).translate(["톰과 제리", "출구"], "ko", "en").texts == [
         "Tom & Jerry's",
         "Exit",
     ]
@@ -316,7 +316,7 @@ def test_openai_sends_the_page_in_one_numbered_request(openai_env: FakeService) 
         return 200, _chat("```json\n" + json.dumps(answer) + "\n```")
 
     openai_env.reply = reply
-    out = OpenAITranslator(timeout=5).translate(["exit", "", "push"], "en", "ko")
+    out = OpenAITranslator(timeout=5).translate(["exit", "", "push"], "en", "ko").texts
     assert out == ["EXIT", "", "PUSH"]
     [req] = openai_env.requests
     body = req.json()

@@ -16,6 +16,7 @@ import pytest
 import imtrans
 from imtrans.pipeline import Pipeline
 from imtrans.settings import Settings
+from imtrans.translate.base import Translated
 from imtrans.types import Line, Quad
 
 # What the page "says": line id -> (box, text, language). Two rows far apart make two blocks.
@@ -53,9 +54,9 @@ class DictTranslator:
     def __init__(self) -> None:
         self.asked: list[list[str]] = []
 
-    def translate(self, texts: Sequence[str], source: str, target: str) -> list[str]:
+    def translate(self, texts: Sequence[str], source: str, target: str) -> Translated:
         self.asked.append(list(texts))
-        return [{"출구": "Way out", "화장실": "Toilet"}.get(t, t) for t in texts]
+        return Translated([{"출구": "Way out", "화장실": "Toilet"}.get(t, t) for t in texts])
 
 
 class WhiteEraser:

@@ -174,3 +174,16 @@ def test_no_module_of_imtrans_imports_itself_through_others() -> None:
         if m not in state:
             walk(m, [m])
     assert cycles == [], " -> ".join(cycles[0])
+
+
+def test_the_diagnostics_table_names_every_code_and_no_other() -> None:
+    from imtrans.types import STAGE_OF_CODES
+
+    table = (SRC.parents[1] / "docs" / "diagnostics.md").read_text(encoding="utf-8")
+    rows = {
+        (cells[1], cells[2].strip("`"))
+        for line in table.splitlines()
+        if line.startswith("| ") and len(cells := [c.strip() for c in line.split("|")]) > 3
+    } - {("stage", "code")}
+    codes = {(stage, str(code)) for enum, stage in STAGE_OF_CODES.items() for code in enum}
+    assert rows == codes

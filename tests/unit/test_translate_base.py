@@ -9,7 +9,7 @@ from imtrans.errors import TranslatorError
 from imtrans.translate.base import SegmentNote, check_aligned, notes_to_diagnostics, translate_nonblank
 from imtrans.translate.http import require_key, status_error
 from imtrans.translate.openai import parse_translations
-from imtrans.types import Severity
+from imtrans.types import Severity, TranslateCode
 
 
 def test_check_aligned_passes_equal_counts() -> None:
@@ -46,7 +46,10 @@ def test_translate_nonblank_reports_a_short_answer() -> None:
 
 
 def test_notes_become_diagnostics_with_block_ids() -> None:
-    notes = [SegmentNote(1, "glossary_miss", "m"), SegmentNote(0, "glossary_fuzzy", "f", Severity.INFO)]
+    notes = [
+        SegmentNote(1, TranslateCode.GLOSSARY_MISS, "m"),
+        SegmentNote(0, TranslateCode.GLOSSARY_FUZZY, "f", Severity.INFO),
+    ]
     diags = notes_to_diagnostics(notes, ["b0", "b1"])
     assert [(d.stage, d.code, d.block_id, d.severity) for d in diags] == [
         ("translate", "glossary_miss", "b1", Severity.WARNING),

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from imtrans.errors import TranslatorError
-from imtrans.translate.base import SegmentNote, take_notes
+from imtrans.translate.base import SegmentNote, Translated
 from imtrans.translate.cache import CachedTranslator, cache_key
+from imtrans.types import TranslateCode
 
 
 class CountingTranslator:
@@ -23,17 +24,19 @@ class CountingTranslator:
         self.model = model
         self.calls: list[list[str]] = []
 
-    def translate(self, texts: Sequence[str], source: str, target: str) -> list[str]:
+    def translate(self, texts: Sequence[str], source: str, target: str) -> Translated:
         self.calls.append(list(texts))
-        return [f"{t}>{target}:{self.model}" for t in texts]
+        return Translated([f"{t}>{target}:{self.model}" for t in texts], self.notes)
+
+    notes: tuple[SegmentNote, ...] = ()
 
 
 def test_second_call_is_served_from_the_cache(tmp_path: Path) -> None:
     inner = CountingTranslator()
     cached = CachedTranslator(inner, tmp_path / "c.sqlite3")
-    first = cached.translate(["a", "b"], "ko", "en")
+    first = cached.translate(["a", "b"], "ko", "en").texts
     again = CachedTranslator(CountingTranslator(), tmp_path / "c.sqlite3")  # a new process would do this
-    assert again.translate(["b", "a"], "ko", "en") == first[::-1]
+    assert again.translate(["b", "a"], "ko", "en").texts == first[::-1]
     assert again.inner.calls == []  # type: ignore[attr-defined]
     assert (again.hits, again.misses) == (2, 0)
 
@@ -42,7 +45,7 @@ def test_only_misses_go_to_the_inner_translator_once_each_in_one_batch(tmp_path:
     inner = CountingTranslator()
     cached = CachedTranslator(inner, tmp_path / "c.sqlite3")
     cached.translate(["a"], "ko", "en")
-    out = cached.translate(["x", "a", "y", "x"], "ko", "en")
+    out = cached.translate(["x", "a", "y", "x"], "ko", "en").texts
     assert out == ["x>en:m1", "a>en:m1", "y>en:m1", "x>en:m1"]
     assert inner.calls == [["a"], ["x", "y"]]
     assert (cached.hits, cached.misses) == (1, 2)
@@ -65,7 +68,7 @@ def test_key_depends_on_backend_model_and_pair(other: tuple[str, str, str, str])
 def test_another_model_does_not_see_these_translations(tmp_path: Path) -> None:
     CachedTranslator(CountingTranslator("m1"), tmp_path / "c.sqlite3").translate(["a"], "ko", "en")
     inner = CountingTranslator("m2")
-    assert CachedTranslator(inner, tmp_path / "c.sqlite3").translate(["a"], "ko", "en") == ["a>en:m2"]
+    assert CachedTranslator(inner, tmp_path / "c.sqlite3").translate(["a"], "ko", "en").texts == ["a>en:m2"]
     assert inner.calls == [["a"]]
 
 
@@ -95,14 +98,13 @@ def test_an_unusable_cache_file_is_a_one_line_error(tmp_path: Path) -> None:
 
 
 class NotingTranslator(CountingTranslator):
-    def take_notes(self) -> list[SegmentNote]:
-        return [SegmentNote(1, "n", "about the second distinct text")]
+    notes = (SegmentNote(1, TranslateCode.GLOSSARY_MISS, "about the second distinct text"),)
 
 
 def test_inner_notes_are_mapped_to_every_segment_with_that_text(tmp_path: Path) -> None:
     cached = CachedTranslator(NotingTranslator(), tmp_path / "c.sqlite3")
-    cached.translate(["a", "b", "b"], "ko", "en")
-    assert [n.index for n in take_notes(cached)] == [1, 2]
+    answer = cached.translate(["a", "b", "b"], "ko", "en")
+    assert [n.index for n in answer.notes] == [1, 2]
 
 
 def _worker(path: str, worker: int) -> None:

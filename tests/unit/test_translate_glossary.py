@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from imtrans.errors import ConfigError
-from imtrans.translate.base import take_notes
+from imtrans.translate.base import Translated
 from imtrans.translate.glossary import (
     Glossary,
     GlossaryEntry,
@@ -147,14 +147,14 @@ def test_missing_glossary_file_is_a_config_error(tmp_path: Path) -> None:
 def test_glossary_translator_keeps_source_text_and_reports_misses() -> None:
     t = GlossaryTranslator(GLOSSARY)
     texts = ["비상구", "입구", "", "지하철 2호선 강남억"]
-    assert t.translate(texts, "ko", "en") == ["Emergency exit", "입구", "", "Gangnam Station, Line 2"]
-    assert t.misses == [1]
-    notes = take_notes(t)
-    assert [(n.index, n.code, n.severity) for n in notes] == [
+    answer = t.translate(texts, "ko", "en")
+    assert answer.texts == ["Emergency exit", "입구", "", "Gangnam Station, Line 2"]
+    assert [(n.index, n.code, n.severity) for n in answer.notes] == [
         (1, "glossary_miss", Severity.WARNING),
         (3, "glossary_fuzzy", Severity.INFO),
     ]
-    assert take_notes(t) == []  # taken once
+    # The answer carries its own notes: a second call starts with none of the first's.
+    assert t.translate(["비상구"], "ko", "en").notes == ()
 
 
 class RecordingTranslator:
@@ -166,15 +166,15 @@ class RecordingTranslator:
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
 
-    def translate(self, texts: Sequence[str], source: str, target: str) -> list[str]:
+    def translate(self, texts: Sequence[str], source: str, target: str) -> Translated:
         self.calls.append(list(texts))
-        return [t.upper() for t in texts]
+        return Translated([t.upper() for t in texts])
 
 
 def test_glossary_front_sends_the_rest_in_one_batch_and_keeps_order() -> None:
     inner = RecordingTranslator()
     front = GlossaryFront(GLOSSARY, inner)
-    out = front.translate(["hello", "출구", "world", "화장실", "bye"], "ko", "en")
+    out = front.translate(["hello", "출구", "world", "화장실", "bye"], "ko", "en").texts
     assert out == ["HELLO", "Exit", "WORLD", "Restroom", "BYE"]
     assert inner.calls == [["hello", "world", "bye"]]
     assert (front.name, front.model) == ("glossary+fake", "m1")
@@ -182,5 +182,8 @@ def test_glossary_front_sends_the_rest_in_one_batch_and_keeps_order() -> None:
 
 def test_glossary_front_does_not_call_inner_when_everything_matches() -> None:
     inner = RecordingTranslator()
-    assert GlossaryFront(GLOSSARY, inner).translate(["출구", "화장실"], "ko", "en") == ["Exit", "Restroom"]
+    assert GlossaryFront(GLOSSARY, inner).translate(["출구", "화장실"], "ko", "en").texts == [
+        "Exit",
+        "Restroom",
+    ]
     assert inner.calls == []

@@ -35,14 +35,13 @@ from imtrans.render.layout import (
 )
 from imtrans.render.regions import Region, enclosing_region
 from imtrans.settings import RenderSettings
-from imtrans.types import RGB, Block, Diagnostic, Direction, Quad, Severity, Style, Translation
+from imtrans.types import RGB, Block, Diagnostic, Direction, Quad, RenderCode, Severity, Style, Translation
 
 #: A block quad whose angle differs from the style's by more than this (degrees) is not
 #: trusted for orientation: the text is drawn in a rectangle at the style's angle instead.
 ANGLE_TOLERANCE = 3.0
 #: Room kept between the text and a bubble's or caption's outline, in source font sizes.
 REGION_INSET_EM = 0.1
-_STAGE = "render"
 
 
 @dataclass(frozen=True)
@@ -113,7 +112,9 @@ def render_page(
         tr = translations.get(block.id)
         if tr is None or not tr.text.strip():
             diags.append(
-                Diagnostic(_STAGE, "no_translation", "no translated text to draw", Severity.INFO, block.id)
+                Diagnostic.of(
+                    RenderCode.NO_TRANSLATION, "no translated text to draw", Severity.INFO, block.id
+                )
             )
             continue
         style = styles.get(block.id) or default_style(image, block)
@@ -126,11 +127,11 @@ def render_page(
             )
         except Exception as e:  # one block's failure must not lose the page  # noqa: BLE001
             msg = f"could not draw the translation: {type(e).__name__}: {e}"
-            diags.append(Diagnostic(_STAGE, "render_failed", msg, Severity.ERROR, block.id))
+            diags.append(Diagnostic.of(RenderCode.RENDER_FAILED, msg, Severity.ERROR, block.id))
             continue
         if drawing.patch is None:
             msg = "block lies outside the image"
-            diags.append(Diagnostic(_STAGE, "outside_image", msg, Severity.INFO, block.id))
+            diags.append(Diagnostic.of(RenderCode.OUTSIDE_IMAGE, msg, Severity.INFO, block.id))
             continue
         composite(out, drawing.patch)
         if drawing.layout.overflow:
@@ -138,7 +139,7 @@ def render_page(
                 f"text does not fit in {drawing.layout.region[0]:.0f}x{drawing.layout.region[1]:.0f} px "
                 f"at the smallest size ({drawing.layout.font_px} px); drawn overflowing"
             )
-            diags.append(Diagnostic(_STAGE, "overflow", msg, Severity.WARNING, block.id))
+            diags.append(Diagnostic.of(RenderCode.OVERFLOW, msg, Severity.WARNING, block.id))
     return out, diags
 
 

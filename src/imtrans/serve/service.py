@@ -34,7 +34,7 @@ from imtrans.serve.jobs import (
 from imtrans.serve.workers import Worker, WorkerPool
 from imtrans.settings import ServeSettings, Settings
 from imtrans.translate.glossary import Glossary
-from imtrans.types import Diagnostic, Page, Translation
+from imtrans.types import Diagnostic, InputCode, Page, Translation
 
 log = logging.getLogger(__name__)
 
@@ -249,11 +249,9 @@ class TranslationService:
 
 def extra_frames_note(frames: int) -> Diagnostic:
     """What a job says of an upload with more pages or frames than the one it translated."""
-    return Diagnostic(
-        stage="input",
-        code="extra_frames",
-        message=f"the image has {frames} pages or frames; only the first was translated "
-        "(imtrans batch translates each)",
+    return Diagnostic.of(
+        InputCode.EXTRA_FRAMES,
+        f"the image has {frames} pages or frames; only the first was translated (imtrans batch translates each)",
     )
 
 

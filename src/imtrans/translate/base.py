@@ -1,22 +1,22 @@
 """What a translator does: N segments in, N strings out, in order.
 
 Besides the `Translator` Protocol this module holds the few things every backend
-shares: the alignment check, the blank-segment rule, and `SegmentNote`, the way a
-translator tells the pipeline about one segment (a glossary miss, a fuzzy match)
-without raising.
+shares: the alignment check, the blank-segment rule, and `Translated`, a translator's
+answer: its N texts and its `SegmentNote`s, the way it tells the pipeline about one
+segment (a glossary miss, a fuzzy match) without raising.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from pydantic import Field
 
 from imtrans.errors import TranslatorError
 from imtrans.settings import TranslateSettings
-from imtrans.types import Diagnostic, Severity
+from imtrans.types import Diagnostic, Severity, TranslateCode
 
 
 class ServiceSettings(TranslateSettings):
@@ -25,13 +25,38 @@ class ServiceSettings(TranslateSettings):
     timeout: float = Field(30.0, gt=0, description="Seconds to wait for a translation service.")
 
 
+@dataclass(frozen=True)
+class SegmentNote:
+    """Something a translator reports about one segment of a `translate` call.
+
+    Attributes:
+        index: Position of the segment in that call.
+        code: What happened (``glossary_miss``, ``glossary_fuzzy``).
+        message: One line for a person.
+        severity: How much it matters.
+    """
+
+    index: int
+    code: TranslateCode
+    message: str
+    severity: Severity = Severity.WARNING
+
+
+@dataclass(frozen=True)
+class Translated:
+    """A translator's answer: one text per segment, in order, and its notes about some segments."""
+
+    texts: list[str]
+    notes: tuple[SegmentNote, ...] = ()
+
+
 class Translator(Protocol):
     """A translation backend. `name` and `model` key the cache."""
 
     name: str
     model: str
 
-    def translate(self, texts: Sequence[str], source: str, target: str) -> list[str]:
+    def translate(self, texts: Sequence[str], source: str, target: str) -> Translated:
         """Translate each text from `source` to `target` (ISO 639-1 codes)."""
         ...
 
@@ -80,60 +105,19 @@ def translate_nonblank(
     return out
 
 
-@dataclass(frozen=True)
-class SegmentNote:
-    """Something a translator reports about one segment of its last `translate` call.
-
-    Attributes:
-        index: Position of the segment in that call.
-        code: Short machine-readable code, e.g. ``glossary_miss``.
-        message: One line for a person.
-        severity: How much it matters.
-    """
-
-    index: int
-    code: str
-    message: str
-    severity: Severity = Severity.WARNING
-
-
-@runtime_checkable
-class TakesNotes(Protocol):
-    """A translator that keeps notes about its last call (see `take_notes`)."""
-
-    def take_notes(self) -> list[SegmentNote]:
-        """Return the notes of the last `translate` call and forget them."""
-        ...
-
-
-def take_notes(translator: object) -> list[SegmentNote]:
-    """The notes of a translator's last call; an empty list for translators that keep none.
-
-    Notes belong to one translator object and its last call, so use one translator
-    per thread when you want them.
-    """
-    if isinstance(translator, TakesNotes):
-        return translator.take_notes()
-    return []
-
-
 def notes_to_diagnostics(notes: Sequence[SegmentNote], block_ids: Sequence[str]) -> list[Diagnostic]:
     """Turn segment notes into page diagnostics, given the block id of each segment.
 
     Args:
-        notes: Notes from `take_notes`.
+        notes: Notes of a `Translated`.
         block_ids: The block id of segment i at position i (the order passed to `translate`).
 
     Returns:
         One `Diagnostic` of stage ``translate`` per note.
     """
     return [
-        Diagnostic(
-            stage="translate",
-            code=n.code,
-            message=n.message,
-            severity=n.severity,
-            block_id=block_ids[n.index] if 0 <= n.index < len(block_ids) else None,
+        Diagnostic.of(
+            n.code, n.message, n.severity, block_ids[n.index] if 0 <= n.index < len(block_ids) else None
         )
         for n in notes
     ]

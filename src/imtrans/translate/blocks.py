@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from imtrans.translate.base import Translator, check_aligned, notes_to_diagnostics, take_notes
+from imtrans.translate.base import Translator, check_aligned, notes_to_diagnostics
 from imtrans.types import Block, Diagnostic, Translation
 
 
@@ -29,9 +29,10 @@ def translate_blocks(
     if not blocks:
         return {}, []
     texts = [b.text for b in blocks]
-    out = check_aligned(texts, translator.translate(texts, source, target), translator.name)
+    answer = translator.translate(texts, source, target)
+    out = check_aligned(texts, answer.texts, translator.name)
     translations = {
         b.id: Translation(b.id, text, source, target, translator.name, translator.model)
         for b, text in zip(blocks, out, strict=True)
     }
-    return translations, notes_to_diagnostics(take_notes(translator), [b.id for b in blocks])
+    return translations, notes_to_diagnostics(answer.notes, [b.id for b in blocks])

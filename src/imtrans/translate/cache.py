@@ -17,10 +17,11 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from imtrans.errors import TranslatorError
-from imtrans.translate.base import SegmentNote, Translator, check_aligned, take_notes
+from imtrans.translate.base import SegmentNote, Translated, Translator, check_aligned
 from imtrans.translate.paths import default_cache_file
 
 #: Rows looked up per SELECT, well under SQLite's limit on bound variables.
@@ -64,9 +65,8 @@ class CachedTranslator:
         self.hits = 0
         self.misses = 0
         self._ready = False
-        self._notes: list[SegmentNote] = []
 
-    def translate(self, texts: Sequence[str], source: str, target: str) -> list[str]:
+    def translate(self, texts: Sequence[str], source: str, target: str) -> Translated:
         """Cached translations, asking `inner` once for all misses."""
         keys = [cache_key(self.name, self.model, source, target, t) for t in texts]
         with self._connect() as db:
@@ -76,26 +76,23 @@ class CachedTranslator:
             if key not in found:
                 todo.setdefault(key, text)
         self.hits, self.misses = len(texts) - sum(1 for k in keys if k not in found), len(todo)
-        self._notes = []
+        notes: list[SegmentNote] = []
         if todo:
             missing = list(todo.values())
-            answers = check_aligned(missing, self.inner.translate(missing, source, target), self.inner.name)
-            new = dict(zip(todo, answers, strict=True))
+            answer = self.inner.translate(missing, source, target)
+            new = dict(zip(todo, check_aligned(missing, answer.texts, self.inner.name), strict=True))
             with self._connect() as db:
                 self._store(db, new, todo, source, target)
             found.update(new)
             position = {key: i for i, key in enumerate(todo)}
-            for note in take_notes(self.inner):
-                # A note about distinct text j applies to every segment with that text.
-                for i, key in enumerate(keys):
-                    if position.get(key) == note.index:
-                        self._notes.append(SegmentNote(i, note.code, note.message, note.severity))
-        return check_aligned(texts, [found[k] for k in keys], self.name)
-
-    def take_notes(self) -> list[SegmentNote]:
-        """The inner translator's notes of the last call, mapped to this call's indices."""
-        notes, self._notes = self._notes, []
-        return notes
+            # A note about distinct text j applies to every segment with that text.
+            notes = [
+                replace(note, index=i)
+                for note in answer.notes
+                for i, key in enumerate(keys)
+                if position.get(key) == note.index
+            ]
+        return Translated(check_aligned(texts, [found[k] for k in keys], self.name), tuple(notes))
 
     def clear(self) -> int:
         """Delete every cached translation of this backend and model; return how many."""

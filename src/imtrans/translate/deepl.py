@@ -13,7 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from imtrans.translate.base import ServiceSettings, check_aligned, service_code, translate_nonblank
+from imtrans.translate.base import (
+    ServiceSettings,
+    Translated,
+    check_aligned,
+    service_code,
+    translate_nonblank,
+)
 from imtrans.translate.http import ServiceClient, env_value, malformed, require_key
 
 KEY_ENV = "DEEPL_AUTH_KEY"
@@ -57,7 +63,7 @@ class DeepLTranslator:
         service_code(self.name, SOURCE_CODES, source)
         service_code(self.name, TARGET_CODES, target)
 
-    def translate(self, texts: Sequence[str], source: str, target: str) -> list[str]:
+    def translate(self, texts: Sequence[str], source: str, target: str) -> Translated:
         """All non-blank segments, in requests of up to 50."""
         self.check_pair(source, target)
 
@@ -69,7 +75,7 @@ class DeepLTranslator:
                 )
             return out
 
-        return check_aligned(texts, translate_nonblank(texts, run, self.name), self.name)
+        return Translated(check_aligned(texts, translate_nonblank(texts, run, self.name), self.name))
 
     def _request(self, texts: list[str], source: str, target: str) -> list[str]:
         data = self._http.post_json(

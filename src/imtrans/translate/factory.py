@@ -29,7 +29,7 @@ def make_translator(settings: TranslateSettings, source: str) -> Translator:
         source: The source language, or ``auto`` when it is decided per block.
 
     Returns:
-        A `Translator`; call `base.take_notes` on it after each call for glossary notes.
+        A `Translator`; its answers carry the glossary's notes (`base.Translated`).
 
     Raises:
         ConfigError: The glossary file is missing or malformed, or translator "glossary" has no file.

@@ -26,7 +26,7 @@ import io
 import json
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +35,8 @@ from rapidfuzz import fuzz, process
 from imtrans.errors import ConfigError, LanguageError
 from imtrans.languages import TARGET_LANGUAGES, normalize
 from imtrans.settings import TranslateSettings
-from imtrans.translate.base import SegmentNote, Translator, check_aligned, take_notes
-from imtrans.types import Severity
+from imtrans.translate.base import SegmentNote, Translated, Translator, check_aligned
+from imtrans.types import Severity, TranslateCode
 
 #: How many fuzzy candidates are checked for a language fit before giving up.
 _FUZZY_CANDIDATES = 8
@@ -233,7 +233,7 @@ def _language(value: Any, where: str) -> str:
 def _fuzzy_note(index: int, text: str, match: GlossaryMatch) -> SegmentNote:
     return SegmentNote(
         index,
-        "glossary_fuzzy",
+        TranslateCode.GLOSSARY_FUZZY,
         f"{text!r} taken as glossary entry {match.entry.source!r} (score {match.score:.0f})",
         Severity.INFO,
     )
@@ -242,9 +242,8 @@ def _fuzzy_note(index: int, text: str, match: GlossaryMatch) -> SegmentNote:
 class GlossaryTranslator:
     """A translator that only knows its glossary; a segment it has no entry for keeps its source text.
 
-    After each `translate` call, `misses` holds the indices of the segments without an
-    entry, and `take_notes()` returns one WARNING note per miss (code ``glossary_miss``)
-    and one INFO note per fuzzy match (code ``glossary_fuzzy``).
+    Its answer notes one WARNING per segment without an entry (code ``glossary_miss``)
+    and one INFO per fuzzy match (code ``glossary_fuzzy``).
     """
 
     name = "glossary"
@@ -261,36 +260,30 @@ class GlossaryTranslator:
     def __init__(self, glossary: Glossary) -> None:
         self.glossary = glossary
         self.model = Path(glossary.origin).name if glossary.origin else ""
-        self.misses: list[int] = []
-        self._notes: list[SegmentNote] = []
 
-    def translate(self, texts: Sequence[str], source: str, target: str) -> list[str]:
+    def translate(self, texts: Sequence[str], source: str, target: str) -> Translated:
         """Each segment's glossary translation, or the segment itself when there is none."""
         out: list[str] = []
-        self.misses, self._notes = [], []
+        notes: list[SegmentNote] = []
         for i, (text, match) in enumerate(
             zip(texts, self.glossary.match_all(texts, source, target), strict=True)
         ):
             if match is not None:
                 out.append(match.translation)
                 if not match.exact:
-                    self._notes.append(_fuzzy_note(i, text, match))
+                    notes.append(_fuzzy_note(i, text, match))
             elif text.strip():
                 out.append(text)
-                self.misses.append(i)
-                self._notes.append(
+                notes.append(
                     SegmentNote(
-                        i, "glossary_miss", f"no glossary entry for {text!r}; the original lettering is kept"
+                        i,
+                        TranslateCode.GLOSSARY_MISS,
+                        f"no glossary entry for {text!r}; the original lettering is kept",
                     )
                 )
             else:
                 out.append(text)
-        return check_aligned(texts, out, self.name)
-
-    def take_notes(self) -> list[SegmentNote]:
-        """Notes of the last call (misses and fuzzy matches), then forgotten."""
-        notes, self._notes = self._notes, []
-        return notes
+        return Translated(check_aligned(texts, out, self.name), tuple(notes))
 
 
 class GlossaryFront:
@@ -309,9 +302,8 @@ class GlossaryFront:
         self.inner = inner
         self.name = f"glossary+{inner.name}"
         self.model = inner.model
-        self._notes: list[SegmentNote] = []
 
-    def translate(self, texts: Sequence[str], source: str, target: str) -> list[str]:
+    def translate(self, texts: Sequence[str], source: str, target: str) -> Translated:
         """Glossary first, the rest through `inner` in one call."""
         matches = self.glossary.match_all(texts, source, target)
         out = [m.translation if m is not None else "" for m in matches]
@@ -319,16 +311,9 @@ class GlossaryFront:
         rest = [i for i, m in enumerate(matches) if m is None]
         if rest:
             todo = [texts[i] for i in rest]
-            answers = check_aligned(todo, self.inner.translate(todo, source, target), self.inner.name)
-            for i, answer in zip(rest, answers, strict=True):
-                out[i] = answer
-            for note in take_notes(self.inner):
-                if 0 <= note.index < len(rest):
-                    notes.append(SegmentNote(rest[note.index], note.code, note.message, note.severity))
-        self._notes = sorted(notes, key=lambda n: n.index)
-        return check_aligned(texts, out, self.name)
-
-    def take_notes(self) -> list[SegmentNote]:
-        """Notes of the last call (fuzzy matches, and the inner translator's notes), then forgotten."""
-        notes, self._notes = self._notes, []
-        return notes
+            answer = self.inner.translate(todo, source, target)
+            for i, text in zip(rest, check_aligned(todo, answer.texts, self.inner.name), strict=True):
+                out[i] = text
+            notes += [replace(n, index=rest[n.index]) for n in answer.notes if 0 <= n.index < len(rest)]
+        notes.sort(key=lambda n: n.index)
+        return Translated(check_aligned(texts, out, self.name), tuple(notes))

@@ -16,7 +16,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from imtrans.languages import TARGET_LANGUAGES
-from imtrans.translate.base import ServiceSettings, check_aligned, service_code, translate_nonblank
+from imtrans.translate.base import (
+    ServiceSettings,
+    Translated,
+    check_aligned,
+    service_code,
+    translate_nonblank,
+)
 from imtrans.translate.http import ServiceClient, env_value, malformed, require_key
 
 KEY_ENV = "GOOGLE_TRANSLATE_API_KEY"
@@ -55,7 +61,7 @@ class GoogleTranslator:
         service_code(self.name, CODES, source)
         service_code(self.name, CODES, target)
 
-    def translate(self, texts: Sequence[str], source: str, target: str) -> list[str]:
+    def translate(self, texts: Sequence[str], source: str, target: str) -> Translated:
         """All non-blank segments, in requests of up to 128."""
         self.check_pair(source, target)
 
@@ -65,7 +71,7 @@ class GoogleTranslator:
                 out += self._request(batch[start : start + MAX_TEXTS], CODES[source], CODES[target])
             return out
 
-        return check_aligned(texts, translate_nonblank(texts, run, self.name), self.name)
+        return Translated(check_aligned(texts, translate_nonblank(texts, run, self.name), self.name))
 
     def _request(self, texts: list[str], source: str, target: str) -> list[str]:
         data = self._http.post_json(

@@ -27,7 +27,7 @@ from pydantic import Field
 
 from imtrans.errors import ModelMissingError, TranslatorError
 from imtrans.settings import TranslateSettings
-from imtrans.translate.base import check_aligned, translate_nonblank
+from imtrans.translate.base import Translated, check_aligned, translate_nonblank
 from imtrans.translate.models import (
     DownloadError,
     default_model_for,
@@ -135,13 +135,13 @@ class LocalTranslator:
         if not spec.translates(source, target):
             raise TranslatorError(f"model {spec.name} translates {spec.pairs_label}, not {source}->{target}")
 
-    def translate(self, texts: Sequence[str], source: str, target: str) -> list[str]:
+    def translate(self, texts: Sequence[str], source: str, target: str) -> Translated:
         """Translate in batches, loading (and if needed downloading) the model on first use."""
 
         def run(batch: list[str]) -> list[str]:
             return self._engine(source, target).translate(batch, source, target)
 
-        return check_aligned(texts, translate_nonblank(texts, run, self.name), self.name)
+        return Translated(check_aligned(texts, translate_nonblank(texts, run, self.name), self.name))
 
     def _engine(self, source: str, target: str) -> _Engine:
         path = self._resolve(source, target)

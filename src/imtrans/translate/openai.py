@@ -23,7 +23,13 @@ from pydantic import Field
 
 from imtrans.errors import TranslatorError
 from imtrans.languages import TARGET_LANGUAGES
-from imtrans.translate.base import ServiceSettings, check_aligned, service_code, translate_nonblank
+from imtrans.translate.base import (
+    ServiceSettings,
+    Translated,
+    check_aligned,
+    service_code,
+    translate_nonblank,
+)
 from imtrans.translate.http import ServiceClient, env_value, malformed, require_key
 
 BASE_URL_ENV = "IMTRANS_OPENAI_BASE_URL"
@@ -81,11 +87,11 @@ class OpenAITranslator:
         service_code(self.name, TARGET_LANGUAGES, source)
         service_code(self.name, TARGET_LANGUAGES, target)
 
-    def translate(self, texts: Sequence[str], source: str, target: str) -> list[str]:
+    def translate(self, texts: Sequence[str], source: str, target: str) -> Translated:
         """All non-blank segments in one request."""
         self.check_pair(source, target)
         out = translate_nonblank(texts, lambda batch: self._request(batch, source, target), self.name)
-        return check_aligned(texts, out, self.name)
+        return Translated(check_aligned(texts, out, self.name))
 
     def _request(self, texts: list[str], source: str, target: str) -> list[str]:
         system = _SYSTEM.format(

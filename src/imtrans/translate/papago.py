@@ -15,7 +15,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from imtrans.errors import TranslatorError
-from imtrans.translate.base import ServiceSettings, check_aligned, service_code, translate_nonblank
+from imtrans.translate.base import (
+    ServiceSettings,
+    Translated,
+    check_aligned,
+    service_code,
+    translate_nonblank,
+)
 from imtrans.translate.http import ServiceClient, env_value, malformed, require_key
 
 DEFAULT_URL = "https://papago.apigw.ntruss.com/nmt/v1/translation"
@@ -65,12 +71,12 @@ class PapagoTranslator:
         if frozenset((src, tgt)) not in _PAIRS:
             raise TranslatorError(f"papago does not translate {source}->{target}")
 
-    def translate(self, texts: Sequence[str], source: str, target: str) -> list[str]:
+    def translate(self, texts: Sequence[str], source: str, target: str) -> Translated:
         """One request per non-blank segment."""
         self.check_pair(source, target)
         src, tgt = CODES[source], CODES[target]
         out = translate_nonblank(texts, lambda batch: [self._one(t, src, tgt) for t in batch], self.name)
-        return check_aligned(texts, out, self.name)
+        return Translated(check_aligned(texts, out, self.name))
 
     def _one(self, text: str, source: str, target: str) -> str:
         headers = {"X-NCP-APIGW-API-KEY-ID": self._client_id, "X-NCP-APIGW-API-KEY": self._secret}
