@@ -8,6 +8,9 @@ DEBIAN_PACKAGES=(
   tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng tesseract-ocr-jpn tesseract-ocr-jpn-vert
   tesseract-ocr-chi-sim fonts-noto-cjk fonts-nanum fonts-nanum-extra fonts-noto-core
   fortunes fortunes-zh manpages-ja mate-backgrounds
+  # the Korean recogniser's training lines (training/train_recognizer.py) draw every Korean face
+  fonts-unfonts-core fonts-unfonts-extra fonts-baekmuk fonts-alee fonts-lexi-gulim fonts-lexi-saebom
+  fonts-nanum-eco fonts-woowa-bm
   chromium  # the web page's browser tests drive it through Playwright
 )
 SUDO=""
@@ -28,4 +31,9 @@ extras=""
 [ "${1:-}" = "--test" ] && extras="[test]"
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e ".${extras}"
+if [ -n "$extras" ]; then
+  # onnx2torch (PP-OCRv6's recogniser into torch, training/train_recognizer.py) without its
+  # dependencies: they would bring torchvision and, with it, a CUDA build of torch
+  .venv/bin/python -m pip install -q --no-deps onnx2torch==1.5.15
+fi
 echo "imtrans installed in .venv ($(.venv/bin/imtrans --help >/dev/null && echo ok))"

@@ -1,0 +1,434 @@
+"""Training lines for the Korean recogniser: texts as signs, menus and receipts print them,
+rendered in every installed Korean font over plates, photos, paper and screens, cut loosely
+as a detector cuts them, and degraded as phone photos are.
+
+Everything is a function of a numpy Generator, so a batch is a function of (seed, step) and a
+resumed run repeats it. Sources, licences and the cleaning are in
+`src/imtrans/recognize/models/DATACARD.md`; `TextSource.stats()` gives the counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import subprocess
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from imtrans.recognize.korean import korean_charset
+from imtrans.synth.backgrounds import PhotoLibrary
+
+#: Fonts that draw old Hangul jamo sequences or lack the modern syllables' look: never used.
+_SKIP_FONTS = ("UnJamo", "UnYetgul", "YetHangul", "hline", "Mono", "Coding", "D2Coding")
+#: Fonts and photos kept out of training (the held-out set draws only these): a serif, two pens,
+#: decorative and rounded faces, and the eraser's held-out photos.
+HELD_OUT_FONTS = (
+    "UnBatangBold.ttf",
+    "UnPenheulim.ttf",
+    "UnPilgia.ttf",
+    "Bandal.ttf",
+    "BMYEONSUNG_ttf.ttf",
+    "LexiSaebomR.ttf",
+    "NanumSquareRoundL.ttf",
+    "NanumGothicEcoBold.ttf",
+)
+HELD_OUT_PHOTOS = ("gravel", "coins", "hubble_deep_field", "Garden", "Storm", "Wood")
+#: The faces of the "brush, pen and serif" check (seen in training; texts and photos are held out).
+BRUSH_PEN_SERIF = ("NanumBrush.ttf", "NanumPen.ttf", "NanumMyeongjo.ttf", "NanumMyeongjoBold.ttf",
+                   "NanumMyeongjoExtraBold.ttf", "UnBatang.ttf", "NanumBarunpenR.ttf")  # fmt: skip
+
+STYLES = ("plate", "channel", "neon", "menu", "receipt", "package", "screen", "webtoon", "photo")
+
+
+@dataclass(frozen=True)
+class FontFace:
+    path: str
+    index: int = 0
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name + (f"#{self.index}" if self.index else "")
+
+
+def korean_fonts() -> list[FontFace]:
+    """Every installed face that covers Hangul (fontconfig), in a fixed order; the Noto CJK
+    collections at their Korean index (1)."""
+    out = subprocess.run(["fc-list", ":lang=ko", "file"], capture_output=True, text=True, check=False).stdout
+    faces = set()
+    for line in out.splitlines():
+        path = line.split(":")[0].strip()
+        if not path or any(s in path for s in _SKIP_FONTS):
+            continue
+        faces.add(FontFace(path, 1 if path.endswith(".ttc") else 0))
+    return sorted(faces, key=lambda f: f.name)
+
+
+@lru_cache(maxsize=256)
+def _font(face: FontFace, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(face.path, size, index=face.index)
+
+
+@cache
+def _cmap(face: FontFace) -> frozenset[int]:
+    from fontTools.ttLib import TTCollection, TTFont
+
+    if face.path.endswith(".ttc"):
+        font = TTCollection(face.path, lazy=True).fonts[face.index]
+    else:
+        font = TTFont(face.path, lazy=True)
+    return frozenset(font.getBestCmap() or {})
+
+
+def covers(face: FontFace, text: str) -> bool:
+    cmap = _cmap(face)
+    return all(ord(c) in cmap for c in text if c != " ")
+
+
+# --- texts ------------------------------------------------------------------------------------
+
+
+@dataclass
+class TextSource:
+    """Korean words (wordfreq), phrases (konlpy's statutes and bills), English words (wordfreq),
+    and templates for prices, phone numbers, hours and codes, all limited to the charset."""
+
+    ko_words: list[str] = field(default_factory=list)
+    ko_phrases: list[str] = field(default_factory=list)
+    en_words: list[str] = field(default_factory=list)
+    dropped: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls) -> TextSource:
+        import wordfreq
+
+        from imtrans.synth.text import load_corpus
+
+        chars = set(korean_charset())
+        src = cls()
+        raw = wordfreq.top_n_list("ko", 30000)
+        src.ko_words = [w for w in raw if set(w) <= chars and any("\uac00" <= c <= "\ud7a3" for c in w)]
+        src.dropped["ko_words_outside_charset_or_no_hangul"] = len(raw) - len(src.ko_words)
+        corpus = load_corpus("ko")
+        phrases = [t for kind in sorted(corpus.texts) for t in corpus.texts[kind]]
+        src.ko_phrases = [p for p in phrases if set(p) <= chars]
+        src.dropped["ko_phrases_outside_charset"] = len(phrases) - len(src.ko_phrases)
+        raw_en = wordfreq.top_n_list("en", 8000)
+        src.en_words = [w for w in raw_en if w.isascii() and w.isalpha() and len(w) > 1]
+        src.dropped["en_words_not_ascii_letters"] = len(raw_en) - len(src.en_words)
+        return src
+
+    def stats(self) -> dict[str, int]:
+        return {"ko_words": len(self.ko_words), "ko_phrases": len(self.ko_phrases), "en_words": len(self.en_words),
+                **{f"dropped_{k}": v for k, v in self.dropped.items()}}  # fmt: skip
+
+    def _word(self, rng: np.random.Generator) -> str:
+        # frequency-ranked list: half from the top 3,000, half from all
+        n = len(self.ko_words)
+        return self.ko_words[int(rng.integers(min(n, 3000) if rng.random() < 0.5 else n))]
+
+    def _phrase(self, rng: np.random.Generator) -> str:
+        p = self.ko_phrases[int(rng.integers(len(self.ko_phrases)))].split()
+        k = int(rng.integers(1, 5))
+        s = int(rng.integers(max(1, len(p) - k + 1)))
+        return " ".join(p[s : s + k])
+
+    def sample(self, rng: np.random.Generator) -> str:
+        """One line of text (1-24 characters)."""
+        r = rng.random()
+        w = self._word
+        if r < 0.25:
+            text = " ".join(w(rng) for _ in range(int(rng.integers(1, 4))))
+        elif r < 0.40:
+            text = self._phrase(rng)
+        elif r < 0.52:
+            text = f"{w(rng)} {_price(rng)}"
+        elif r < 0.58:
+            text = _phone(rng) if rng.random() < 0.6 else f"{w(rng)} {_phone(rng)}"
+        elif r < 0.63:
+            text = f"{w(rng)} {_hours(rng)}"
+        elif r < 0.72:
+            en = self.en_words[int(rng.integers(len(self.en_words)))]
+            en = en.upper() if rng.random() < 0.4 else en.capitalize()
+            text = f"{en} {w(rng)}" if rng.random() < 0.5 else f"{w(rng)} {en}"
+        elif r < 0.80:
+            marks = ["!", "?", "~", ".", "·", "♥", "★", "(", ")", "-", "/", "%", "&", "+", "※", "*", "#", ":"]
+            m = marks[int(rng.integers(len(marks)))]
+            text = {0: f"{w(rng)}{m}", 1: f"{m}{w(rng)}", 2: f"({w(rng)})", 3: f"{w(rng)} {m} {w(rng)}"}[
+                int(rng.integers(4))
+            ]
+        elif r < 0.93:
+            # uniform syllables: every one of the 2,350 gets seen, not only frequent ones
+            cs = _syllables()
+            n = int(rng.integers(1, 9))
+            text = "".join(cs[int(i)] for i in rng.integers(len(cs), size=n))
+            if n > 4 and rng.random() < 0.5:
+                cut = int(rng.integers(1, n))
+                text = text[:cut] + " " + text[cut:]
+        else:
+            text = f"{int(rng.integers(1, 300))}{['호', '층', '번', '동', '길', '개', '인분', 'g', 'ml', '%'][int(rng.integers(10))]}"
+            if rng.random() < 0.5:
+                text = f"{w(rng)} {text}"
+        return text.strip()[:24] or "가"
+
+
+@lru_cache(maxsize=1)
+def _syllables() -> list[str]:
+    return [c for c in korean_charset() if "\uac00" <= c <= "\ud7a3"]
+
+
+def _price(rng: np.random.Generator) -> str:
+    v = int(rng.integers(1, 300)) * (100 if rng.random() < 0.7 else 500)
+    s = f"{v:,}" if rng.random() < 0.8 else str(v)
+    return [f"{s}원", s, f"₩{s}", f"{s}₩", f"{v // 1000}.{(v % 1000) // 100}"][int(rng.integers(5))]
+
+
+def _phone(rng: np.random.Generator) -> str:
+    a = ["02", "031", "032", "051", "053", "010", "070", "1588"][int(rng.integers(8))]
+    b, c = int(rng.integers(100, 10000)), int(rng.integers(1000, 10000))
+    s = f"{a}-{c}" if a == "1588" else f"{a}-{b}-{c}"
+    return [s, f"T.{s}", f"Tel {s}", f"☎ {s}", f"({a}) {b}-{c}"][int(rng.integers(5))]
+
+
+def _hours(rng: np.random.Generator) -> str:
+    o, c = int(rng.integers(6, 13)), int(rng.integers(17, 25))
+    return [f"{o:02d}:00~{c:02d}:00", f"{o}:30 - {c}:00", f"AM {o}:00", f"{o}시~{c - 12}시"][
+        int(rng.integers(4))
+    ]
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+
+def _rand_colour(rng: np.random.Generator, dark: bool | None = None) -> tuple[int, int, int]:
+    c = rng.integers(0, 256, size=3)
+    if dark is True:
+        c = c * rng.uniform(0, 0.35)
+    elif dark is False:
+        c = 255 - (255 - c) * rng.uniform(0, 0.35)
+    return tuple(int(v) for v in c)
+
+
+def _luma(c: tuple[int, int, int]) -> float:
+    return 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]
+
+
+def _contrasting(
+    rng: np.random.Generator, bg: tuple[int, int, int], min_diff: float = 70
+) -> tuple[int, int, int]:
+    for _ in range(20):
+        c = _rand_colour(rng)
+        if abs(_luma(c) - _luma(bg)) >= min_diff:
+            return c
+    return (0, 0, 0) if _luma(bg) > 127 else (255, 255, 255)
+
+
+def _text_layer(text: str, face: FontFace, size: int, rng: np.random.Generator, stroke: int,
+                spacing: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Coverage masks (float 0-1) of the glyphs and of their outline, tight around the ink plus
+    a margin of half the size; letters spaced by `spacing` x size."""
+    font = _font(face, size)
+    pad = size // 2 + stroke
+    widths = [font.getlength(c) for c in text]
+    total = int(sum(widths) + spacing * size * max(0, len(text) - 1)) + 2 * pad
+    ascent, descent = font.getmetrics()
+    h = ascent + descent + 2 * pad
+    fill = Image.new("L", (max(8, total), h), 0)
+    outline = Image.new("L", fill.size, 0)
+    d_fill, d_out = ImageDraw.Draw(fill), ImageDraw.Draw(outline)
+    x = float(pad)
+    for c, wch in zip(text, widths, strict=True):
+        if stroke:
+            d_out.text((x, pad), c, font=font, fill=255, stroke_width=stroke, stroke_fill=255)
+        d_fill.text((x, pad), c, font=font, fill=255)
+        x += wch + spacing * size
+    return np.asarray(fill, np.float32) / 255, np.asarray(outline, np.float32) / 255
+
+
+def _background(style: str, shape: tuple[int, int], rng: np.random.Generator, photos: PhotoLibrary,
+                photo_ids: list[int]) -> tuple[np.ndarray, tuple[int, int, int]]:  # fmt: skip
+    """An RGB float background of `shape` for `style`, and its typical colour."""
+    h, w = shape
+    if style in ("photo", "channel", "package") or (style == "plate" and rng.random() < 0.3):
+        i = photo_ids[int(rng.integers(len(photo_ids)))]
+        src = photos.pixels(i)
+        sh, sw = src.shape[:2]
+        scale = rng.uniform(0.3, 1.0)
+        ch, cw = max(8, int(sh * scale * rng.uniform(0.1, 0.5))), max(8, int(sw * scale))
+        y0, x0 = int(rng.integers(0, max(1, sh - ch))), int(rng.integers(0, max(1, sw - cw)))
+        bg = cv2.resize(src[y0 : y0 + ch, x0 : x0 + cw], (w, h), interpolation=cv2.INTER_LINEAR).astype(
+            np.float32
+        )
+        if style in ("channel", "plate"):
+            bg *= rng.uniform(0.3, 1.1)
+        return np.clip(bg, 0, 255), tuple(int(v) for v in bg.reshape(-1, 3).mean(0))
+    if style == "neon":
+        base = _rand_colour(rng, dark=True)
+    elif style in ("receipt", "menu", "screen") and rng.random() < 0.7:
+        base = _rand_colour(rng, dark=False) if rng.random() < 0.85 else _rand_colour(rng, dark=True)
+    else:
+        base = _rand_colour(rng)
+    bg = np.empty((h, w, 3), np.float32)
+    bg[:] = base
+    if rng.random() < 0.4:  # gradient
+        other = np.array(_rand_colour(rng), np.float32)
+        t = np.linspace(0, 1, h if rng.random() < 0.5 else w, dtype=np.float32)
+        t = t[:, None, None] if t.shape[0] == h else t[None, :, None]
+        bg = bg * (1 - t * 0.5) + other * (t * 0.5)
+    if style == "receipt" or rng.random() < 0.2:  # paper grain
+        bg += rng.normal(0, rng.uniform(2, 10), size=(h, w, 1)).astype(np.float32)
+    return np.clip(bg, 0, 255), base
+
+
+def render_line(text: str, face: FontFace, style: str, rng: np.random.Generator, photos: PhotoLibrary,
+                photo_ids: list[int]) -> np.ndarray:  # fmt: skip
+    """One line drawn in `style`, cut with a loose, uneven margin, degraded; BGR uint8."""
+    size = int(rng.integers(28, 72))
+    stroke = 0
+    if style in ("channel", "webtoon", "neon") or rng.random() < 0.12:
+        stroke = max(1, int(size * rng.uniform(0.03, 0.12)))
+    spacing = rng.uniform(-0.05, 0.25) if rng.random() < 0.6 else 0.0
+    fill, outline = _text_layer(text, face, size, rng, stroke, spacing)
+    if style == "receipt" and rng.random() < 0.6:  # thermal print: dotted, faded strokes
+        dots = (rng.random(fill.shape) > rng.uniform(0.05, 0.35)).astype(np.float32)
+        fill = fill * cv2.GaussianBlur(dots, (3, 3), 0.6)
+    h, w = fill.shape
+    bg, base = _background(style, (h, w), rng, photos, photo_ids)
+    colour = np.array(_contrasting(rng, base), np.float32)
+    if style == "neon":
+        colour = np.array(_rand_colour(rng, dark=False), np.float32)
+        glow = cv2.GaussianBlur(fill, (0, 0), size * rng.uniform(0.08, 0.25))
+        bg = bg + glow[..., None] * colour * rng.uniform(0.6, 1.2)
+    if style in ("channel", "package") and rng.random() < 0.6:  # drop shadow / extrusion
+        dx, dy = int(rng.integers(1, max(2, size // 10))), int(rng.integers(1, max(2, size // 10)))
+        shadow = np.roll(np.roll(np.maximum(fill, outline), dy, 0), dx, 1)
+        shade = np.array(_rand_colour(rng, dark=True), np.float32)
+        bg = bg * (1 - shadow[..., None]) + shade * shadow[..., None]
+    if stroke:
+        oc = np.array(_contrasting(rng, tuple(int(v) for v in colour), 90), np.float32)
+        bg = bg * (1 - outline[..., None]) + oc * outline[..., None]
+    img = bg * (1 - fill[..., None]) + colour * fill[..., None]
+    img = _cut(np.clip(img, 0, 255), np.maximum(fill, outline), rng)
+    return _degrade(img, rng, night=style == "neon")
+
+
+def _cut(img: np.ndarray, ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Crop around the ink as a detector box would sit on it: uneven margins (a little inside
+    the ink at times, up to 0.4 of the height outside), a small rotation and perspective."""
+    ys, xs = np.nonzero(ink > 0.3)
+    if len(ys) == 0:
+        return img
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    th = y1 - y0
+    m = [rng.uniform(-0.05, 0.4) * th for _ in range(4)]
+    src = np.array([[x0 - m[0], y0 - m[1]], [x1 + m[2], y0 - m[1]], [x1 + m[2], y1 + m[3]], [x0 - m[0], y1 + m[3]]],
+                   np.float32)  # fmt: skip
+    src += rng.normal(0, 0.03 * th, size=src.shape).astype(np.float32)  # perspective and rotation
+    ang = np.deg2rad(rng.normal(0, 1.5))
+    c = src.mean(0)
+    rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]], np.float32)
+    src = (src - c) @ rot.T + c
+    ow = max(8, int(np.linalg.norm(src[1] - src[0])))
+    oh = max(8, int(np.linalg.norm(src[3] - src[0])))
+    dst = np.array([[0, 0], [ow, 0], [ow, oh], [0, oh]], np.float32)
+    mat = cv2.getPerspectiveTransform(src, dst)
+    return cv2.warpPerspective(img, mat, (ow, oh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _degrade(img: np.ndarray, rng: np.random.Generator, night: bool) -> np.ndarray:
+    h, w = img.shape[:2]
+    if rng.random() < 0.35:  # small text upscaled: render small, scale back
+        f = rng.uniform(0.25, 0.7)
+        small = cv2.resize(img, (max(4, int(w * f)), max(4, int(h * f))), interpolation=cv2.INTER_AREA)
+        img = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    if rng.random() < 0.3:
+        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.5, 2.0))
+    if rng.random() < 0.1:  # motion blur
+        k = int(rng.integers(3, 9))
+        kernel = np.zeros((k, k), np.float32)
+        kernel[k // 2] = 1.0 / k
+        img = cv2.filter2D(img, -1, kernel)
+    if rng.random() < 0.2:  # glare
+        cy, cx = rng.uniform(0, h), rng.uniform(0, w)
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        r = rng.uniform(0.3, 1.0) * max(h, w)
+        glare = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * r * r)) * rng.uniform(40, 160)
+        img = img + glare[..., None]
+    if night or rng.random() < 0.2:  # low light / exposure
+        img = img * rng.uniform(0.3, 1.0) + rng.uniform(-20, 30)
+    if rng.random() < 0.2:
+        gamma = rng.uniform(0.6, 1.6)
+        img = 255 * (np.clip(img, 0, 255) / 255) ** gamma
+    if rng.random() < 0.4:
+        img = img + rng.normal(0, rng.uniform(2, 14), size=img.shape)
+    out = np.clip(img, 0, 255).astype(np.uint8)
+    if rng.random() < 0.15:
+        out = cv2.cvtColor(cv2.cvtColor(out, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+    if rng.random() < 0.5:
+        ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(20, 90))])
+        if ok:
+            out = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    return cv2.cvtColor(out, cv2.COLOR_RGB2BGR)
+
+
+def _held(name: str, held: tuple[str, ...]) -> bool:
+    return name.split("#")[0] in held
+
+
+@dataclass
+class LineMaker:
+    """Draws (BGR crop, text) samples from the training or the held-out side of the split.
+
+    Args:
+        split: "train" (fonts and photos outside the held-out lists), "test" (only held-out
+            fonts and photos), or "faces" (the brush/pen/serif faces over held-out photos).
+    """
+
+    split: str = "train"
+    texts: TextSource | None = None
+    photos: PhotoLibrary | None = None
+    fonts: list[FontFace] = field(default_factory=list)
+    photo_ids: list[int] = field(default_factory=list)
+    skipped: int = 0
+
+    def __post_init__(self) -> None:
+        self.texts = self.texts or TextSource.load()
+        self.photos = self.photos or PhotoLibrary()
+        faces = korean_fonts()
+        if self.split == "train":
+            self.fonts = [f for f in faces if not _held(f.name, HELD_OUT_FONTS)]
+        elif self.split == "test":
+            self.fonts = [f for f in faces if _held(f.name, HELD_OUT_FONTS)]
+        else:
+            self.fonts = [f for f in faces if _held(f.name, BRUSH_PEN_SERIF)]
+        held_photo = self.split != "train"
+        self.photo_ids = [
+            i for i, p in enumerate(self.photos.photos) if (p.name in HELD_OUT_PHOTOS) == held_photo
+        ]
+        if not self.fonts or not self.photo_ids:
+            raise RuntimeError(f"no fonts or photos for the {self.split} split")
+
+    def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+        assert self.texts is not None and self.photos is not None
+        for _ in range(20):
+            text = self.texts.sample(rng)
+            face = self.fonts[int(rng.integers(len(self.fonts)))]
+            if covers(face, text):
+                break
+            self.skipped += 1  # the font lacks a glyph of the text: draw another pair
+        style = STYLES[int(rng.integers(len(STYLES)))]
+        return render_line(text, face, style, rng, self.photos, self.photo_ids), text
+
+
+def split_of(name: str, share: float, salt: str = "korean-rec") -> bool:
+    """A stable hash split of names (for future rounds that add fonts or photos by share)."""
+    h = int(hashlib.sha256(f"{salt}:{name}".encode()).hexdigest()[:8], 16)
+    return h / 2**32 < share
+
+
+def fonttools_available() -> bool:
+    return importlib.util.find_spec("fontTools") is not None

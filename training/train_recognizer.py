@@ -1,0 +1,319 @@
+"""Train the Korean line recogniser (`imtrans.nets.recognizer`) on rendered lines; export it to ONNX.
+
+    python training/train_recognizer.py --out runs/korean_rec                      # train (defaults below)
+    python training/train_recognizer.py --config rec.yaml --steps 8000             # file, then overrides
+    python training/train_recognizer.py --out runs/korean_rec --resume             # continue the last checkpoint
+    python training/train_recognizer.py --out runs/korean_rec --resume --steps 12000   # continue, to more steps
+    python training/train_recognizer.py --out runs/korean_rec --real ../shared/data/realphotos-dev  # + real CER
+    python training/train_recognizer.py --out runs/korean_rec --export-from best --export src/imtrans/recognize/models/korean_rec.onnx
+    python training/train_recognizer.py --smoke --out /tmp/x --export /tmp/x/rec.onnx
+
+Every field of `Config` is a command-line option (``--lr 3e-4``); a JSON or YAML file given with
+``--config`` sets defaults first. The resolved config is written to ``OUT/config.json``;
+``OUT/log.jsonl`` gets one JSON object per logged step and per validation, stdout a short line
+for each. ``OUT/last.pt`` is the checkpoint (network, optimiser, step); ``OUT/best.pt`` the
+network with the best held-out CER. ``--resume`` keeps the saved config except the fields given
+again, and trains on to ``steps``.
+
+Steps (one page):
+1. resolve the config, seed, threads; 2. build the line makers (training fonts and photos; the
+held-out fonts and photos; the brush/pen/serif faces over held-out photos) and render the fixed
+validation sets; 3. build the network from PP-OCRv6's recogniser with a Korean output layer,
+resume if asked; 4. per step: a batch of rendered lines (a function of seed and step), CTC loss,
+AdamW, warmup then cosine learning rate; 5. every ``val_every`` steps: CER on the held-out sets
+(and on real photos' true boxes with ``--real``); 6. checkpoint; 7. export to ONNX and check
+onnxruntime against torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import platform
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from imtrans.nets.recdata import LineMaker, TextSource
+from imtrans.nets.recognizer import KoreanRecognizerNet, count_parameters, export_onnx
+from imtrans.recognize.korean import ctc_decode, korean_charset, to_input
+
+sys.path.insert(0, str(Path(__file__).parent))
+from korean_rec_eval import pooled_cer, real_korean_lines
+
+
+@dataclass
+class Config:
+    """Everything that decides a training run (saved as OUT/config.json)."""
+
+    out: str = "runs/korean_rec"
+    seed: int = 0
+    threads: int = 1  # leave the other core to the people sharing the machine
+    steps: int = 6000
+    batch: int = 32
+    max_width: int = 384  # training crops are squeezed to at most this width at 48 px high
+    lr: float = 5e-4
+    head_lr: float = 2e-3  # the new output layer starts from scratch for Hangul
+    lr_final: float = 0.05
+    warmup: int = 100
+    weight_decay: float = 0.01
+    clip: float = 5.0
+    log_every: int = 10
+    val_every: int = 200
+    val_n: int = 200  # lines per held-out set (fixed, rendered once)
+    checkpoint_every: int = 50
+    real: str = ""  # a realphotos-dev folder: also report CER on its Korean lines' true boxes
+
+
+SMOKE = {
+    "steps": 1,
+    "batch": 2,
+    "val_every": 1,
+    "val_n": 4,
+    "checkpoint_every": 1,
+    "log_every": 1,
+    "warmup": 0,
+}
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[Config, argparse.Namespace, set[str]]:
+    """Defaults, then ``--config FILE``, then ``--smoke``, then explicit options (as train_eraser.py)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, help="JSON or YAML file of Config fields")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    parser.add_argument("--export", type=Path, help="write the network as ONNX here at the end")
+    parser.add_argument("--smoke", action="store_true", help="tiny settings: one step, a few lines")
+    parser.add_argument("--export-from", choices=["last", "best"], help="only export OUT/last.pt or best.pt")
+    for f in dataclasses.fields(Config):
+        kind = str(f.type)
+        parser.add_argument(
+            "--" + f.name.replace("_", "-"), type={"int": int, "float": float, "str": str}[kind]
+        )
+    args = parser.parse_args(argv)
+    values: dict[str, Any] = dataclasses.asdict(Config())
+    explicit: set[str] = set()
+    if args.config:
+        text = args.config.read_text(encoding="utf-8")
+        if args.config.suffix == ".json":
+            loaded = json.loads(text)
+        else:
+            import yaml
+
+            loaded = dict(yaml.safe_load(text) or {})
+        unknown = set(loaded) - set(values)
+        if unknown:
+            parser.error(f"unknown config fields in {args.config}: {', '.join(sorted(unknown))}")
+        values.update(loaded)
+        explicit |= set(loaded)
+    if args.smoke:
+        values.update(SMOKE)
+        explicit |= set(SMOKE)
+    for name in values:
+        given = getattr(args, name)
+        if given is not None:
+            values[name] = given
+            explicit.add(name)
+    return Config(**values), args, explicit
+
+
+def lr_factor(step: int, cfg: Config) -> float:
+    """Linear warmup, then cosine decay from 1 to ``lr_final``."""
+    if step < cfg.warmup:
+        return (step + 1) / cfg.warmup
+    t = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
+    return cfg.lr_final + (1 - cfg.lr_final) * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+
+
+def encode(texts: list[str], index: dict[str, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """CTC targets (concatenated class ids, 1-based) and their lengths."""
+    ids = [[index[c] for c in t if c in index] for t in texts]
+    return torch.tensor([i for row in ids for i in row], dtype=torch.long), torch.tensor(
+        [len(r) for r in ids]
+    )
+
+
+def batch_at(maker: LineMaker, step: int, cfg: Config) -> tuple[list[np.ndarray], list[str]]:
+    """The training batch of ``step``: a function of (seed, step), so resuming repeats it."""
+    rng = np.random.default_rng([cfg.seed, step])
+    pairs = [maker.sample(rng) for _ in range(cfg.batch)]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def fixed_set(maker: LineMaker, n: int, seed: int) -> tuple[list[np.ndarray], list[str]]:
+    rng = np.random.default_rng([seed, 7919])
+    pairs = [maker.sample(rng) for _ in range(n)]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+@torch.no_grad()
+def read(net: KoreanRecognizerNet, crops: list[np.ndarray], charset: list[str], batch: int = 16) -> list[str]:
+    order = sorted(range(len(crops)), key=lambda i: crops[i].shape[1] / max(1, crops[i].shape[0]))
+    out = [""] * len(crops)
+    for s in range(0, len(order), batch):
+        idx = order[s : s + batch]
+        probs = net(torch.from_numpy(to_input([crops[i] for i in idx]))).numpy()
+        for i, (text, _) in zip(idx, ctc_decode(probs, charset), strict=True):
+            out[i] = text
+    return out
+
+
+def validate(net: KoreanRecognizerNet, sets: dict[str, tuple[list[np.ndarray], list[str]]],
+             charset: list[str]) -> dict[str, float]:  # fmt: skip
+    scores = {}
+    for name, (crops, refs) in sets.items():
+        hyps = read(net, crops, charset)
+        scores[f"cer_{name}"] = round(pooled_cer(hyps, refs), 4)
+        scores[f"exact_{name}"] = round(float(np.mean([h == r for h, r in zip(hyps, refs, strict=True)])), 4)
+    return scores
+
+
+def save(path: Path, net: KoreanRecognizerNet, opt: torch.optim.Optimizer | None, step: int, cfg: Config,
+         extra: dict[str, Any]) -> None:  # fmt: skip
+    tmp = path.with_suffix(".tmp")
+    state = {"net": net.state_dict(), "step": step, "config": dataclasses.asdict(cfg), **extra}
+    if opt is not None:
+        state["opt"] = opt.state_dict()
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def export(net: KoreanRecognizerNet, charset: list[str], path: Path) -> float:
+    """Write ONNX and return the largest difference between onnxruntime and torch on a random batch."""
+    import onnxruntime as ort
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    export_onnx(net, charset, path)
+    x = torch.rand(2, 3, 48, 200) * 2 - 1
+    with torch.no_grad():
+        ref = net(x).numpy()
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x.numpy()})[0]
+    return float(np.abs(got - ref).max())
+
+
+def main(argv: list[str] | None = None) -> int:
+    # 1. config, seed, threads
+    cfg, args, explicit = parse_args(argv)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    last = out / "last.pt"
+    if (args.resume or args.export_from) and last.exists():
+        saved = torch.load(last, map_location="cpu", weights_only=False)
+        merged = {**saved["config"], **{k: getattr(cfg, k) for k in explicit}}
+        cfg = Config(**{k: v for k, v in merged.items() if k in Config.__dataclass_fields__})
+    torch.set_num_threads(cfg.threads)
+    random.seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    charset = korean_charset()
+    index = {c: i + 1 for i, c in enumerate(charset)}
+
+    # 3. network (built before the data: --export-from needs nothing else)
+    net = KoreanRecognizerNet.from_ppocr(charset)
+    if args.export_from:
+        state = torch.load(out / f"{args.export_from}.pt", map_location="cpu", weights_only=False)
+        net.load_state_dict(state["net"])
+        diff = export(net, charset, args.export or out / "korean_rec.onnx")
+        print(
+            f"exported {args.export_from} (step {state['step']}) to {args.export}; max |ort - torch| = {diff:.2e}"
+        )
+        return 0
+    head_params = list(net.head.parameters())
+    body_params = [p for n, p in net.named_parameters() if not n.startswith("head.")]
+    opt = torch.optim.AdamW(
+        [{"params": body_params, "lr": cfg.lr}, {"params": head_params, "lr": cfg.head_lr}],
+        weight_decay=cfg.weight_decay,
+    )
+    start, best = 0, float("inf")
+    if args.resume and last.exists():
+        net.load_state_dict(saved["net"])
+        opt.load_state_dict(saved["opt"])
+        start, best = int(saved["step"]), float(saved.get("best", float("inf")))
+    (out / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1), encoding="utf-8")
+
+    # 2. data
+    texts = TextSource.load()
+    train = LineMaker("train", texts=texts)
+    sets = {
+        "heldout": fixed_set(LineMaker("test", texts=texts, photos=train.photos), cfg.val_n, 10_000),
+        "faces": fixed_set(LineMaker("faces", texts=texts, photos=train.photos), cfg.val_n, 20_000),
+    }
+    if cfg.real:
+        real = real_korean_lines(Path(cfg.real))
+        sets["real"] = ([r.crop for r in real], [r.text for r in real])
+    log = (out / "log.jsonl").open("a", encoding="utf-8")
+    head = {"event": "start", "step": start, "params": count_parameters(net), "classes": len(charset) + 1,
+            "texts": texts.stats(), "train_fonts": len(train.fonts), "machine": platform.machine(),
+            "threads": cfg.threads, "torch": torch.__version__}  # fmt: skip
+    log.write(json.dumps(head) + "\n")
+    print(json.dumps(head))
+
+    ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
+    t0, seen, loss_sum = time.time(), 0, 0.0
+    step = start
+    for step in range(start, cfg.steps):
+        # 5. validation (before the step, so step 0 shows the starting point)
+        if step % cfg.val_every == 0 and not (args.resume and step == start and step > 0):
+            tv = time.time()
+            scores = validate(net, sets, charset)
+            rec = {"event": "val", "step": step, **scores, "val_s": round(time.time() - tv, 1)}
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            print(json.dumps(rec), flush=True)
+            if scores["cer_heldout"] < best:
+                best = scores["cer_heldout"]
+                save(out / "best.pt", net, None, step, cfg, {"scores": scores})
+        # 4. one step
+        for g, base in zip(opt.param_groups, (cfg.lr, cfg.head_lr), strict=True):
+            g["lr"] = base * lr_factor(step, cfg)
+        crops, labels = batch_at(train, step, cfg)
+        x = torch.from_numpy(to_input(crops, max_width=cfg.max_width))
+        targets, target_lens = encode(labels, index)
+        logp = net.logits(x).log_softmax(2)  # (N, T, C)
+        in_lens = torch.full((x.shape[0],), logp.shape[1], dtype=torch.long)
+        loss = ctc(logp.transpose(0, 1), targets, in_lens, target_lens)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.clip)
+        opt.step()
+        loss_sum += float(loss)
+        seen += 1
+        if (step + 1) % cfg.log_every == 0:
+            rec = {"event": "train", "step": step + 1, "loss": round(loss_sum / seen, 4),
+                   "lr": round(opt.param_groups[0]["lr"], 7), "s_per_step": round((time.time() - t0) / seen, 2),
+                   "width": int(x.shape[3]), "font_misses": train.skipped}  # fmt: skip
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            print(json.dumps(rec), flush=True)
+            t0, seen, loss_sum = time.time(), 0, 0.0
+        # 6. checkpoint
+        if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
+            save(last, net, opt, step + 1, cfg, {"best": best})
+    # final validation
+    scores = validate(net, sets, charset)
+    rec = {"event": "val", "step": cfg.steps, **scores}
+    log.write(json.dumps(rec) + "\n")
+    print(json.dumps(rec), flush=True)
+    if scores["cer_heldout"] < best:
+        best = scores["cer_heldout"]
+        save(out / "best.pt", net, None, cfg.steps, cfg, {"scores": scores})
+    save(last, net, opt, cfg.steps, cfg, {"best": best})
+    # 7. export
+    if args.export:
+        diff = export(net, charset, args.export)
+        print(f"exported to {args.export}; max |ort - torch| = {diff:.2e}")
+        if diff > 1e-3:
+            raise SystemExit("onnxruntime disagrees with torch")
+    log.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
