@@ -62,11 +62,10 @@ from imtrans.errors import ConfigError, ImtransError, OutputError
 from imtrans.evaluate.adapters import load_dataset
 from imtrans.evaluate.dataset import Dataset, Sample
 from imtrans.evaluate.metrics import ghost_slope, psnr, quad_polygon, residue_chars, source_script_chars, ssim
-from imtrans.evaluate.runner import settings_hash
 from imtrans.imageio import atomic_writes, load_image
 from imtrans.pipeline import Pipeline
 from imtrans.registry import ERASERS
-from imtrans.settings import Settings, resolve_settings
+from imtrans.settings import Settings, resolve_settings, settings_hash
 from imtrans.types import Line
 
 THUMB_WIDTH = 400
@@ -688,7 +687,7 @@ def run(args: argparse.Namespace) -> Path:
                 f"n:{len(samples)}",
                 f"lines:{args.lines}",
                 f"backends:{','.join(backends)}",
-                f"settings:{settings_hash(settings)}",
+                f"settings:{settings_hash(settings)[:8]}",
                 *([f"gan_model:{models['gan'].get('sha256', 'missing')[:12]}"] if models else []),
                 *(f"{k}:{v}" for k, v in _versions(pipeline).items()),
             ]

@@ -13,6 +13,7 @@ import typer
 
 from imtrans.errors import ImtransError, OutputError
 from imtrans.imageio import atomic_writes, image_format, load_image, refuse_overwrite
+from imtrans.registry import TRANSLATORS
 from imtrans.settings import resolve_settings, translation_settings
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ def translate(
     to: Annotated[str | None, typer.Option("--to", help="Target language, e.g. en, ko, ja, zh.")] = None,
     source: FromOpt = None,
     translator: Annotated[
-        str | None, typer.Option("--translator", help="local, glossary, papago, deepl, google or openai.")
+        str | None, typer.Option("--translator", help=f"{TRANSLATORS.choices()}; with --glossary: glossary.")
     ] = None,
     glossary: Annotated[
         Path | None, typer.Option("--glossary", help="CSV or JSON of fixed translations.")
@@ -163,8 +164,21 @@ def erase(
 
 @app.command("config")
 @_user_errors
-def show_config(config: ConfigOpt = None, set_: SetOpt = None) -> None:
+def show_config(
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    backends: Annotated[
+        bool, typer.Option("--backends", help="List each stage's backends instead (name them with --set).")
+    ] = False,
+) -> None:
     """Print the resolved settings as JSON (every key can be given to --set)."""
+    if backends:
+        from imtrans.registry import REGISTRIES
+
+        keys = {"translate": "translate.translator"}
+        for stage, registry in REGISTRIES.items():
+            sys.stdout.write(f"{keys.get(stage, stage + '.backend')}: {registry.choices()}\n")
+        return
     sys.stdout.write(json.dumps(resolve_settings(config, set_).to_dict(), indent=2) + "\n")
 
 

@@ -92,8 +92,19 @@ class Pipeline:
 
     @cached_property
     def versions(self) -> dict[str, str]:
-        """Versions of imtrans and its engines, recorded in every result."""
-        return _versions()
+        """Versions of imtrans and of what its stages run on (`registry.Registry.packages`),
+        recorded in every result. Stages not built yet are not built for this."""
+        from imtrans.registry import REGISTRIES, settings_backend
+
+        ready = {"detect": self._detector, "recognize": self._recognizer, "erase": self._eraser}
+        ready["translate"] = self._translator
+        packages = ["imtrans", "pillow"]
+        for stage, registry in REGISTRIES.items():
+            stage_object = ready[stage]
+            if stage_object is None:
+                stage_object = registry.backend(settings_backend(stage, getattr(self.settings, stage)))
+            packages += [p for p in registry.packages(stage_object) if p not in packages]
+        return _versions(packages)
 
     # -- stages, built on first use ------------------------------------------------------
     @property
@@ -322,9 +333,9 @@ class Pipeline:
         return erased, text, notes
 
 
-def _versions() -> dict[str, str]:
+def _versions(packages: list[str]) -> dict[str, str]:
     out = {}
-    for pkg in ("imtrans", "rapidocr", "onnxruntime", "tesserocr", "opencv-python-headless", "pillow"):
+    for pkg in packages:
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from importlib import import_module
-from importlib.metadata import entry_points
+from importlib.metadata import entry_points, packages_distributions
 from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
@@ -60,6 +60,10 @@ class Registry(Generic[T]):
         found += [n for n in self._added if n not in found]
         return tuple(found)
 
+    def choices(self) -> str:
+        """The names for a CLI help text: ``"telea (default), ns, gan"``."""
+        return ", ".join(f"{n} (default)" if n == self.default else n for n in self.names())
+
     def backend(self, name: str) -> BackendClass[T]:
         """The class registered under ``name``, imported now.
 
@@ -79,6 +83,17 @@ class Registry(Generic[T]):
     def options(self, name: str) -> type[BaseModel]:
         """The options model of backend ``name`` (a subclass of the stage's settings section)."""
         return self.backend(name).Options
+
+    def packages(self, backend: Any) -> tuple[str, ...]:
+        """The distributions a backend class runs on, for the versions recorded in results.
+
+        Its own ``packages`` attribute if it has one; else the distribution its module comes from.
+        """
+        declared = getattr(backend, "packages", None)
+        if declared is not None:
+            return tuple(declared)
+        top = type(backend).__module__ if not isinstance(backend, type) else backend.__module__
+        return tuple(packages_distributions().get(top.partition(".")[0], ()))
 
     def build(self, settings: Any) -> T:
         """The backend that a stage's settings section names, built from that section."""

@@ -6,6 +6,7 @@ saved settings file can be shared without leaking them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -303,6 +304,30 @@ def translation_settings(
             "translate.model_dir": str(model_dir) if model_dir else None,
         },
     )
+
+
+#: Settings that change how a run goes, never what it draws: left out of `settings_hash`.
+_NOT_IN_HASH = {"translate": ("cache", "cache_path", "timeout")}
+
+
+def settings_hash(settings: Settings) -> str:
+    """sha256 (hex) of everything that decides a page's output: the settings and the glossary's content.
+
+    The glossary is named by path in the settings; its rows are hashed too, so editing the
+    glossary changes the hash (batch redoes the pages it may change; eval's signature differs).
+    """
+    data = settings.to_dict()
+    for section, keys in _NOT_IN_HASH.items():
+        for key in keys:
+            data[section].pop(key, None)
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode())
+    glossary = settings.translate.glossary
+    if glossary is not None:
+        try:
+            digest.update(Path(glossary).read_bytes())
+        except OSError:
+            digest.update(b"<unreadable glossary>")  # the pipeline reports it; the hash just must differ
+    return digest.hexdigest()
 
 
 def stage_settings(stage: str, **values: Any) -> Any:

@@ -277,6 +277,18 @@ class Severity(str, Enum):
     ERROR = "error"
 
 
+class Stage(StrEnum):
+    """The steps of the pipeline, by the names results, timings, diagnostics and eval use."""
+
+    INPUT = "input"  # reading the file
+    DETECT = "detect"
+    RECOGNIZE = "recognize"
+    GROUP = "group"
+    TRANSLATE = "translate"
+    ERASE = "erase"
+    RENDER = "render"
+
+
 class InputCode(StrEnum):
     """What reading the input file reports."""
 
@@ -321,13 +333,13 @@ class RenderCode(StrEnum):
 
 #: Every diagnostic code by the stage that reports it (docs/diagnostics.md says what each means).
 DiagnosticCode = InputCode | DetectCode | RecognizeCode | TranslateCode | EraseCode | RenderCode
-STAGE_OF_CODES: dict[type[StrEnum], str] = {
-    InputCode: "input",
-    DetectCode: "detect",
-    RecognizeCode: "recognize",
-    TranslateCode: "translate",
-    EraseCode: "erase",
-    RenderCode: "render",
+STAGE_OF_CODES: dict[type[StrEnum], Stage] = {
+    InputCode: Stage.INPUT,
+    DetectCode: Stage.DETECT,
+    RecognizeCode: Stage.RECOGNIZE,
+    TranslateCode: Stage.TRANSLATE,
+    EraseCode: Stage.ERASE,
+    RenderCode: Stage.RENDER,
 }
 
 

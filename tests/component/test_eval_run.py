@@ -78,17 +78,17 @@ def results(dataset_dir):
 def test_a_clean_drawing_scores_as_read_and_erased(results):
     doc, outcomes = results
     ko = next(o for o in outcomes if o.id == "ko-1").metrics
-    assert ko["det.tp"] == ko["det.n_true"] == 2
+    assert ko["detect.tp"] == ko["detect.n_true"] == 2
     # Tesseract kor reads these two drawn lines with 1 or 2 wrong glyphs (추/주, 영/명), which
     # flip with a pixel of box size: 0.059 at the detector's old threshold, 0.118 at 0.6.
-    assert ko["ocr.cer"] < 0.15
+    assert ko["recognize.cer"] < 0.15
     # Erasing must come much closer to the clean background than the lettered input was.
     assert ko["erase.psnr_mask"] > ko["erase.psnr_mask_input"] + 10
     assert ko["erase.residue_rate"] == 0
     assert ko["render.legibility_cer"] < 0.2
     assert ko["render.fit"] == 1.0
     assert ko["e2e.delivered"] == 1.0
-    assert doc["summary"]["det"]["n_true"] == 4  # 2 + 1 + the phantom
+    assert doc["summary"]["detect"]["n_true"] == 4  # 2 + 1 + the phantom
     # The lettering's style is read back: size within 25%, dark grey within a visible step.
     style = doc["summary"]["style"]
     assert style["blocks"] >= 2 and style["size_within_25"] == 1.0 and 0.75 < style["size_ratio"] < 1.25
@@ -99,7 +99,7 @@ def test_truth_absent_from_the_picture_is_missed_text(results):
     doc, outcomes = results
     en = next(o for o in outcomes if o.id == "en-1")
     assert en.failures["missed_text"] == 1
-    assert doc["summary"]["det"]["recall"] == pytest.approx(3 / 4)
+    assert doc["summary"]["detect"]["recall"] == pytest.approx(3 / 4)
     assert doc["failures"]["missed_text"] == 1
 
 
@@ -113,24 +113,25 @@ def test_every_number_carries_the_signature(results):
 def test_cli_writes_report_and_compare_reads_it(dataset_dir, tmp_path):
     runner = CliRunner()
     out = runner.invoke(
-        app, ["eval", "--data", str(dataset_dir), "--stages", "det,ocr", "--report", str(tmp_path / "a")]
+        app,
+        ["eval", "--data", str(dataset_dir), "--stages", "detect,recognize", "--report", str(tmp_path / "a")],
     )
     assert out.exit_code == 0, out.output
     doc = json.loads((tmp_path / "a" / "results.json").read_text())
-    assert set(doc["summary"]) >= {"det", "ocr"} and "erase" not in doc["summary"]
+    assert set(doc["summary"]) >= {"detect", "recognize"} and "erase" not in doc["summary"]
     page = (tmp_path / "a" / "index.html").read_text()
     assert "missed_text" in page and "img/en-1.boxes.jpg" in page
     assert (tmp_path / "a" / "img" / "en-1.original.jpg").is_file()
     cmp = runner.invoke(app, ["eval", "--compare", str(tmp_path / "a"), str(tmp_path / "a" / "results.json")])
     assert cmp.exit_code == 0, cmp.output
-    assert "det.recall" in cmp.output and "same" in cmp.output
+    assert "detect.recall" in cmp.output and "same" in cmp.output
 
 
 def test_a_missing_image_is_an_error_of_that_sample_not_of_the_run(dataset_dir, tmp_path):
     ds = read_manifest(dataset_dir)
     broken = ds.samples[1].model_copy(update={"id": "gone", "image": "images/missing.png"})
     ds = ds.model_copy(update={"samples": [ds.samples[1], broken]})
-    doc, _ = Evaluator(Settings(), ["det"]).run(ds)
+    doc, _ = Evaluator(Settings(), ["detect"]).run(ds)
     assert doc["summary"]["run"] == {"samples": 2, "errors": 1}
     assert "missing.png" in next(s["error"] for s in doc["samples"] if s["id"] == "gone")
 
@@ -139,7 +140,7 @@ def test_a_missing_image_is_an_error_of_that_sample_not_of_the_run(dataset_dir, 
     ("args", "message"),
     [
         (["--data", "/nonexistent/set"], "dataset"),
-        (["--data", "{data}", "--stages", "det,bogus"], "unknown stage"),
+        (["--data", "{data}", "--stages", "detect,bogus"], "unknown stage"),
         (["--compare", "/nonexistent/a.json", "/nonexistent/b.json"], "no evaluation results"),
         ([], "--data"),
     ],

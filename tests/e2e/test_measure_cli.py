@@ -39,16 +39,16 @@ def test_eval_scores_every_stage_of_a_synthetic_set_and_writes_a_report(synth_se
     assert proc.returncode == 0, proc.stderr
     doc = json.loads((tmp_path / "rep" / "results.json").read_text())
     assert doc["dataset"]["samples"] == 4 and doc["summary"]["run"]["errors"] == 0
-    assert {"det", "ocr", "erase", "render", "e2e"} <= set(doc["summary"])
+    assert {"detect", "recognize", "erase", "render", "e2e"} <= set(doc["summary"])
     # Synthetic sets carry line truth and clean backgrounds: the full set of figures exists.
-    assert {"precision", "recall", "hmean"} <= set(doc["summary"]["det"])
-    assert {"cer", "exact", "ned"} <= set(doc["summary"]["ocr"])
+    assert {"precision", "recall", "hmean"} <= set(doc["summary"]["detect"])
+    assert {"cer", "exact", "ned"} <= set(doc["summary"]["recognize"])
     assert {"psnr_mask", "ssim_mask", "residue_rate"} <= set(doc["summary"]["erase"])
     assert doc["signature"].startswith("data:ja@")
     assert "illegible_render" in doc["failures"]
     html = (tmp_path / "rep" / "index.html").read_text()
     assert html.count("<tr>") > 10 and "Worst cases" in html
-    assert "det" in proc.stdout and "signature:" in proc.stdout
+    assert "detect" in proc.stdout and "signature:" in proc.stdout
 
 
 def test_compare_of_two_runs_with_different_settings(synth_set, tmp_path):
@@ -58,7 +58,7 @@ def test_compare_of_two_runs_with_different_settings(synth_set, tmp_path):
             "--data",
             str(synth_set),
             "--stages",
-            "det,ocr",
+            "detect,recognize",
             "--report",
             str(tmp_path / name),
             *extra,
@@ -67,7 +67,7 @@ def test_compare_of_two_runs_with_different_settings(synth_set, tmp_path):
         assert proc.returncode == 0, proc.stderr
     proc = imtrans("eval", "--compare", str(tmp_path / "a"), str(tmp_path / "b"), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "det.hmean" in proc.stdout and "ocr.cer" in proc.stdout
+    assert "detect.hmean" in proc.stdout and "recognize.cer" in proc.stdout
     assert "settings:" in proc.stdout
 
 
@@ -96,7 +96,7 @@ def test_eval_scores_imtrans_beside_the_raw_engines_on_a_real_photo_folder(tmp_p
     ]
     truth = {"file": "sign.png", "width": 520, "height": 200, "kind": "sign", "lines": lines}
     (folder / "sign.json").write_text(json.dumps(truth, ensure_ascii=False), encoding="utf-8")
-    proc = imtrans("eval", "--data", str(folder), "--stages", "det,ocr", "--baseline", "rapidocr",
+    proc = imtrans("eval", "--data", str(folder), "--stages", "detect,recognize", "--baseline", "rapidocr",
                    "--baseline", "tesseract", "--report", str(tmp_path / "rep"), cwd=tmp_path)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     reading = json.loads((tmp_path / "rep" / "results.json").read_text())["reading"]

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from imtrans.batch.manifest import Manifest, settings_hash
+from imtrans.batch.manifest import Manifest
 from imtrans.errors import OutputError
-from imtrans.settings import Settings
+from imtrans.settings import Settings, settings_hash
 
 
 def test_a_page_is_done_only_with_the_same_input_and_settings_and_no_error(tmp_path):

@@ -14,10 +14,11 @@ def _doc(fingerprint: str, cer: float, recall: float, missed: int, per_sample: d
     return {
         "signature": "x",
         "dataset": {"name": "d", "fingerprint": fingerprint},
-        "summary": {"ocr": {"cer": cer, "lines": 10}, "det": {"recall": recall}},
+        "summary": {"recognize": {"cer": cer, "lines": 10}, "detect": {"recall": recall}},
         "failures": {"missed_text": missed},
         "samples": [
-            {"id": k, "metrics": {"ocr.cer": v}, "failures": {}, "error": None} for k, v in per_sample.items()
+            {"id": k, "metrics": {"recognize.cer": v}, "failures": {}, "error": None}
+            for k, v in per_sample.items()
         ],
     }
 
@@ -25,15 +26,15 @@ def _doc(fingerprint: str, cer: float, recall: float, missed: int, per_sample: d
 @pytest.mark.parametrize(
     ("name", "a", "b", "verdict"),
     [
-        ("ocr.cer", 0.2, 0.1, "better"),
-        ("ocr.cer", 0.1, 0.2, "worse"),
-        ("det.recall", 0.5, 0.7, "better"),
-        ("det.recall", 0.7, 0.5, "worse"),
+        ("recognize.cer", 0.2, 0.1, "better"),
+        ("recognize.cer", 0.1, 0.2, "worse"),
+        ("detect.recall", 0.5, 0.7, "better"),
+        ("detect.recall", 0.7, 0.5, "worse"),
         ("failures.missed_text", 3, 1, "better"),
         ("erase.residue_rate", 0.1, 0.3, "worse"),
-        ("ocr.lines", 10, 12, ""),  # a count, not a quality
-        ("det.recall", 0.5, 0.5, "same"),
-        ("det.recall", None, 0.5, ""),
+        ("recognize.lines", 10, 12, ""),  # a count, not a quality
+        ("detect.recall", 0.5, 0.5, "same"),
+        ("detect.recall", None, 0.5, ""),
     ],
 )
 def test_verdict_knows_which_direction_is_better(name, a, b, verdict):
@@ -44,16 +45,16 @@ def test_summary_changes_pair_every_figure_and_failure():
     a = _doc("f1", 0.2, 0.6, 5, {"s1": 0.1})
     b = _doc("f1", 0.1, 0.7, 2, {"s1": 0.1})
     got = {c.name: (c.a, c.b, c.verdict) for c in summary_changes(a, b)}
-    assert got["ocr.cer"] == (0.2, 0.1, "better")
-    assert got["det.recall"] == (0.6, 0.7, "better")
+    assert got["recognize.cer"] == (0.2, 0.1, "better")
+    assert got["detect.recall"] == (0.6, 0.7, "better")
     assert got["failures.missed_text"] == (5, 2, "better")
-    assert got["ocr.lines"] == (10, 10, "")
+    assert got["recognize.lines"] == (10, 10, "")
 
 
 def test_sample_changes_lists_largest_moves_first_and_skips_unchanged():
     a = _doc("f1", 0, 0, 0, {"s1": 0.1, "s2": 0.5, "s3": 0.3, "only_a": 0.9})
     b = _doc("f1", 0, 0, 0, {"s1": 0.1, "s2": 0.0, "s3": 0.4, "only_b": 0.9})
-    rows = sample_changes(a, b)["ocr.cer"]
+    rows = sample_changes(a, b)["recognize.cer"]
     assert [sid for sid, _ in rows] == ["s2", "s3"]
     assert rows[0][1].delta == pytest.approx(-0.5)
 

@@ -187,3 +187,12 @@ def test_the_diagnostics_table_names_every_code_and_no_other() -> None:
     } - {("stage", "code")}
     codes = {(stage, str(code)) for enum, stage in STAGE_OF_CODES.items() for code in enum}
     assert rows == codes
+
+
+def test_results_record_the_versions_of_what_the_named_backends_run_on() -> None:
+    from imtrans.pipeline import Pipeline
+
+    local = Pipeline().versions
+    service = Pipeline(Settings().with_overrides({"translate.translator": "deepl"})).versions
+    assert {"imtrans", "rapidocr", "onnxruntime", "tesserocr"} <= set(local)
+    assert "torch" in local and "torch" not in service and "httpx" in service

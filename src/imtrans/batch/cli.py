@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from imtrans.errors import OutputError
+from imtrans.registry import TRANSLATORS
 
 
 def batch_command(
@@ -21,7 +22,7 @@ def batch_command(
         str | None, typer.Option("--from", help="Source language: ko, en, ja, zh or auto.")
     ] = None,
     translator: Annotated[
-        str | None, typer.Option("--translator", help="local, glossary, papago, deepl, google or openai.")
+        str | None, typer.Option("--translator", help=f"{TRANSLATORS.choices()}; with --glossary: glossary.")
     ] = None,
     glossary: Annotated[
         Path | None, typer.Option("--glossary", help="CSV or JSON of fixed translations.")

@@ -9,7 +9,6 @@ outputs, so a kill between the two only makes the rerun redo that page.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -18,14 +17,11 @@ from typing import Any, Literal
 
 from imtrans.errors import OutputError
 from imtrans.imageio import atomic_writes
-from imtrans.settings import Settings
 
 #: Bumped when the manifest's layout changes; an older manifest is then ignored (everything redone).
 VERSION = 1
 
 #: Settings that do not change a page's output: changing them must not redo a batch.
-_NOT_IN_HASH = {"translate": ("cache", "cache_path", "timeout")}
-
 Status = Literal["done", "failed"]
 
 
@@ -107,23 +103,3 @@ class Manifest:
     def save(self) -> None:
         with atomic_writes() as w:
             w.write_text(self.path, json.dumps(self.to_dict(), ensure_ascii=False, indent=1))
-
-
-def settings_hash(settings: Settings) -> str:
-    """sha256 of everything that decides a page's output: the settings and the glossary's content.
-
-    The glossary is named by path in the settings; its rows are hashed too, so editing the
-    glossary redoes the pages it may change.
-    """
-    data = settings.to_dict()
-    for section, keys in _NOT_IN_HASH.items():
-        for key in keys:
-            data[section].pop(key, None)
-    digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode())
-    glossary = settings.translate.glossary
-    if glossary is not None:
-        try:
-            digest.update(Path(glossary).read_bytes())
-        except OSError:
-            digest.update(b"<unreadable glossary>")  # the pipeline reports it; the hash just must differ
-    return digest.hexdigest()

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from imtrans.batch.engines import make_engine
 from imtrans.batch.inputs import Document, expand_inputs
-from imtrans.batch.manifest import Manifest, settings_hash
+from imtrans.batch.manifest import Manifest
 from imtrans.batch.outputs import (
     OutputDir,
     assemble_archive,
@@ -34,7 +34,7 @@ from imtrans.batch.outputs import (
 from imtrans.batch.worker import PageOutcome
 from imtrans.errors import ConfigError, ImtransError
 from imtrans.imageio import refuse_overwrite
-from imtrans.settings import ImageSettings, Settings
+from imtrans.settings import ImageSettings, Settings, settings_hash
 from imtrans.types import Page
 
 

@@ -114,6 +114,7 @@ class PPOCRDetector:
     """
 
     name = "ppocr"
+    packages = ("rapidocr", "onnxruntime", "opencv-python-headless")
     Options = PPOCRDetectSettings
 
     def __init__(

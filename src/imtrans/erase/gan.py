@@ -88,6 +88,7 @@ class GanEraser:
     """
 
     Options = GanSettings
+    packages = ("onnxruntime", "opencv-python-headless")
 
     def __init__(self, settings: GanSettings | None = None, model_path: Path | None = None) -> None:
         """Check the model file; the onnxruntime session is created on first use.

@@ -50,6 +50,7 @@ class TeleaEraser:
     """
 
     Options = TeleaSettings
+    packages = ("opencv-python-headless",)
 
     def __init__(self, settings: TeleaSettings | None = None) -> None:
         """Build an eraser.

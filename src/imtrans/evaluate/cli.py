@@ -21,8 +21,8 @@ def eval_command(
         ),
     ] = None,
     stages: Annotated[
-        str, typer.Option("--stages", help="Comma-separated: det, ocr, erase, render, e2e.")
-    ] = ("det,ocr,erase,render,e2e"),
+        str, typer.Option("--stages", help="Comma-separated: detect, recognize, erase, render, e2e.")
+    ] = ("detect,recognize,erase,render,e2e"),
     report: Annotated[
         Path | None, typer.Option("--report", help="Write results.json and index.html here.")
     ] = None,

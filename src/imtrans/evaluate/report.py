@@ -31,8 +31,8 @@ WORST_REGIONS = 30
 CROP_HEIGHT = 72
 #: Per-sample metrics shown as "worst cases": (key, True when higher is worse).
 WORST_METRICS = (
-    ("det.boxes_found", False),
-    ("ocr.cer", True),
+    ("detect.boxes_found", False),
+    ("recognize.cer", True),
     ("erase.psnr_mask", False),
     ("erase.residue_rate", True),
     ("render.legibility_cer", True),

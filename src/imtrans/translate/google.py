@@ -43,6 +43,7 @@ class GoogleTranslator:
     """
 
     name = "google"
+    packages = ("httpx",)
     model = "v2"
 
     Options = ServiceSettings

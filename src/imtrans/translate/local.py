@@ -98,6 +98,7 @@ class LocalTranslator:
     """
 
     name = "local"
+    packages = ("transformers", "torch", "ctranslate2")
     Options = LocalSettings
 
     @classmethod

@@ -63,6 +63,7 @@ class OpenAITranslator:
     """
 
     name = "openai"
+    packages = ("httpx",)
     Options = OpenAISettings
 
     @classmethod

@@ -51,6 +51,7 @@ class PapagoTranslator:
     """
 
     name = "papago"
+    packages = ("httpx",)
     model = "nmt-v1"
 
     Options = ServiceSettings
