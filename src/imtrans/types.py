@@ -314,6 +314,7 @@ class TranslateCode(StrEnum):
     NO_LETTERS = "no_letters"
     GLOSSARY_MISS = "glossary_miss"
     GLOSSARY_FUZZY = "glossary_fuzzy"
+    UNTRANSLATED_WORDS = "untranslated_words"
 
 
 class EraseCode(StrEnum):
