@@ -21,6 +21,7 @@ import numpy as np
 from imtrans.errors import ConfigError, ImtransError, InputError
 from imtrans.imageio import atomic_writes, encode_image, load_image, probe_image
 from imtrans.pipeline import PageResult
+from imtrans.registry import settings_backend
 from imtrans.serve.jobs import (
     ERASED,
     ORIGINAL,
@@ -121,8 +122,10 @@ class TranslationService:
                 f"glossary is {len(request.glossary)} bytes, over the limit of {self.serve.max_glossary_bytes}"
             )
         has_glossary = request.glossary is not None or settings.translate.glossary is not None
-        # As in the CLI: no translator named and a glossary given means the glossary translator.
-        translator = settings.translate.translator or ("glossary" if has_glossary else "local")
+        # The rule of the settings (registry.settings_backend), with an uploaded glossary counted.
+        translator = settings_backend(
+            "translate", {"translator": settings.translate.translator, "glossary": has_glossary}
+        )
         if translator == "glossary" and not has_glossary:
             raise ConfigError("the glossary translator needs a glossary file; upload one with the image")
         limits = settings.image.model_copy(
