@@ -33,7 +33,7 @@ from imtrans.serve.jobs import (
     default_db_path,
 )
 from imtrans.serve.workers import Worker, WorkerPool
-from imtrans.settings import ServeSettings, Settings
+from imtrans.settings import ImageSettings, ServeSettings, Settings
 from imtrans.translate.glossary import Glossary
 from imtrans.types import Diagnostic, InputCode, Page, Translation
 
@@ -73,6 +73,15 @@ class TranslateRequest:
     target: str | None = None
     translator: str | None = None
     glossary: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An accepted image as it waits for a worker: its bytes (checked), the limits, its frame count."""
+
+    data: bytes
+    limits: ImageSettings
+    frames: int
 
 
 class TranslationService:
@@ -139,14 +148,18 @@ class TranslationService:
             # Pillow reads the content and decides what it is; file names and content types are ignored.
             header = probe_image(request.image, limits, "uploaded image")
             with self._decoding:  # at most one decode per worker at a time
-                image = load_image(request.image, limits, frame=0)
+                # Decoded here so that a broken image is a 400 now, not a failed job later; the
+                # pixels are not kept: a waiting job holds its compressed upload, not a bitmap.
+                height, width = load_image(request.image, limits, frame=0).shape[:2]
             options = {
                 "source": settings.recognize.source,
                 "target": settings.translate.target,
                 "translator": translator,
-                "glossary": "uploaded" if request.glossary is not None else ("server" if has_glossary else None),
-                "width": int(image.shape[1]),
-                "height": int(image.shape[0]),
+                "glossary": "uploaded"
+                if request.glossary is not None
+                else ("server" if has_glossary else None),
+                "width": int(width),
+                "height": int(height),
             }
             job_id = self.store.create(options)
             try:
@@ -154,7 +167,8 @@ class TranslationService:
                     settings = settings.with_overrides(
                         {"translate.glossary": str(self._save_glossary(job_id, request.glossary))}
                     )
-                future = place.submit(partial(self._translate, job_id, image, settings, header.frames))
+                upload = Upload(request.image, limits, header.frames)
+                future = place.submit(partial(self._translate, job_id, upload, settings))
             except BaseException:
                 self.store.delete(job_id)
                 raise
@@ -172,17 +186,16 @@ class TranslationService:
             raise ConfigError(str(e).replace(str(path), "uploaded glossary")) from None
         return path
 
-    def _translate(
-        self, job_id: str, image: np.ndarray, settings: Settings, frames: int, worker: Worker
-    ) -> None:
-        """On a worker: run the pipeline, write the files, then mark the job done (or failed)."""
+    def _translate(self, job_id: str, upload: Upload, settings: Settings, worker: Worker) -> None:
+        """On a worker: decode, run the pipeline, write the files, then mark the job done (or failed)."""
         self.store.mark_running(job_id)
         try:
+            image = load_image(upload.data, upload.limits, frame=0)
             result = worker.pipeline_for(settings).translate(image)
             self._write_files(job_id, result, original=image)
             page = result.page
-            if frames > 1:
-                page = page.with_(diagnostics=(*page.diagnostics, extra_frames_note(frames)))
+            if upload.frames > 1:
+                page = page.with_(diagnostics=(*page.diagnostics, extra_frames_note(upload.frames)))
             self.store.finish(job_id, public_page(page))
         except ImtransError as e:
             self.store.fail(job_id, str(e))

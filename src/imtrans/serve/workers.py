@@ -208,10 +208,14 @@ class WorkerPool:
         ready.set_result(None)
         while (item := self._tasks.get()) is not None:
             task, future = item
-            try:
-                if future.set_running_or_notify_cancel():
-                    future.set_result(task(worker))
-            except Exception as e:  # noqa: BLE001 -- handed to the caller through the future
-                future.set_exception(e)
-            finally:
+            if not future.set_running_or_notify_cancel():
                 self._release()
+                continue
+            try:
+                result = task(worker)
+            except Exception as e:  # noqa: BLE001 -- handed to the caller through the future
+                self._release()  # first: whoever the future wakes sees the place free again
+                future.set_exception(e)
+            else:
+                self._release()
+                future.set_result(result)

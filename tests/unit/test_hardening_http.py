@@ -139,7 +139,7 @@ def test_serve_start_up_errors_are_one_line_without_a_traceback(tmp_path, proble
     assert ("not a usable job database" if problem == "corrupt-db" else "cannot listen on") in lines[0]
 
 
-# -- item 14: headers and the same-origin guard (on a bare app; test_hardening_serve covers the real one) --
+# -- item 14: headers and the same-origin guard (on a bare app; component/test_hardening_serve.py covers the real one) --
 def _guarded(enabled: bool = True) -> TestClient:
     app = SecurityHeaders(
         SameOrigin(_app(), host="127.0.0.1", cors_origins=["https://ok.example"], enabled=enabled)
