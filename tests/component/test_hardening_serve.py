@@ -52,7 +52,9 @@ def post(client: TestClient, image: bytes, glossary: bytes | None = GLOSSARY, wa
     files = {"image": ("x", image)}
     if glossary is not None:
         files["glossary"] = ("g.csv", glossary)
-    return client.post("/v1/translate", params={"wait": str(wait).lower()}, files=files, data={"target": "en"})
+    return client.post(
+        "/v1/translate", params={"wait": str(wait).lower()}, files=files, data={"target": "en"}
+    )
 
 
 def one_line_error(r, status: int) -> str:
@@ -207,7 +209,12 @@ def test_an_empty_uploaded_glossary_is_refused(client):
 
 # -- item 14: headers, cross-site requests, foreign Host names ------------------------------------
 def test_every_response_says_nosniff_with_a_csp_fit_for_it(client):
-    for path, csp in (("/", PAGE_CSP), ("/docs", DOCS_CSP), ("/v1/options", API_CSP), ("/v1/jobs/x", API_CSP)):
+    for path, csp in (
+        ("/", PAGE_CSP),
+        ("/docs", DOCS_CSP),
+        ("/v1/options", API_CSP),
+        ("/v1/jobs/x", API_CSP),
+    ):
         r = client.get(path)
         assert r.headers["x-content-type-options"] == "nosniff", path
         assert r.headers["content-security-policy"] == csp, path

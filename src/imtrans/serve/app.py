@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from imtrans.errors import ConfigError, ImtransError, InputError, LanguageError
 from imtrans.languages import SOURCE_LANGUAGES, TARGET_LANGUAGES
+from imtrans.registry import TRANSLATORS
 from imtrans.serve.guards import SameOrigin, SecurityHeaders
 from imtrans.serve.jobs import RESULT_FILES, UnknownJob
 from imtrans.serve.limits import BodyLimit
@@ -43,7 +44,6 @@ from imtrans.serve.service import (
     UnknownBlock,
 )
 from imtrans.serve.workers import QueueFull
-from imtrans.registry import TRANSLATORS
 from imtrans.settings import RecognizeSettings, ServeSettings, Settings, TranslateSettings
 
 log = logging.getLogger(__name__)

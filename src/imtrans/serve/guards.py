@@ -23,9 +23,7 @@ from urllib.parse import urlsplit
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: The web page: its own scripts and styles only.
-PAGE_CSP = (
-    "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
-)
+PAGE_CSP = "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 #: Swagger UI (fastapi-offline) starts with an inline script and inline styles.
 DOCS_CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
@@ -52,8 +50,13 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"content-security-policy"]
-                headers += [(b"x-content-type-options", b"nosniff"), (b"content-security-policy", csp.encode())]
+                headers = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"content-security-policy"
+                ]
+                headers += [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"content-security-policy", csp.encode()),
+                ]
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -70,7 +73,9 @@ class SameOrigin:
         enabled: False when the server has a token (the checks are then the token's job).
     """
 
-    def __init__(self, app: ASGIApp, host: str, cors_origins: Iterable[str] = (), enabled: bool = True) -> None:
+    def __init__(
+        self, app: ASGIApp, host: str, cors_origins: Iterable[str] = (), enabled: bool = True
+    ) -> None:
         self.app = app
         self.host = host.strip("[]").lower()
         self.cors_origins = {o.rstrip("/").lower() for o in cors_origins}
@@ -94,7 +99,9 @@ class SameOrigin:
         headers = {k.lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         host = headers.get(b"host", "")
         if not self._host_allowed(host):
-            return f"Host {host!r} is not this server's; without a token only its address or localhost is served"
+            return (
+                f"Host {host!r} is not this server's; without a token only its address or localhost is served"
+            )
         origin = headers.get(b"origin")
         if origin is not None and origin != "null":
             if origin.rstrip("/").lower() in self.cors_origins:

@@ -31,7 +31,9 @@ HEADER_TIMEOUT = 10.0
 BODY_TIMEOUT = 120.0
 
 
-def timed_protocol(header_timeout: float = HEADER_TIMEOUT, body_timeout: float = BODY_TIMEOUT) -> type[H11Protocol]:
+def timed_protocol(
+    header_timeout: float = HEADER_TIMEOUT, body_timeout: float = BODY_TIMEOUT
+) -> type[H11Protocol]:
     """uvicorn's h11 protocol with read deadlines of these lengths (a class: uvicorn builds one per connection)."""
 
     class TimedH11Protocol(H11Protocol):
