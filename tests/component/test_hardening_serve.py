@@ -77,6 +77,16 @@ def grey16_job(client: TestClient) -> dict:
 
 
 # -- item 5: a 16-bit grey PNG is translated, not a white page -------------------------------------
+def test_result_files_have_the_mode_the_umask_gives(client, grey16_job):
+    import stat
+
+    from imtrans.imageio import current_umask
+
+    folder = client.app.state.service.store.job_dir(grey16_job["id"])
+    modes = {stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir() if p.is_file()}
+    assert modes == {0o666 & ~current_umask()}
+
+
 def test_a_16_bit_grey_png_is_read_and_translated(grey16_job):
     assert grey16_job["status"] == "done"
     texts = {b["text"]: (b["translation"] or {}).get("text") for b in grey16_job["page"]["blocks"]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ from imtrans.batch.local import WORKER_DIED, LocalEngine
 from imtrans.batch.outputs import assemble_archive, assemble_frames, assemble_pdf
 from imtrans.batch.worker import PageOutcome
 from imtrans.errors import InputError, ModelMissingError, OutputError
+from imtrans.imageio import current_umask
 from imtrans.settings import ImageSettings, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,6 +133,7 @@ def test_a_member_with_a_bad_crc_is_kept_in_the_output_archive(tmp_path):
     translated.write_bytes(SIGN.read_bytes())
     target = tmp_path / "out.cbz"
     assert assemble_archive(target, doc, {"001.png": translated}) == []
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~current_umask()  # not always 0600
     with zipfile.ZipFile(target) as zf:
         assert zf.namelist() == ["001.png", "002.png", "003.png", "004.png"]  # 4 in, 4 out
         assert zf.read("003.png") == bad_bytes  # the original's bytes, a checksum of its own
