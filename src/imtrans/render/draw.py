@@ -12,7 +12,7 @@ pixels the warped alpha does not touch stay bit-for-bit unchanged.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -73,6 +73,30 @@ class BlockDrawing:
     quad: Quad
     patch: Patch | None
     region: Region
+    origin: tuple[float, float] = (0.0, 0.0)
+
+    def to_image(self) -> np.ndarray:
+        """The 3x3 homography from the layout's region coordinates to image pixels.
+
+        `origin` is where the region's top-left corner lies in the quad's own frame (the
+        bubble's rectangle, or the block's own box); the quad's frame is mapped onto
+        `quad`. An exporter places the layout's lines with it exactly where they were drawn.
+        """
+        qw, qh = self.quad.width, self.quad.height
+        src = np.float32([[0, 0], [qw, 0], [qw, qh], [0, qh]])
+        h_quad = cv2.getPerspectiveTransform(src, np.float32(self.quad.points)).astype(np.float64)
+        return h_quad @ _translation(*self.origin)
+
+
+@dataclass(frozen=True)
+class BlockRender:
+    """One block as `render_page` draws it: what text, in which style and font, and where."""
+
+    block: Block
+    text: str
+    style: Style
+    font_spec: FontSpec
+    drawing: BlockDrawing
 
 
 def render_page(
@@ -103,10 +127,38 @@ def render_page(
     Returns:
         The drawn image and the diagnostics, in block order.
     """
+    diags: list[Diagnostic] = []
+    out = image.copy()
+    for render in block_drawings(image, blocks, translations, styles, settings, target, diags):
+        assert render.drawing.patch is not None  # block_drawings leaves out blocks off the image
+        composite(out, render.drawing.patch)
+    return out, diags
+
+
+def block_drawings(
+    image: np.ndarray,
+    blocks: list[Block] | tuple[Block, ...],
+    translations: dict[str, Translation],
+    styles: dict[str, Style],
+    settings: RenderSettings,
+    target: str,
+    diags: list[Diagnostic],
+) -> Iterator[BlockRender]:
+    """Lay out and draw each block's translation, without compositing: `render_page`'s work.
+
+    Takes the arguments of `render_page`, which composites these drawings in order, one at a
+    time (a page's patches are never all held at once). An exporter (`imtrans.export`)
+    writes each block's text from them where `render_page` draws it.
+
+    Args:
+        diags: The diagnostics of `render_page` are appended here, in block order.
+
+    Yields:
+        The drawn blocks in block order: those with a translation, drawn without error and
+        at least partly inside the image.
+    """
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"render_page needs an RGB uint8 image, got {image.dtype} {image.shape}")
-    out = image.copy()
-    diags: list[Diagnostic] = []
     drawn = [b for b in blocks if (t := translations.get(b.id)) is not None and t.text.strip()]
     for block in blocks:
         tr = translations.get(block.id)
@@ -133,14 +185,13 @@ def render_page(
             msg = "block lies outside the image"
             diags.append(Diagnostic.of(RenderCode.OUTSIDE_IMAGE, msg, Severity.INFO, block.id))
             continue
-        composite(out, drawing.patch)
+        yield BlockRender(block, tr.text, style, spec, drawing)
         if drawing.layout.overflow:
             msg = (
                 f"text does not fit in {drawing.layout.region[0]:.0f}x{drawing.layout.region[1]:.0f} px "
                 f"at the smallest size ({drawing.layout.font_px} px); drawn overflowing"
             )
             diags.append(Diagnostic.of(RenderCode.OVERFLOW, msg, Severity.WARNING, block.id))
-    return out, diags
 
 
 def draw_block(
@@ -249,7 +300,7 @@ def draw_block(
     src = np.float32([[0, 0], [qw, 0], [qw, qh], [0, qh]])
     h_quad = cv2.getPerspectiveTransform(src, np.float32(quad.points)).astype(np.float64)
     patch = _warp(premul, alpha, h_quad @ to_quad, image_shape)
-    return BlockDrawing(layout, quad, patch, region)
+    return BlockDrawing(layout, quad, patch, region, (rx0, ry0))
 
 
 def draw_masks(
