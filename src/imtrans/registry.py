@@ -96,8 +96,15 @@ class Registry(Generic[T]):
         return tuple(packages_distributions().get(top.partition(".")[0], ()))
 
     def build(self, settings: Any) -> T:
-        """The backend that a stage's settings section names, built from that section."""
-        return self.backend(settings_backend(self.stage, settings)).from_settings(settings)
+        """The backend that a stage's settings section names, built from that section.
+
+        A section given as the stage's base model (``RecognizeSettings()``) is read as the
+        backend's options first, their defaults filling what it lacks.
+        """
+        backend = self.backend(settings_backend(self.stage, settings))
+        if not isinstance(settings, backend.Options):
+            settings = backend.Options.model_validate(settings.model_dump())
+        return backend.from_settings(settings)
 
     def register(self, name: str, backend: Any) -> None:
         """Add a backend at run time (a program's own, or a test's)."""

@@ -196,3 +196,12 @@ def test_results_record_the_versions_of_what_the_named_backends_run_on() -> None
     service = Pipeline(Settings().with_overrides({"translate.translator": "deepl"})).versions
     assert {"imtrans", "rapidocr", "onnxruntime", "tesserocr"} <= set(local)
     assert "torch" in local and "torch" not in service and "httpx" in service
+
+
+def test_a_stage_section_of_the_base_model_builds_with_the_backends_defaults() -> None:
+    from imtrans.recognize import make_recognizer
+    from imtrans.recognize.route import RoutingRecognizer
+
+    router = make_recognizer(RecognizeSettings(min_confidence=0.5))
+    assert isinstance(router, RoutingRecognizer)
+    assert (router.settings.korean, router.settings.min_confidence) == ("tesseract", 0.5)
