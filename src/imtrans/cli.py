@@ -6,6 +6,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -72,9 +73,13 @@ def _check_outputs(image_out: Path | None, erased_out: Path | None, json_out: Pa
 
 
 def _write_outputs(
-    result: PageResult, image_out: Path | None, erased_out: Path | None, json_out: Path | None
+    result: PageResult,
+    image_out: Path | None,
+    erased_out: Path | None,
+    json_out: Path | None,
+    extra: dict[Path, bytes] | None = None,
 ) -> None:
-    """Write every requested output, all or none, then print the summary."""
+    """Write every requested output (and the `extra` files, e.g. layers), all or none, then print the summary."""
     with atomic_writes() as w:
         if image_out:
             w.write_image(image_out, result.image)
@@ -82,7 +87,35 @@ def _write_outputs(
             w.write_image(erased_out, result.erased)
         if json_out:
             w.write_text(json_out, result.to_json())
+        for path, data in (extra or {}).items():
+            w.write_bytes(path, data)
     _summary(result.page, image_out, json_out)
+
+
+LayersOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--layers", help="Also write an editable file: OUT.svg (text) or OUT.psd (a layer per block)."
+    ),
+]
+
+
+def _check_layers(path: Path | None) -> None:
+    """Fail before any work when a --layers path has an unknown suffix or no folder."""
+    if path is not None:
+        from imtrans.export import layer_format
+
+        layer_format(path)
+        _check_outputs(None, None, path)
+
+
+def _layers_file(result: PageResult, path: Path | None, original: Any) -> dict[Path, bytes]:
+    """The --layers file's bytes, for `_write_outputs`."""
+    if path is None:
+        return {}
+    from imtrans.export import layer_format, layers_bytes
+
+    return {path: layers_bytes(result, layer_format(path), original)}
 
 
 @app.command()
@@ -104,6 +137,7 @@ def translate(
         Path | None, typer.Option("--json", help="Write blocks, text and timings here.")
     ] = None,
     erased_out: Annotated[Path | None, typer.Option("--erased", help="Also write the erased image.")] = None,
+    layers: LayersOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -113,9 +147,48 @@ def translate(
     settings = translation_settings(config, set_, to, source, translator, glossary, model, model_dir)
     output = output or Path(f"{image.stem}.{settings.translate.target}.png")
     _check_outputs(output, erased_out, json_out)
-    refuse_overwrite([image], [output, erased_out, json_out])
-    result = Pipeline(settings).translate(load_image(image, settings.image))
-    _write_outputs(result, output, erased_out, json_out)
+    _check_layers(layers)
+    refuse_overwrite([image], [output, erased_out, json_out, layers])
+    picture = load_image(image, settings.image)
+    result = Pipeline(settings).translate(picture)
+    _write_outputs(result, output, erased_out, json_out, _layers_file(result, layers, picture))
+
+
+@app.command("render")
+@_user_errors
+def render_command(
+    page_json: Annotated[Path, typer.Argument(help="Page JSON with translations (from translate --json).")],
+    image: Annotated[Path, typer.Argument(help="The image that page was read from.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output image.")],
+    font: Annotated[
+        Path | None, typer.Option("--font", help="Font file for every block (setting render.font_path).")
+    ] = None,
+    scale: Annotated[
+        float,
+        typer.Option("--scale", min=0.1, max=10.0, help="Text this many times its size where it fits."),
+    ] = 1.0,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the drawn page here.")] = None,
+    layers: LayersOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Draw the translations of PAGE_JSON onto IMAGE again (edited, another font or size), reading nothing again."""
+    from imtrans.export.redraw import check_size, read_page, redraw, redraw_settings
+
+    page = read_page(page_json)
+    settings = redraw_settings(page_json, page, config, set_, font)
+    _check_outputs(output, None, json_out)
+    _check_layers(layers)
+    refuse_overwrite([image, page_json], [output, json_out, layers])
+    if settings.render.font_path is not None:
+        from imtrans.render.fonts import font_for
+
+        font_for("en", override=settings.render.font_path)  # a missing font: one line, before any work
+    picture = load_image(image, settings.image)
+    check_size(picture, page, str(image))
+    result = redraw(picture, page, settings, scale)
+    result = replace(result, page=result.page.with_(settings=settings.to_dict()))
+    _write_outputs(result, output, None, json_out, _layers_file(result, layers, picture))
 
 
 @app.command()

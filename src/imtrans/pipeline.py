@@ -7,6 +7,7 @@ styles, diagnostics, timings, resolved settings) plus the images it produced.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,6 +54,27 @@ class PageResult:
 
     def to_json(self, indent: int | None = 2) -> str:
         return self.page.to_json(indent)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the translated image, its format by the suffix (.png, .jpg, .webp, ...), or for a
+        `.json` path the page JSON; to a temp file beside `path`, then renamed."""
+        from imtrans.imageio import atomic_writes
+
+        with atomic_writes() as w:
+            if os.fspath(path).lower().endswith(".json"):
+                w.write_text(path, self.to_json())
+            else:
+                w.write_image(path, self.image)
+
+    def save_layers(
+        self, path: str | os.PathLike[str], original: np.ndarray | str | os.PathLike[str] | None = None
+    ) -> None:
+        """Write the page as layers, `.psd` or `.svg` (`imtrans.export.write_layers`): the original
+        (an RGB array or a path; hidden; left out when None), the erased image and a layer per
+        drawn block, in SVG as editable text."""
+        from imtrans.export import write_layers
+
+        write_layers(self, path, original)
 
 
 @contextmanager

@@ -8,6 +8,7 @@ write_layers(result, "page.svg", original=image)   # or "page.psd"; result.save_
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,7 +56,7 @@ def layers_bytes(
     settings: RenderSettings | None = None,
 ) -> bytes:
     """The layers file of a result in memory ("psd" or "svg"); `write_layers` says what it holds."""
-    if isinstance(original, (str, Path)):
+    if isinstance(original, (str, os.PathLike)):
         original = load_image(original)
     layers = page_layers(result, original, settings)
     if fmt == "psd":

@@ -33,7 +33,9 @@ def psd_bytes(layers: PageLayers) -> bytes:
         raise OutputError(
             f"a PSD is at most {PSD_MAX_SIDE} px a side; this page is {layers.width}x{layers.height}"
         )
-    psd = PSDImage.new("RGB", (layers.width, layers.height), color=(255, 255, 255))
+    # RGBA: layers keep their own transparency channel (in an RGB document psd-tools would
+    # store a layer's alpha as a layer mask instead).
+    psd = PSDImage.new("RGBA", (layers.width, layers.height), color=(255, 255, 255, 255))
     if layers.original is not None:
         _add(psd, "original", layers.original, 0, 0).visible = False
     _add(psd, "erased", layers.erased, 0, 0)
@@ -45,7 +47,7 @@ def psd_bytes(layers: PageLayers) -> bytes:
 
 
 def _add(psd, name: str, pixels: np.ndarray, left: int, top: int):  # psd-tools types
-    mode = "RGBA" if pixels.shape[2] == 4 else "RGB"
-    layer = psd.create_pixel_layer(Image.fromarray(pixels, mode), name="layer", top=top, left=left)
+    image = Image.fromarray(pixels, "RGBA" if pixels.shape[2] == 4 else "RGB").convert("RGBA")
+    layer = psd.create_pixel_layer(image, name="layer", top=top, left=left)
     layer.name = name  # the setter stores a Unicode name (the constructor's is MacRoman only)
     return layer
