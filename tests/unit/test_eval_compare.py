@@ -73,3 +73,37 @@ def test_load_results_refuses_what_is_not_a_results_file(tmp_path):
     (tmp_path / "rep").mkdir()
     (tmp_path / "rep" / "results.json").write_text(json.dumps(_doc("f", 0, 0, 0, {})))
     assert load_results(tmp_path / "rep")["dataset"]["fingerprint"] == "f"
+
+
+def _run(edits: list[float]) -> dict:
+    """A results file of samples read with these many edits per 100 characters."""
+    samples = [
+        {
+            "id": f"s{i}",
+            "metrics": {"recognize.edits": e, "recognize.chars": 100.0, "recognize.n": 1.0,
+                        "recognize.exact": 0.0, "recognize.ned": e / 100},
+            "failures": {"misread": int(e > 20)},
+            "error": None,
+        }
+        for i, e in enumerate(edits)
+    ]  # fmt: skip
+    from imtrans.evaluate.compare import _flat_summary, _outcomes
+
+    flat = _flat_summary(_outcomes({"samples": samples}, [s["id"] for s in samples]), ["recognize"])
+    summary = {"recognize": {k.split(".", 1)[1]: v for k, v in flat.items() if k.startswith("recognize.")}}
+    return {"dataset": {}, "stages": ["recognize"], "summary": summary, "failures": {}, "samples": samples}
+
+
+def test_a_change_is_better_or_worse_only_beyond_its_bootstrap_noise():
+    rng = __import__("random").Random(3)
+    base = [rng.uniform(5, 40) for _ in range(30)]
+    # Every sample read with 3 fewer edits: a small change, but a consistent one.
+    consistent = {c.name: c for c in summary_changes(_run(base), _run([e - 3 for e in base]))}
+    assert consistent["recognize.cer"].judged == "better"
+    # The same mean change, made of large moves both ways (half up, half down): within the noise.
+    shuffled = [e - 3 + (-15, 15)[i % 2] for i, e in enumerate(base)]
+    noisy = {c.name: c for c in summary_changes(_run(base), _run(shuffled))}
+    assert noisy["recognize.cer"].verdict in ("better", "worse")
+    assert noisy["recognize.cer"].judged == "noise"
+    # A count is shown, never judged.
+    assert consistent["recognize.pairs"].judged == ""

@@ -209,7 +209,7 @@ def _print_comparison(a_path: Path, b_path: Path) -> None:
     console = Console(file=sys.stdout, width=140)
     for w in warnings(a, b):
         console.print(f"warning: {w}")
-    table = Table("figure", "A", "B", "change", "", title=f"A = {a_path}   B = {b_path}")
+    table = Table("figure", "A", "B", "change", "beyond noise?", title=f"A = {a_path}   B = {b_path}")
     style = {"better": "green", "worse": "red"}
     for c in summary_changes(a, b):
         fmt = lambda v: "-" if v is None else f"{v:.4g}"
@@ -219,9 +219,13 @@ def _print_comparison(a_path: Path, b_path: Path) -> None:
             fmt(c.a),
             fmt(c.b),
             delta,
-            f"[{style.get(c.verdict, '')}]{c.verdict}[/]" if c.verdict in style else c.verdict,
+            f"[{style[c.judged]}]{c.judged}[/]" if c.judged in style else c.judged,
         )
     console.print(table)
+    console.print(
+        "better / worse: the change lies outside the 95% interval of a paired bootstrap over the "
+        "samples both runs share; noise: inside it; blank: not a quality, or no noise estimate."
+    )
     changed = sample_changes(a, b)
     if changed:
         console.print("Samples that changed most, per metric:")

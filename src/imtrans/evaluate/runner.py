@@ -37,6 +37,7 @@ from imtrans.errors import ConfigError, ImtransError
 from imtrans.evaluate.baselines import Baseline, make_baseline, package_version
 from imtrans.evaluate.dataset import Dataset, GTBlock, Sample
 from imtrans.evaluate.metrics import (
+    PSNR_CAP,
     MeanAccumulator,
     TextAccumulator,
     cer,
@@ -249,6 +250,7 @@ class Evaluator:
                 "samples": len(dataset.samples),
             },
             "settings": self.settings.to_dict(),
+            "stages": list(self.stages),
             "summary": summarise(outcomes, self.stages),
             "failures": dict(sum((o.failures for o in outcomes), Counter())),
             "samples": [o.to_dict() for o in outcomes],
@@ -321,10 +323,10 @@ class Evaluator:
         if Stage.RECOGNIZE in self.stages:
             self._recognition(sample, page, owners, out)
         _block_failures(page, truth_blocks, owners, out)
-        if "erase" in self.stages:
+        if Stage.ERASE in self.stages:
             self._erasing(dataset, sample, image, page, out)
         pairs: list[tuple[str, str]] = []
-        if "render" in self.stages or "e2e" in self.stages:
+        if Stage.RENDER in self.stages or "e2e" in self.stages:
             pairs = self._rendering(sample, image, page, owners, out)
         if not self.keep_images:
             out.images.clear()
@@ -404,7 +406,7 @@ class Evaluator:
         self, dataset: Dataset, sample: Sample, image: np.ndarray, page: Page, out: SampleOutcome
     ) -> None:
         erased = self.pipeline.erase_page(image, page)
-        out.timings["erase"] = erased.page.timings.get("erase", 0.0)
+        out.timings[Stage.ERASE] = erased.page.timings.get(Stage.ERASE, 0.0)
         out.images["erased"] = erased.image
         if sample.background:
             clean = load_image(dataset.path(sample.background), self.settings.image)
@@ -452,7 +454,7 @@ class Evaluator:
                         if owners.get(b.id) == i and b.id in translations
                     ]
                     pairs.append((" ".join(mine), ref))
-        out.timings["render"] = result.page.timings.get("render", 0.0)
+        out.timings[Stage.RENDER] = result.page.timings.get(Stage.RENDER, 0.0)
         out.images["translated"] = result.image
         drawn = [b for b in page.blocks if translations.get(b.id) and translations[b.id].text.strip()]
         bad = {
@@ -572,23 +574,32 @@ def summarise(outcomes: Sequence[SampleOutcome], stages: Sequence[str]) -> dict[
             "ned": _weighted(ok, Metric.RECOGNIZE_NED, Metric.RECOGNIZE_N),
             "pairs": total(Metric.RECOGNIZE_N),  # lines matched (or true blocks read), as compared
         }
-    if "erase" in stages:
-        er = {
-            k.split(".", 1)[1]: mean(k).get("mean", float("nan"))
-            for k in (
-                Metric.ERASE_PSNR,
-                Metric.ERASE_SSIM,
-                Metric.ERASE_PSNR_MASK,
-                Metric.ERASE_SSIM_MASK,
-                Metric.ERASE_PSNR_MASK_INPUT,
-            )
-        }
+    if Stage.ERASE in stages:
+        er: dict[str, float] = {}
+        for key in (
+            Metric.ERASE_PSNR,
+            Metric.ERASE_SSIM,
+            Metric.ERASE_PSNR_MASK,
+            Metric.ERASE_SSIM_MASK,
+            Metric.ERASE_PSNR_MASK_INPUT,
+        ):
+            figures = mean(key)
+            name = key.split(".", 1)[1]
+            er[name] = figures["mean"]
+            if key in (Metric.ERASE_PSNR, Metric.ERASE_PSNR_MASK):
+                # A sample erased to exactly its clean background scores the cap (100 dB) and pulls
+                # the mean up; the median and the share of such samples say how much.
+                er[f"{name}_median"] = figures["median"]
+                values = [o.metrics[key] for o in ok if key in o.metrics and not math.isnan(o.metrics[key])]
+                er[f"{name}_identical_share"] = (
+                    sum(v >= PSNR_CAP for v in values) / len(values) if values else math.nan
+                )
         truth = total(Metric.ERASE_TRUTH_CHARS)
         er["residue_rate"] = total(Metric.ERASE_RESIDUE_CHARS) / truth if truth else 0.0
-        summary["erase"] = {k: v for k, v in er.items() if not math.isnan(v)}
-    if "render" in stages or "e2e" in stages:
+        summary[Stage.ERASE] = {k: v for k, v in er.items() if not math.isnan(v)}
+    if Stage.RENDER in stages or "e2e" in stages:
         blocks = total(Metric.RENDER_BLOCKS)
-        summary["render"] = {
+        summary[Stage.RENDER] = {
             "legibility_cer": _weighted(ok, Metric.RENDER_LEGIBILITY_CER, Metric.RENDER_BLOCKS),
             "fit": _weighted(ok, Metric.RENDER_FIT, Metric.RENDER_BLOCKS),
             "collisions": total(Metric.RENDER_COLLISIONS),
