@@ -27,6 +27,32 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 models_app = typer.Typer(help="List and fetch local translation models.", no_args_is_help=True)
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        typer.echo(f"imtrans {version('imtrans')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            metavar="",
+            is_eager=True,
+            callback=_print_version,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Translate the text inside images: detect, recognise, translate, erase, re-draw."""
+
+
 app.add_typer(models_app, name="models")
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -51,13 +77,25 @@ def _user_errors(fn: F) -> F:
 
 # Options shared by the commands. Each maps onto one field of the settings model.
 ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", help="Settings JSON (e.g. one saved in an earlier --json output).")
+    Path | None,
+    typer.Option(
+        "--config", metavar="FILE", help="Settings JSON (e.g. one saved in an earlier --json output)."
+    ),
 ]
 SetOpt = Annotated[
     list[str] | None,
-    typer.Option("--set", help="Override any setting: --set detect.max_side=1024 (see `imtrans config`)."),
+    typer.Option(
+        "--set",
+        metavar="KEY=VALUE",
+        help="Override any setting: --set detect.max_side=1024 (see `imtrans config`).",
+    ),
 ]
-FromOpt = Annotated[str | None, typer.Option("--from", help="Source language: ko, en, ja, zh or auto.")]
+FromOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--from", metavar="LANG", show_default="auto", help="Source language: ko, en, ja, zh or auto."
+    ),
+]
 
 
 def _check_outputs(image_out: Path | None, erased_out: Path | None, json_out: Path | None) -> None:
@@ -89,13 +127,16 @@ def _write_outputs(
             w.write_text(json_out, result.to_json())
         for path, data in (extra or {}).items():
             w.write_bytes(path, data)
-    _summary(result.page, image_out, json_out)
+    written = [image_out, erased_out if result.erased is not None else None, json_out, *(extra or {})]
+    _summary(result.page, [p for p in written if p is not None])
 
 
 LayersOpt = Annotated[
     Path | None,
     typer.Option(
-        "--layers", help="Also write an editable file: OUT.svg (text) or OUT.psd (a layer per block)."
+        "--layers",
+        metavar="FILE",
+        help="Also write an editable file: OUT.svg (text) or OUT.psd (a layer per block).",
     ),
 ]
 
@@ -122,21 +163,38 @@ def _layers_file(result: PageResult, path: Path | None, original: Any) -> dict[P
 @_user_errors
 def translate(
     image: Annotated[Path, typer.Argument(help="Input image (PNG, JPEG, WebP, ...).")],
-    to: Annotated[str | None, typer.Option("--to", help="Target language, e.g. en, ko, ja, zh.")] = None,
+    to: Annotated[
+        str | None,
+        typer.Option("--to", metavar="LANG", show_default="en", help="Target language: en, ko, ja, zh, ..."),
+    ] = None,
     source: FromOpt = None,
     translator: Annotated[
-        str | None, typer.Option("--translator", help=f"{TRANSLATORS.choices()}; with --glossary: glossary.")
+        str | None,
+        typer.Option(
+            "--translator",
+            metavar="NAME",
+            show_default="local; glossary with --glossary",
+            help=f"Translator: {', '.join(TRANSLATORS.names())}.",
+        ),
     ] = None,
     glossary: Annotated[
-        Path | None, typer.Option("--glossary", help="CSV or JSON of fixed translations.")
+        Path | None, typer.Option("--glossary", metavar="FILE", help="CSV or JSON of fixed translations.")
     ] = None,
-    model: Annotated[str | None, typer.Option("--model", help="Model name for the translator.")] = None,
-    model_dir: Annotated[Path | None, typer.Option("--model-dir", help="Local model directory.")] = None,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Output image.")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", metavar="NAME", help="Model name for the translator.")
+    ] = None,
+    model_dir: Annotated[
+        Path | None, typer.Option("--model-dir", metavar="DIR", help="Local model directory.")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", metavar="FILE", help="Output image.")
+    ] = None,
     json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write blocks, text and timings here.")
+        Path | None, typer.Option("--json", metavar="FILE", help="Write blocks, text and timings here.")
     ] = None,
-    erased_out: Annotated[Path | None, typer.Option("--erased", help="Also write the erased image.")] = None,
+    erased_out: Annotated[
+        Path | None, typer.Option("--erased", metavar="FILE", help="Also write the erased image.")
+    ] = None,
     layers: LayersOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
@@ -159,7 +217,7 @@ def translate(
 def render_command(
     page_json: Annotated[Path, typer.Argument(help="Page JSON with translations (from translate --json).")],
     image: Annotated[Path, typer.Argument(help="The image that page was read from.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Output image.")],
+    output: Annotated[Path, typer.Option("-o", "--output", metavar="FILE", help="Output image.")],
     font: Annotated[
         Path | None, typer.Option("--font", help="Font file for every block (setting render.font_path).")
     ] = None,
@@ -197,30 +255,59 @@ def ocr(
     image: Annotated[Path, typer.Argument(help="Input image.")],
     source: FromOpt = None,
     json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write the blocks here (default: stdout).")
+        Path | None,
+        typer.Option(
+            "--json",
+            metavar="FILE|-",
+            help="Write the page as JSON to this file, or to stdout with --json -.",
+        ),
     ] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
-    """Detect, recognise and group the text of IMAGE; print the text or write JSON."""
+    """Detect, recognise and group the text of IMAGE; print it as a table, or write JSON."""
     from imtrans.pipeline import Pipeline
 
     settings = resolve_settings(config, set_, **{"recognize.source": source})
-    _check_outputs(None, None, json_out)
-    refuse_overwrite([image], [json_out])
+    to_stdout = json_out is not None and str(json_out) == "-"
+    json_file = None if to_stdout else json_out
+    _check_outputs(None, None, json_file)
+    refuse_overwrite([image], [json_file])
     result = Pipeline(settings).ocr(load_image(image, settings.image))
-    if json_out:
-        _write_outputs(result, None, None, json_out)
-    else:
+    if to_stdout:
         sys.stdout.write(result.to_json() + "\n")
+    elif json_file:
+        _write_outputs(result, None, None, json_file)
+    else:
+        _print_blocks(result.page)
+
+
+def _print_blocks(page: Any) -> None:
+    """The blocks read, one row each, in reading order; diagnostics after them."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("block", "language", "direction", "confidence", title=f"{len(page.blocks)} block(s)")
+    table.add_column("text", overflow="fold")
+    for b in page.blocks:
+        confidence = min((ln.confidence for ln in b.lines), default=0.0)
+        table.add_row(b.id, b.language, b.direction.value, f"{confidence:.2f}", b.text)
+    console = Console()
+    console.print(table)
+    for d in page.diagnostics:
+        console.print(f"{d.severity.value}: {d.stage}/{d.code}: {d.message}", highlight=False)
 
 
 @app.command()
 @_user_errors
 def erase(
     image: Annotated[Path, typer.Argument(help="Input image.")],
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Output image.")] = None,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the erased blocks here.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", metavar="FILE", help="Output image.")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", metavar="FILE", help="Write the erased blocks here.")
+    ] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -241,7 +328,10 @@ def show_config(
     config: ConfigOpt = None,
     set_: SetOpt = None,
     backends: Annotated[
-        bool, typer.Option("--backends", help="List each stage's backends instead (name them with --set).")
+        bool,
+        typer.Option(
+            "--backends", metavar="", help="List each stage's backends instead (name them with --set)."
+        ),
     ] = False,
 ) -> None:
     """Print the resolved settings as JSON (every key can be given to --set)."""
@@ -265,8 +355,8 @@ def models_list() -> None:
     from imtrans.translate.models import list_models
 
     table = Table("name", "pairs", "installed", "size")
-    for row in list_models():
-        table.add_row(*(str(x) for x in row))
+    for name, pairs, installed, size in list_models():
+        table.add_row(str(name), str(pairs), "yes" if installed else "no", str(size))
     Console().print(table)
 
 
@@ -310,8 +400,8 @@ def _register_serve() -> None:
 _register_serve()
 
 
-def _summary(page: Any, output: Path | None, json_out: Path | None) -> None:
-    """One line per block on stderr, then where the outputs went."""
+def _summary(page: Any, written: list[Path]) -> None:
+    """One line per block on stderr, then every file written."""
     for b in page.blocks:
         t = page.translations.get(b.id)
         arrow = f" -> {t.text}" if t else ""
@@ -319,9 +409,9 @@ def _summary(page: Any, output: Path | None, json_out: Path | None) -> None:
     for d in page.diagnostics:
         typer.echo(f"  {d.severity.value}: {d.stage}/{d.code}: {d.message}", err=True)
     total = sum(page.timings.values())
-    written = ", ".join(str(p) for p in (output, json_out) if p)
+    names = ", ".join(str(p) for p in written)
     typer.echo(
-        f"{len(page.blocks)} block(s) in {total:.2f} s" + (f"; wrote {written}" if written else ""), err=True
+        f"{len(page.blocks)} block(s) in {total:.2f} s" + (f"; wrote {names}" if names else ""), err=True
     )
 
 

@@ -46,11 +46,14 @@ def test_translates_the_bundled_korean_sign_offline_with_its_glossary(tmp_path):
         "out.png",
         "--json",
         "out.json",
+        "--erased",
+        "clean.png",
         "--set",
         f"translate.cache_path={tmp_path / 'cache.sqlite3'}",
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines()[-1].endswith("wrote out.png, clean.png, out.json")
     page = json.loads((tmp_path / "out.json").read_text())
     translations = [b["translation"]["text"] for b in page["blocks"] if b["translation"]]
     assert "Seoul Station" in translations
@@ -88,8 +91,11 @@ def test_an_image_without_text_comes_back_unchanged_with_no_blocks(tmp_path):
 
 
 @pytest.mark.slow
-def test_ocr_prints_blocks_as_json(tmp_path):
+def test_ocr_prints_a_table_or_json(tmp_path):
     proc = imtrans("ocr", str(EXAMPLES / "notice_ja.png"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "営業時間" in proc.stdout and "block" in proc.stdout and "{" not in proc.stdout
+    proc = imtrans("ocr", str(EXAMPLES / "notice_ja.png"), "--json", "-", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     page = json.loads(proc.stdout)
     text = "".join(b["text"] for b in page["blocks"])
@@ -205,3 +211,11 @@ def test_unknown_setting_fails_cleanly(tmp_path):
     proc = imtrans("config", "--set", "detect.bogus=1", cwd=tmp_path)
     assert proc.returncode == 2
     assert "unknown setting" in one_error_line(proc)
+
+
+def test_version_and_help_show_what_a_user_needs(tmp_path):
+    proc = imtrans("--version", cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stdout.startswith("imtrans 0.")
+    helptext = imtrans("translate", "--help", cwd=tmp_path).stdout
+    assert "LANG" in helptext and "(en)" in helptext and "(auto)" in helptext
+    assert "<str>" not in helptext and "<list[str]>" not in helptext

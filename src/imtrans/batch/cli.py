@@ -22,7 +22,13 @@ def batch_command(
         str | None, typer.Option("--from", help="Source language: ko, en, ja, zh or auto.")
     ] = None,
     translator: Annotated[
-        str | None, typer.Option("--translator", help=f"{TRANSLATORS.choices()}; with --glossary: glossary.")
+        str | None,
+        typer.Option(
+            "--translator",
+            metavar="NAME",
+            show_default="local; glossary with --glossary",
+            help=f"Translator: {', '.join(TRANSLATORS.names())}.",
+        ),
     ] = None,
     glossary: Annotated[
         Path | None, typer.Option("--glossary", help="CSV or JSON of fixed translations.")
