@@ -12,9 +12,18 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from imtrans.cli_options import (
+    ConfigOpt,
+    FromOpt,
+    GlossaryOpt,
+    ModelDirOpt,
+    ModelOpt,
+    SetOpt,
+    ToOpt,
+    TranslatorOpt,
+)
 from imtrans.errors import ImtransError, OutputError
 from imtrans.imageio import atomic_writes, image_format, load_image, refuse_overwrite
-from imtrans.registry import TRANSLATORS
 from imtrans.settings import resolve_settings, translation_settings
 
 if TYPE_CHECKING:
@@ -73,29 +82,6 @@ def _user_errors(fn: F) -> F:
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
-
-
-# Options shared by the commands. Each maps onto one field of the settings model.
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", metavar="FILE", help="Settings JSON (e.g. one saved in an earlier --json output)."
-    ),
-]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--set",
-        metavar="KEY=VALUE",
-        help="Override any setting: --set detect.max_side=1024 (see `imtrans config`).",
-    ),
-]
-FromOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--from", metavar="LANG", show_default="auto", help="Source language: ko, en, ja, zh or auto."
-    ),
-]
 
 
 def _check_outputs(image_out: Path | None, erased_out: Path | None, json_out: Path | None) -> None:
@@ -163,29 +149,12 @@ def _layers_file(result: PageResult, path: Path | None, original: Any) -> dict[P
 @_user_errors
 def translate(
     image: Annotated[Path, typer.Argument(help="Input image (PNG, JPEG, WebP, ...).")],
-    to: Annotated[
-        str | None,
-        typer.Option("--to", metavar="LANG", show_default="en", help="Target language: en, ko, ja, zh, ..."),
-    ] = None,
+    to: ToOpt = None,
     source: FromOpt = None,
-    translator: Annotated[
-        str | None,
-        typer.Option(
-            "--translator",
-            metavar="NAME",
-            show_default="local; glossary with --glossary",
-            help=f"Translator: {', '.join(TRANSLATORS.names())}.",
-        ),
-    ] = None,
-    glossary: Annotated[
-        Path | None, typer.Option("--glossary", metavar="FILE", help="CSV or JSON of fixed translations.")
-    ] = None,
-    model: Annotated[
-        str | None, typer.Option("--model", metavar="NAME", help="Model name for the translator.")
-    ] = None,
-    model_dir: Annotated[
-        Path | None, typer.Option("--model-dir", metavar="DIR", help="Local model directory.")
-    ] = None,
+    translator: TranslatorOpt = None,
+    glossary: GlossaryOpt = None,
+    model: ModelOpt = None,
+    model_dir: ModelDirOpt = None,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", metavar="FILE", help="Output image.")
     ] = None,

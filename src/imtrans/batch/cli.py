@@ -8,8 +8,17 @@ from typing import Annotated
 
 import typer
 
+from imtrans.cli_options import (
+    ConfigOpt,
+    FromOpt,
+    GlossaryOpt,
+    ModelDirOpt,
+    ModelOpt,
+    SetOpt,
+    ToOpt,
+    TranslatorOpt,
+)
 from imtrans.errors import OutputError
-from imtrans.registry import TRANSLATORS
 
 
 def batch_command(
@@ -17,24 +26,12 @@ def batch_command(
         list[Path], typer.Argument(help="Images, folders (recursive), CBZ/ZIP archives, PDFs.")
     ],
     output: Annotated[Path, typer.Option("-o", "--output", help="Output folder (created if missing).")],
-    to: Annotated[str | None, typer.Option("--to", help="Target language, e.g. en, ko, ja, zh.")] = None,
-    source: Annotated[
-        str | None, typer.Option("--from", help="Source language: ko, en, ja, zh or auto.")
-    ] = None,
-    translator: Annotated[
-        str | None,
-        typer.Option(
-            "--translator",
-            metavar="NAME",
-            show_default="local; glossary with --glossary",
-            help=f"Translator: {', '.join(TRANSLATORS.names())}.",
-        ),
-    ] = None,
-    glossary: Annotated[
-        Path | None, typer.Option("--glossary", help="CSV or JSON of fixed translations.")
-    ] = None,
-    model: Annotated[str | None, typer.Option("--model", help="Model name for the translator.")] = None,
-    model_dir: Annotated[Path | None, typer.Option("--model-dir", help="Local model directory.")] = None,
+    to: ToOpt = None,
+    source: FromOpt = None,
+    translator: TranslatorOpt = None,
+    glossary: GlossaryOpt = None,
+    model: ModelOpt = None,
+    model_dir: ModelDirOpt = None,
     workers: Annotated[
         int | None,
         typer.Option(
@@ -55,10 +52,8 @@ def batch_command(
         ),
     ] = False,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write a summary JSON here.")] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="Settings JSON.")] = None,
-    set_: Annotated[
-        list[str] | None, typer.Option("--set", help="Override any setting: --set detect.max_side=1024.")
-    ] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
 ) -> None:
     """Translate many pages into OUTPUT: images, folders, comic archives and PDFs.
 

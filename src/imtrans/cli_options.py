@@ -1,0 +1,57 @@
+"""Command-line options that several commands share, each mapping onto one setting.
+
+`imtrans.cli` and `imtrans.batch.cli` both take them from here, so that they read and say
+the same everywhere (and neither imports the other).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from imtrans.registry import TRANSLATORS
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", metavar="FILE", help="Settings JSON (e.g. one saved in an earlier --json output)."
+    ),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="KEY=VALUE",
+        help="Override any setting: --set detect.max_side=1024 (see `imtrans config`).",
+    ),
+]
+FromOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--from", metavar="LANG", show_default="auto", help="Source language: ko, en, ja, zh or auto."
+    ),
+]
+ToOpt = Annotated[
+    str | None,
+    typer.Option("--to", metavar="LANG", show_default="en", help="Target language: en, ko, ja, zh, ..."),
+]
+TranslatorOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--translator",
+        metavar="NAME",
+        show_default="local; glossary with --glossary",
+        help=f"Translator: {', '.join(TRANSLATORS.names())}.",
+    ),
+]
+GlossaryOpt = Annotated[
+    Path | None, typer.Option("--glossary", metavar="FILE", help="CSV or JSON of fixed translations.")
+]
+ModelOpt = Annotated[
+    str | None, typer.Option("--model", metavar="NAME", help="Model name for the translator.")
+]
+ModelDirOpt = Annotated[
+    Path | None, typer.Option("--model-dir", metavar="DIR", help="Local model directory.")
+]
