@@ -193,6 +193,8 @@ class Settings(_Section):
             return cls.model_validate(data)
         except (OSError, json.JSONDecodeError) as e:
             raise ConfigError(f"cannot read settings file {path}: {e}") from None
+        except RecursionError:
+            raise ConfigError(f"cannot read settings file {path}: JSON nested too deeply") from None
         except ValidationError as e:
             raise ConfigError(f"invalid settings in {path}: {_first_error(e)}") from None
         except ConfigError as e:

@@ -205,3 +205,10 @@ def test_a_stage_section_of_the_base_model_builds_with_the_backends_defaults() -
     router = make_recognizer(RecognizeSettings(min_confidence=0.5))
     assert isinstance(router, RoutingRecognizer)
     assert (router.settings.korean, router.settings.min_confidence) == ("tesseract", 0.5)
+
+
+def test_a_deeply_nested_settings_file_is_one_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        Settings.load(path)
