@@ -179,6 +179,22 @@ def translate(
     picture = load_image(image, settings.image)
     result = Pipeline(settings).translate(picture)
     _write_outputs(result, output, erased_out, json_out, _layers_file(result, layers, picture))
+    _no_translator_note(result.page, image, output, json_out)
+
+
+def _no_translator_note(page: Any, image: Path, output: Path, json_out: Path | None) -> None:
+    """When no translator was there (no model installed): one warning line saying what was written instead."""
+    from imtrans.types import TranslateCode
+
+    if not any(d.code == TranslateCode.NO_TRANSLATOR for d in page.diagnostics):
+        return
+    page_json = json_out or "PAGE.json (rerun with --json PAGE.json)"
+    typer.echo(
+        f"imtrans: warning: no translator, so nothing was translated; {output} is the erased image. "
+        f"Install a model (imtrans models list), or type translations into {page_json} "
+        f"and run `imtrans render {page_json if json_out else 'PAGE.json'} {image} -o OUT.png`",
+        err=True,
+    )
 
 
 @app.command("render")

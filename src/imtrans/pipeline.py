@@ -20,6 +20,7 @@ import numpy as np
 from imtrans.detect.base import Detector
 from imtrans.erase.base import Eraser
 from imtrans.erase.mask import TextMask
+from imtrans.errors import ModelMissingError
 from imtrans.group import group_lines
 from imtrans.languages import has_letters
 from imtrans.recognize.base import Recognizer
@@ -208,13 +209,18 @@ class Pipeline:
         diagnostics += notes
         # A block the translator could not translate (a glossary miss) keeps its original lettering.
         missed = {d.block_id for d in notes if d.code == TranslateCode.GLOSSARY_MISS}
+        # Blocks no translator could take (no model installed) are erased all the same: the
+        # erased page and its styles come back, for translations typed in later (re-render).
+        unserved = [b for b in todo if b.id not in translations]
         translations = {k: v for k, v in translations.items() if k not in missed}
         todo = [b for b in todo if b.id in translations]
         # 5. erase the source lettering (styles are read from the original pixels first)
-        erased, text, erase_notes = self._erase(image, todo, timings)
+        erased, text, erase_notes = self._erase(image, todo + unserved, timings)
         diagnostics += erase_notes
         with _timed(timings, "style"):
-            styles: dict[str, Style] = estimate_styles(image, todo, text.mask, text.fallback_line_ids)
+            styles: dict[str, Style] = estimate_styles(
+                image, todo + unserved, text.mask, text.fallback_line_ids
+            )
         # 6. render the translations in the original style
         with _timed(timings, "render"):
             out, render_notes = render_page(erased, todo, translations, styles, self.settings.render, target)
@@ -321,7 +327,13 @@ class Pipeline:
         for b in blocks:
             by_source.setdefault(b.language, []).append(b)
         for source, group in by_source.items():
-            found, found_notes = translate_blocks(self.translator(source), group, source, target)
+            try:
+                found, found_notes = translate_blocks(self.translator(source), group, source, target)
+            except ModelMissingError as e:  # no model for this pair: the page is read and erased
+                notes.append(
+                    Diagnostic.of(TranslateCode.NO_TRANSLATOR, f"{len(group)} block(s) not translated: {e}")
+                )
+                continue
             translations.update(found)
             notes += found_notes
         return translations, notes

@@ -315,6 +315,7 @@ class TranslateCode(StrEnum):
     GLOSSARY_MISS = "glossary_miss"
     GLOSSARY_FUZZY = "glossary_fuzzy"
     UNTRANSLATED_WORDS = "untranslated_words"
+    NO_TRANSLATOR = "no_translator"
 
 
 class EraseCode(StrEnum):

@@ -273,6 +273,63 @@ def test_a_job_that_fails_says_why_in_one_line(client, monkeypatch):
     one_line_error(client.post(f"/v1/jobs/{job['id']}/render", json={"translations": {}}), 409)
 
 
+def test_without_a_translator_the_job_is_done_read_and_erased_and_can_be_rendered(
+    client, monkeypatch, tmp_path
+):
+    # The default local translator with no model installed and no hub to download one from.
+    monkeypatch.setenv("IMTRANS_HUB_URL", "http://127.0.0.1:9/hub/")
+    monkeypatch.setenv("IMTRANS_CACHE_DIR", str(tmp_path))
+    r = client.post("/v1/translate?wait=true", files={"image": ("s.png", SIGN)}, data={"target": "en"})
+    job = r.json()
+    assert r.status_code == 200 and job["status"] == "done", job
+    assert not job["waiting_for_worker"]
+    page = job["page"]
+    assert [b["text"] for b in page["blocks"]][:1] == ["서울역"]
+    assert all(b["translation"] is None for b in page["blocks"])
+    codes = [d["code"] for d in page["diagnostics"]]
+    assert codes.count("no_translator") == 1
+    assert "no ko->en translation model here" in page["diagnostics"][codes.index("no_translator")]["message"]
+    # The lettering is erased (the translated image is the erased one), and styles were read.
+    source = np.asarray(Image.open(io.BytesIO(SIGN)).convert("RGB"))
+    erased = np.asarray(Image.open(io.BytesIO(client.get(job["files"]["erased_png"]).content)).convert("RGB"))
+    shown = np.asarray(
+        Image.open(io.BytesIO(client.get(job["files"]["translated_png"]).content)).convert("RGB")
+    )
+    assert np.array_equal(erased, shown) and not np.array_equal(erased, source)
+    assert all(b["style"] for b in page["blocks"])
+    # A translation typed in by the user is drawn.
+    r = client.post(f"/v1/jobs/{job['id']}/render", json={"translations": {"b0": "Seoul Station"}})
+    assert r.status_code == 200, r.text
+    blocks = {b["id"]: b for b in r.json()["page"]["blocks"]}
+    assert blocks["b0"]["translation"]["text"] == "Seoul Station"
+    assert (
+        client.get(r.json()["files"]["translated_png"]).content
+        != client.get(job["files"]["erased_png"]).content
+    )
+
+
+def test_a_queued_job_says_whether_it_waits_for_a_worker(client):
+    pool = client.app.state.service.pool
+    started, release = threading.Event(), threading.Event()
+
+    def hold(_worker) -> None:
+        started.set()
+        release.wait(30)
+
+    assert not pool.all_busy
+    future = pool.submit(hold)
+    try:
+        assert started.wait(30)
+        assert not pool.all_busy  # one task, one worker: nothing waits
+        second = pool.submit(lambda _worker: None)
+        assert pool.all_busy  # the one worker is busy: the second task waits for it
+    finally:
+        release.set()
+        future.result(30)
+    second.result(30)
+    assert not pool.all_busy
+
+
 def test_past_the_queue_limit_the_answer_is_503_with_retry_after(client):
     pool = client.app.state.service.pool
     release = threading.Event()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -137,3 +138,38 @@ def test_bad_arguments_are_one_line_errors(tmp_path, args, code, fragment):
     assert proc.returncode == code
     assert fragment in _one_error_line(proc)
     assert not (tmp_path / "out").exists()  # refused before anything was written
+
+
+def test_a_summary_json_inside_a_new_output_folder_is_written(tmp_path):
+    (tmp_path / "in").mkdir()
+    shutil.copy(EXAMPLES / "sign_ko.png", tmp_path / "in" / "sign.png")
+    proc = imtrans_batch("in", "-o", "out", "--json", "out/report/summary.json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((tmp_path / "out" / "report" / "summary.json").read_text())
+    assert (summary["pages"], summary["translated"]) == (1, 1)
+    assert (tmp_path / "out" / "in" / "sign.png").is_file()
+
+
+def test_a_batch_without_a_translator_stops_with_one_line_and_writes_no_page(tmp_path):
+    (tmp_path / "in").mkdir()
+    shutil.copy(EXAMPLES / "sign_ko.png", tmp_path / "in" / "a.png")
+    shutil.copy(EXAMPLES / "sign_ko.png", tmp_path / "in" / "b.png")
+    exe = Path(sys.executable).parent / "imtrans"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "imtrans.cli"]
+    # No glossary, the default local translator, no model installed and no hub to download from.
+    env = {
+        **os.environ,
+        "IMTRANS_HUB_URL": "http://127.0.0.1:9/hub/",
+        "IMTRANS_CACHE_DIR": str(tmp_path / "c"),
+    }
+    proc = subprocess.run(
+        [*cmd, "batch", "in", "-o", "out", "--to", "en", "--json", "out/summary.json"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 5, proc.stderr
+    assert "Traceback" not in proc.stderr
+    # The progress bar's last state (0 pages done), then the one error line.
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith("imtrans: error: in/a.png: ") and "no ko->en translation model here" in line
+    assert proc.stderr.count("imtrans: error") == 1
+    assert not list((tmp_path / "out").glob("in/*.png"))

@@ -26,6 +26,13 @@ CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.slow
 
 
+class Server(str):
+    """The server's URL, with its process id and data folder."""
+
+    pid: int
+    data_dir: Path
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -39,7 +46,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     exe = Path(sys.executable).parent / "imtrans"
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "imtrans.cli"]
-    env = {k: v for k, v in os.environ.items() if k != "IMTRANS_API_TOKEN"}
+    env = {k: v for k, v in os.environ.items() if k not in ("IMTRANS_API_TOKEN", "IMTRANS_DATA_DIR")}
+    # No translation model and no hub to fetch one from: the state of a fresh offline machine.
+    env.update(IMTRANS_HUB_URL="http://127.0.0.1:9/hub/", IMTRANS_CACHE_DIR=str(folder / "cache"))
     log = (folder / "server.log").open("w")
     proc = subprocess.Popen(
         [
@@ -47,8 +56,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "serve",
             "--port",
             str(port),
-            "--db",
-            str(folder / "jobs.sqlite3"),
+            "--data-dir",
+            str(folder),
             "--workers",
             "1",
             "--set",
@@ -70,7 +79,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 pass
             assert time.monotonic() < deadline, "the server did not start in 120 s"
             time.sleep(0.3)
-        yield url
+        server = Server(url)
+        server.pid, server.data_dir = proc.pid, folder
+        yield server
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -197,3 +208,151 @@ def test_the_page_fits_a_phone_and_works_with_the_keyboard(server, browser, arte
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "Translation of block b0"
     page.close()
+
+
+def shot(page, path: Path) -> None:
+    page.screenshot(path=str(path), full_page=True)
+
+
+def record_statuses(page) -> None:
+    """Keep every text the status line shows (the page's CSP allows no eval; this runs over CDP)."""
+    page.evaluate(
+        """() => {
+        window.seen = [];
+        new MutationObserver(() => window.seen.push(document.querySelector('#status').textContent))
+          .observe(document.querySelector('#status'), {childList: true, characterData: true, subtree: true});
+    }"""
+    )
+
+
+def translate_without_glossary(page, url: str, image: Path) -> None:
+    page.goto(url)
+    page.set_input_files("#image", str(image))
+    page.select_option("#target", "en")
+    record_statuses(page)
+    page.click("#go")
+    page.wait_for_selector("#result:not([hidden])", timeout=120_000)
+    page.wait_for_selector("#blocks .block")
+
+
+def test_without_a_translator_the_page_shows_what_was_read_and_draws_typed_translations(
+    server, browser, artefacts
+):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    translate_without_glossary(page, server, EXAMPLES / "sign_ko.png")
+    status = page.inner_text("#status")
+    assert status.startswith("Nothing was translated: no translator."), status
+    assert "Done" not in status
+    # The worker was idle: the page never said it waited for one.
+    assert not [t for t in page.evaluate("window.seen") if "Waiting for a free worker" in t]
+    assert page.eval_on_selector_all("#blocks .block", "els => els.map(e => e.dataset.block)") == [
+        "b0",
+        "b1",
+        "b2",
+    ]
+    assert page.locator("#blocks .block.untranslated").count() == 3
+    assert "no_translator" in page.text_content("#diagnostics")
+    erased = image_bytes(page, "#main-image")
+    page.click("#toggle")
+    assert image_bytes(page, "#main-image") != erased  # the shown result is erased, not the original
+    page.click("#toggle")
+    shot(page, artefacts / "serve-no-translator-desktop.png")
+
+    # Type a translation and re-render: it is drawn; the status is beside the button; the
+    # popover of the block being edited shows the new translation.
+    page.fill(".block[data-block='b0'] textarea", "Seoul Station")
+    assert "Seoul Station" not in page.locator("#view-main .popover").inner_text()
+    page.click("#rerender")
+    page.wait_for_selector("#result[data-revision='1']", timeout=120_000)
+    page.wait_for_selector("#render-status:has-text('Re-rendered')")
+    assert "1 block(s) drawn" in page.inner_text("#render-status")
+    assert image_bytes(page, "#main-image") != erased
+    popover = page.locator("#view-main .popover")
+    assert popover.is_visible() and "Seoul Station" in popover.inner_text()
+    # Translated blocks go after the untranslated ones.
+    assert page.eval_on_selector_all("#blocks .block", "els => els.map(e => e.dataset.block)") == [
+        "b1",
+        "b2",
+        "b0",
+    ]
+    shot(page, artefacts / "serve-no-translator-rerendered.png")
+    page.close()
+
+
+def _many_blocks(path: Path, words: int = 14) -> Path:
+    """A poster with `words` short Korean words well apart, one block each."""
+    from PIL import Image, ImageDraw
+
+    from imtrans.render.fonts import font_for
+
+    names = [
+        "서울역",
+        "시청",
+        "출구",
+        "명동",
+        "종로",
+        "강남",
+        "홍대",
+        "이태원",
+        "신촌",
+        "을지로",
+        "동대문",
+        "잠실",
+        "광화문",
+        "여의도",
+    ]
+    canvas = Image.new("RGB", (900, 1260), "white")
+    draw = ImageDraw.Draw(canvas)
+    font = font_for("ko").load(44)
+    for i, word in enumerate(names[:words]):
+        draw.text((60 + (i % 2) * 460, 40 + (i // 2) * 175), word, fill="black", font=font)
+    canvas.save(path)
+    return path
+
+
+@pytest.mark.parametrize("width, height, most", [(1280, 900, 900), (390, 844, 1500)])
+def test_a_14_block_page_lists_its_blocks_compactly_and_copies_them_all(
+    server, browser, artefacts, tmp_path, width, height, most
+):
+    page = browser.new_page(viewport={"width": width, "height": height}, is_mobile=width < 800)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
+    translate_without_glossary(page, server, _many_blocks(tmp_path / "stations.png"))
+    blocks = page.locator("#blocks .block").count()
+    assert blocks == 14
+    box = page.locator("#blocks").bounding_box()
+    assert box["height"] < most, box
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.click("#copy-all")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.splitlines()[0] == "서울역" and len(copied.splitlines()) == 14
+    shot(page, artefacts / f"serve-14-blocks-{width}.png")
+    page.close()
+
+
+def test_on_a_phone_the_result_is_scrolled_into_view(server, browser, artefacts):
+    page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True)
+    translate_without_glossary(page, server, EXAMPLES / "sign_ko.png")
+    top = page.evaluate("document.querySelector('#result').getBoundingClientRect().top")
+    # Scrolled down to the result (as far as the page goes): its top is in the upper third of the screen.
+    assert page.evaluate("window.scrollY") > 0 and 0 <= top < 844 / 3, top
+    page.screenshot(path=str(artefacts / "serve-no-translator-phone.png"))
+    page.close()
+
+
+def test_a_second_server_on_the_same_data_folder_is_refused_with_one_line(server):
+    exe = Path(sys.executable).parent / "imtrans"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "imtrans.cli"]
+    env = {**os.environ, "IMTRANS_DATA_DIR": str(server.data_dir)}
+    proc = subprocess.run(
+        [*cmd, "serve", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "is in use by another imtrans server" in lines[0]
+    assert f"pid {server.pid}, {server}/" in lines[0]

@@ -68,7 +68,7 @@ def batch_command(
     from imtrans.settings import translation_settings
 
     settings = translation_settings(config, set_, to, source, translator, glossary, model, model_dir)
-    if json_out is not None and not (json_out.parent if str(json_out.parent) else Path(".")).is_dir():
+    if json_out is not None and not _will_exist(json_out.parent, output):
         raise OutputError(f"cannot write {json_out}: folder {json_out.parent} does not exist")
     options = BatchOptions(output, engine, workers, address, dpi, text_layer)
     summary = run_batch(inputs, settings, options, RichProgress())
@@ -76,7 +76,15 @@ def batch_command(
         typer.echo(f"failed: {failure['error']}", err=True)
     typer.echo(summary.line(), err=True)
     if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)  # inside OUTPUT (checked above)
         with atomic_writes() as w:
             w.write_text(json_out, json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
     if summary.failed:
         raise typer.Exit(1)
+
+
+def _will_exist(folder: Path, output: Path) -> bool:
+    """Whether `folder` exists, or will once the batch has made OUTPUT (it is OUTPUT or inside it)."""
+    folder = (folder if str(folder) else Path(".")).resolve()
+    out = output.resolve()
+    return folder.is_dir() or folder == out or out in folder.parents

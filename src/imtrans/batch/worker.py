@@ -5,7 +5,8 @@ A worker holds one `Pipeline` (models load once, on its first page) and turns a
 its JSON, or the error. Errors about the page (corrupt image, a translation service
 failing on it, anything unexpected) are data: the batch records them and goes on.
 Errors about the set-up (a missing model, a bad setting or glossary) would fail every
-page alike, so they are marked fatal and the batch stops with that one line.
+page alike, so they are marked fatal and the batch stops with that one line; so is a page
+that came back untranslated because no translator is installed.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from imtrans.batch.inputs import PageJob, read_page
 from imtrans.errors import ConfigError, ImtransError, LanguageError, ModelMissingError
 from imtrans.imageio import encode_image
 from imtrans.pipeline import Pipeline
+from imtrans.types import Page, TranslateCode
 
 #: Errors that no page can succeed past: stop the batch rather than fail every page.
 _FATAL = (ModelMissingError, ConfigError, LanguageError)
@@ -54,6 +56,7 @@ def translate_page(pipeline: Pipeline, job: PageJob, data: bytes | None = None) 
     try:
         image = read_page(job, pipeline.settings.image, data)
         result = pipeline.translate(image)
+        _stop_without_translator(result.page, job.key)
         encoded = encode_image(result.image, job.out_format)
         return PageOutcome(job.key, encoded, result.to_json(), seconds=time.perf_counter() - start)
     except _FATAL as e:
@@ -65,6 +68,20 @@ def translate_page(pipeline: Pipeline, job: PageJob, data: bytes | None = None) 
         return PageOutcome(
             job.key, error=f"{job.key}: unexpected error: {message}", seconds=time.perf_counter() - start
         )
+
+
+def _stop_without_translator(page: Page, key: str) -> None:
+    """A page that came back untranslated for want of a translator: every page would, so stop.
+
+    The pipeline returns such a page read and erased (`TranslateCode.NO_TRANSLATOR`), which is
+    what one image needs; a batch of them would be a folder of erased pages and a zero exit.
+
+    Raises:
+        ModelMissingError: with the diagnostic's message (what is missing and the ways out).
+    """
+    for d in page.diagnostics:
+        if d.code == TranslateCode.NO_TRANSLATOR:
+            raise ModelMissingError(f"{key}: {d.message}")
 
 
 def threads_per_worker(workers: int) -> int:

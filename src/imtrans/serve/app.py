@@ -185,12 +185,12 @@ def create_app(settings: Settings | None = None, serve: ServeSettings | None = N
         if wait:
             await asyncio.wrap_future(future)
             response.status_code = 200
-        return JobOut.of(service.job(job_id), request.scope.get("root_path", ""))
+        return JobOut.of(service.job(job_id), request.scope.get("root_path", ""), service.pool.all_busy)
 
     @app.get("/v1/jobs/{job_id}", response_model=JobOut, dependencies=api, tags=["jobs"], responses=_ERRORS)
     def get_job(job_id: str, request: Request) -> JobOut:
         """A job's status and, once done, its page (blocks, text, translations) and file links."""
-        return JobOut.of(service.job(job_id), request.scope.get("root_path", ""))
+        return JobOut.of(service.job(job_id), request.scope.get("root_path", ""), service.pool.all_busy)
 
     @app.get(
         "/v1/jobs/{job_id}/files/{name}",
@@ -226,7 +226,7 @@ def create_app(settings: Settings | None = None, serve: ServeSettings | None = N
         """Draw a done job again with edited block translations (no detection or recognition again)."""
         future = await run_in_threadpool(service.rerender, job_id, edits.translations)
         await asyncio.wrap_future(future)
-        return JobOut.of(service.job(job_id), request.scope.get("root_path", ""))
+        return JobOut.of(service.job(job_id), request.scope.get("root_path", ""), service.pool.all_busy)
 
     return app
 

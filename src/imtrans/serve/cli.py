@@ -10,6 +10,7 @@ import typer
 from pydantic import ValidationError
 
 from imtrans.errors import ConfigError
+from imtrans.serve.jobs import DB_NAME
 from imtrans.settings import ServeSettings, Settings, parse_assignments, resolve_settings
 
 
@@ -18,8 +19,16 @@ def serve_command(
         str | None, typer.Option("--host", help="Address to listen on (default 127.0.0.1).")
     ] = None,
     port: Annotated[int | None, typer.Option("--port", help="Port to listen on (default 8000).")] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            metavar="DIR",
+            help="Folder for the job database and results (default: $IMTRANS_DATA_DIR, else the user data dir).",
+        ),
+    ] = None,
     db: Annotated[
-        Path | None, typer.Option("--db", help="Job database (default: in the user data dir).")
+        Path | None, typer.Option("--db", metavar="FILE", help="Job database file (overrides --data-dir).")
     ] = None,
     workers: Annotated[
         int | None, typer.Option("--workers", help="Pipelines at once (default: CPU cores).")
@@ -54,7 +63,7 @@ def serve_command(
         serve_sets,
         host=host,
         port=port,
-        db_path=str(db) if db else None,
+        db_path=str(db or data_dir / DB_NAME) if db or data_dir else None,
         workers=workers,
         queue_limit=queue_limit,
     )
@@ -75,6 +84,7 @@ def _serve_settings(sets: list[str], **named: Any) -> ServeSettings:
 def run(settings: Settings, serve: ServeSettings) -> None:
     """Build the app (pipelines load here, once) and serve it until interrupted."""
     from imtrans.serve.app import create_app
+    from imtrans.serve.jobs import default_db_path, lock_database
     from imtrans.serve.server import bind, make_server
     from imtrans.serve.workers import cpu_count
 
@@ -83,8 +93,15 @@ def run(settings: Settings, serve: ServeSettings) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, cpu_count() // (serve.workers or cpu_count()))))
 
     sock = bind(serve.host, serve.port)  # a busy port is one line now, not after the models load
+    url = f"http://{serve.host}:{sock.getsockname()[1]}/"
+    db_path = serve.db_path or default_db_path()
+    # Held until this process ends: a second server on the same database is refused, by name.
+    lock = lock_database(db_path, url)
+    typer.echo(f"imtrans: jobs and results in {db_path.parent} ({db_path.name})", err=True)
     typer.echo(f"imtrans: loading the pipeline for {serve.workers or 'one per core'} worker(s)...", err=True)
-    app = create_app(settings, serve)
-    port = sock.getsockname()[1]
-    typer.echo(f"imtrans: web page at http://{serve.host}:{port}/ , API docs at /docs", err=True)
-    make_server(app).run(sockets=[sock])
+    app = create_app(settings, serve.model_copy(update={"db_path": db_path}))
+    typer.echo(f"imtrans: web page at {url} , API docs at /docs", err=True)
+    try:
+        make_server(app).run(sockets=[sock])
+    finally:
+        lock.close()

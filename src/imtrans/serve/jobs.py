@@ -10,6 +10,7 @@ survives a restart whole. A job that was queued or running when the server stopp
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import time
@@ -19,7 +20,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import platformdirs
 
@@ -87,9 +88,55 @@ def parse_job_id(text: str) -> str:
         raise UnknownJob(f"no job {text!r}") from None
 
 
+#: Environment variable naming the folder of the job database and the results (as ``--data-dir``).
+DATA_DIR_ENV = "IMTRANS_DATA_DIR"
+#: Name of the job database inside a data folder.
+DB_NAME = "jobs.sqlite3"
+
+
 def default_db_path() -> Path:
-    """``jobs.sqlite3`` in the user data directory."""
-    return Path(platformdirs.user_data_dir("imtrans")) / "jobs.sqlite3"
+    """``jobs.sqlite3`` in ``$IMTRANS_DATA_DIR`` when set, else in the user data directory."""
+    folder = os.environ.get(DATA_DIR_ENV) or platformdirs.user_data_dir("imtrans")
+    return Path(folder) / DB_NAME
+
+
+def lock_database(db_path: Path, url: str) -> IO[str]:
+    """Claim a job database for this server: an exclusive lock on ``<db>.lock``, which says who holds it.
+
+    Two servers writing one database would each fail the other's running jobs at start-up and
+    serve each other's results; the lock turns that accident into one line. The lock goes with
+    the process (the kernel drops it however the process ends); keep the returned file open.
+
+    Raises:
+        ConfigError: another process holds the lock (its pid and address are named), or the
+            folder cannot be written.
+    """
+    import fcntl
+
+    path = db_path.with_name(db_path.name + ".lock")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a+", encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"--db {db_path}: cannot open {path.name} ({e.strerror or e})") from None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        try:
+            holder = json.loads(handle.read() or "{}")
+        except json.JSONDecodeError:
+            holder = {}
+        handle.close()
+        raise ConfigError(
+            f"job database {db_path} is in use by another imtrans server (pid {holder.get('pid', '?')}, "
+            f"{holder.get('url', 'address unknown')}); give this one its own --data-dir DIR"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(json.dumps({"pid": os.getpid(), "url": url}))
+    handle.flush()
+    return handle
 
 
 class JobStore:

@@ -33,9 +33,12 @@ class JobOut(BaseModel):
     page: dict[str, Any] | None = Field(
         None, description="Blocks, translations, styles, diagnostics, timings."
     )
+    waiting_for_worker: bool = Field(
+        False, description="Queued while every worker is busy (false: it starts at once)."
+    )
 
     @classmethod
-    def of(cls, job: Job, prefix: str) -> JobOut:
+    def of(cls, job: Job, prefix: str, all_busy: bool = False) -> JobOut:
         done = job.status is JobStatus.DONE
         names = (*RESULT_FILES, PAGE_JSON) if done else ()
         return cls(
@@ -51,6 +54,7 @@ class JobOut(BaseModel):
                 n.replace(".", "_"): f"{prefix}/v1/jobs/{job.id}/files/{n}?rev={job.revision}" for n in names
             },
             page=job.page,
+            waiting_for_worker=job.status is JobStatus.QUEUED and all_busy,
         )
 
 

@@ -157,6 +157,14 @@ class WorkerPool:
         """Tasks waiting or running."""
         return self._pending
 
+    @property
+    def all_busy(self) -> bool:
+        """Whether more tasks are in than there are workers: then a queued task waits for one.
+
+        (With no more tasks than workers, a queued task is one a free worker is taking up.)
+        """
+        return self._pending > self.size
+
     def submit(self, task: Task[T]) -> Future[T]:
         """Queue `task(worker)`; its future holds the result or the exception it raised.
 

@@ -11,6 +11,7 @@ const state = {
   job: null,         // the last job as the API returned it
   blobs: {},         // object URLs of the shown images, revoked when replaced
   showOriginal: false,
+  hot: null,         // the block whose popover is shown: {id, view}, shown again after a re-render
 };
 
 // ---- API ------------------------------------------------------------------------------
@@ -68,15 +69,34 @@ function showProgress(text, percent) {
   $("#status").textContent = text;
 }
 
-function doneProgress(text) {
+function doneProgress(text, nothing = false) {
   $("#progress").hidden = true;
   $("#status").textContent = text;
+  $("#status").classList.toggle("nothing", nothing);
 }
 
 function showError(message) {
   $("#progress").hidden = true;
   $("#status").textContent = "";
   $("#error").textContent = message;
+}
+
+// What a finished page says in one line: how many blocks were drawn, or why none was.
+const REASONS = { no_translator: "no translator", glossary_miss: "no glossary entry" };
+
+function pageSummary(page) {
+  const drawn = page.blocks.filter((b) => b.translation).length;
+  const total = Object.values(page.timings).reduce((a, b) => a + b, 0);
+  if (!page.blocks.length) return { text: `No text found (${total.toFixed(1)} s).`, nothing: true };
+  if (!drawn) {
+    const reasons = [...new Set(page.diagnostics.map((d) => REASONS[d.code]).filter(Boolean))];
+    const why = reasons.length ? reasons.join(" / ") : "the text is already in the target language or has no letters";
+    return {
+      text: `Nothing was translated: ${why}. ${page.blocks.length} block(s) read and erased; type translations below and re-render.`,
+      nothing: true,
+    };
+  }
+  return { text: `Done: ${drawn} of ${page.blocks.length} block(s) translated in ${total.toFixed(1)} s.`, nothing: false };
 }
 
 // ---- the form -----------------------------------------------------------------------------
@@ -136,14 +156,18 @@ async function translate(event) {
     const started = Date.now();
     while (job.status === "queued" || job.status === "running") {
       const seconds = Math.round((Date.now() - started) / 1000);
-      showProgress(job.status === "queued" ? `Waiting for a free worker… ${seconds} s` : `Reading, translating and drawing… ${seconds} s`);
+      showProgress(job.waiting_for_worker ? `Waiting for a free worker… ${seconds} s` : `Reading, translating and drawing… ${seconds} s`);
       await new Promise((r) => setTimeout(r, POLL_MS));
       job = await (await api(`/v1/jobs/${job.id}`)).json();
     }
     if (job.status === "failed") throw new Error(job.error);
+    state.hot = null;
     await showJob(job);
-    const total = Object.values(job.page.timings).reduce((a, b) => a + b, 0);
-    doneProgress(`Done: ${job.page.blocks.length} block(s) in ${total.toFixed(1)} s.`);
+    const summary = pageSummary(job.page);
+    doneProgress(summary.text, summary.nothing);
+    $("#render-status").textContent = "";
+    // On a phone the result is below the form: bring it into view.
+    if (window.matchMedia("(max-width: 820px)").matches) $("#result").scrollIntoView({ block: "start" });
   } catch (e) {
     showError(e.message);
   } finally {
@@ -174,6 +198,9 @@ async function showJob(job) {
   drawOverlays(job.page);
   listBlocks(job.page);
   listDiagnostics(job.page);
+  // A popover that was open shows the block as it is now (its new translation).
+  const hot = state.hot && job.page.blocks.find((b) => b.id === state.hot.id);
+  if (hot) highlight(hot, state.hot.view); else highlight(null, null);
 }
 
 function showMainImage() {
@@ -219,6 +246,7 @@ function blockShape(block, view) {
 }
 
 function highlight(block, view) {
+  state.hot = block && view ? { id: block.id, view } : null;
   for (const el of document.querySelectorAll("[data-block]")) {
     el.classList.toggle("hot", block !== null && el.dataset.block === block.id);
   }
@@ -250,11 +278,14 @@ function textLine(kind, text) {
 
 function listBlocks(page) {
   const template = $("#block-template");
-  $("#blocks").replaceChildren(...page.blocks.map((block) => {
+  // Blocks without a translation first (those the user may want to type), each group in reading order.
+  const ordered = [...page.blocks.filter((b) => !b.translation), ...page.blocks.filter((b) => b.translation)];
+  $("#blocks").replaceChildren(...ordered.map((block) => {
     const item = template.content.firstElementChild.cloneNode(true);
     item.dataset.block = block.id;
+    item.classList.toggle("untranslated", !block.translation);
     item.querySelector(".block-id").textContent = block.id;
-    item.querySelector(".block-lang").textContent = `${block.language} → ${page.target_lang}`;
+    item.querySelector(".block-lang").textContent = `${block.language}→${page.target_lang}`;
     item.querySelector(".text").textContent = block.text;
     const box = item.querySelector("textarea");
     const current = block.translation ? block.translation.text : "";
@@ -267,7 +298,6 @@ function listBlocks(page) {
     });
     box.addEventListener("focus", () => highlight(block, $("#view-main")));
     item.querySelector(".copy-source").addEventListener("click", (e) => copy(block.text, e.target));
-    item.querySelector(".copy-translation").addEventListener("click", (e) => copy(box.value, e.target));
     item.addEventListener("mouseenter", () => highlight(block, $("#view-main")));
     item.addEventListener("mouseleave", () => highlight(null, null));
     return item;
@@ -307,8 +337,8 @@ async function rerender() {
   }
   if (!Object.keys(edits).length) return;
   $("#rerender").disabled = true;
-  $("#error").textContent = "";
-  showProgress("Re-rendering with your edits…");
+  $("#render-error").textContent = "";
+  $("#render-status").textContent = "Re-rendering with your edits…";
   try {
     const response = await api(`/v1/jobs/${state.job.id}/render`, {
       method: "POST",
@@ -317,9 +347,11 @@ async function rerender() {
     });
     state.showOriginal = false;
     await showJob(await response.json());
-    doneProgress(`Re-rendered (revision ${state.job.revision}).`);
+    const drawn = state.job.page.blocks.filter((b) => b.translation).length;
+    $("#render-status").textContent = `Re-rendered (revision ${state.job.revision}): ${drawn} block(s) drawn.`;
   } catch (e) {
-    showError(e.message);
+    $("#render-status").textContent = "";
+    $("#render-error").textContent = e.message;
     $("#rerender").disabled = false;
   }
 }
@@ -334,7 +366,7 @@ async function download(url, name) {
     link.remove();
     setTimeout(() => URL.revokeObjectURL(link.href), 10000);
   } catch (e) {
-    showError(e.message);
+    $("#toolbar-error").textContent = e.message;
   }
 }
 
@@ -342,11 +374,11 @@ async function download(url, name) {
 // remove theirs.
 async function deleteJob() {
   if (!state.job || !window.confirm("Delete this image, its translation and its text from the server?")) return;
-  $("#error").textContent = "";
+  $("#toolbar-error").textContent = "";
   try {
     await api(`/v1/jobs/${state.job.id}`, { method: "DELETE" });
   } catch (e) {
-    showError(e.message);
+    $("#toolbar-error").textContent = e.message;
     return;
   }
   state.job = null;
@@ -385,6 +417,11 @@ function wire() {
     $("#toggle").disabled = side;
   });
   $("#rerender").addEventListener("click", rerender);
+  $("#copy-all").addEventListener("click", (e) => {
+    // What was read, a block a line in reading order (line breaks inside a block become spaces).
+    const text = state.job.page.blocks.map((b) => b.text.replace(/\s+/g, " ")).join("\n");
+    copy(text, e.target);
+  });
   $("#download-png").addEventListener("click", () => download(state.job.files.translated_png, `${state.job.id.slice(0, 8)}.translated.png`));
   $("#download-json").addEventListener("click", () => download(state.job.files.page_json, `${state.job.id.slice(0, 8)}.json`));
   $("#delete").addEventListener("click", deleteJob);
