@@ -207,7 +207,8 @@ function showMainImage() {
   const main = $("#main-image");
   main.src = state.showOriginal ? state.blobs.original : state.blobs.translated;
   main.alt = state.showOriginal ? "Original image" : "Translated image";
-  $("#main-caption").textContent = state.showOriginal ? "Original" : "Translated";
+  const drawn = state.job && state.job.page.blocks.some((b) => b.translation);
+  $("#main-caption").textContent = state.showOriginal ? "Original" : drawn ? "Translated" : "Erased (nothing translated yet)";
   $("#toggle").setAttribute("aria-pressed", String(state.showOriginal));
   $("#toggle").textContent = state.showOriginal ? "Show translated" : "Show original";
 }
