@@ -18,6 +18,11 @@ BREAK_TEXT = [
     ("en", "", 10, []),
     ("en", "  spaced   out  ", 20, ["spaced out"]),
     ("en", "first line\nsecond", 20, ["first line", "second"]),
+    # A number stays with its unit: the pair moves to the next line whole.
+    ("en", "Open daily from 10 a.m.", 18, ["Open daily from", "10\u00a0a.m."]),  # not "...from 10"
+    ("en", "Only 25 km to Busan", 9, ["Only", "25\u00a0km to", "Busan"]),
+    ("en", "Save 30 % today", 8, ["Save", "30\u00a0%", "today"]),
+    ("en", "Gate 3 opens at 7", 9, ["Gate 3", "opens at", "7"]),  # a word, not a unit, before it
     ("en", "blank\n\n\nlines", 20, ["blank", "lines"]),
     # English: a word longer than a line is hyphenated (pyphen), filling the current line first.
     ("en", "a supercalifragilistic word", 8, ["a super-", "cal-", "ifrag-", "ilistic", "word"]),
@@ -40,9 +45,11 @@ BREAK_TEXT = [
     ("ja", "ラーメンを食べた", 3, ["ラーメ", "ンを食", "べた"]),
     ("ja", "あっ、そうか……わかった。", 4, ["あっ、そ", "うか……", "わかっ", "た。"]),
     ("ja", "これはiPhoneです", 6, ["これは", "iPhone", "です"]),
-    ("ja", "テスト「あ」", 4, ["テスト", "「あ」"]),
+    # ... and a paragraph does not end on a line of one glyph: the line above gives it a piece.
+    ("ja", "テスト「あ」", 4, ["テス", "ト「あ」"]),
+    ("ja", "ありがとう", 4, ["ありが", "とう"]),
     # Chinese: the same rules with Chinese punctuation.
-    ("zh", "我们今天去公园玩，好不好？", 6, ["我们今天去公", "园玩，好不", "好？"]),
+    ("zh", "我们今天去公园玩，好不好？", 6, ["我们今天去公", "园玩，好", "不好？"]),
     ("zh", "他说：“你好。”", 3, ["他说：", "“你", "好。”"]),
 ]
 

@@ -93,10 +93,69 @@ def break_text(
         if language in NO_SPACE_LANGUAGES:
             pieces = _cjk_pieces(paragraph)
         else:
-            pieces = [("" if i == 0 else " ", w) for i, w in enumerate(paragraph.split())]
+            pieces = [("" if i == 0 else " ", w) for i, w in enumerate(_words(paragraph))]
         split = (lambda w: _split_units(w, language, max_width, measure)) if split_words else _whole
-        lines.extend(_pack(pieces, max_width, measure, split))
+        packed = _pack(pieces, max_width, measure, split)
+        if language in NO_SPACE_LANGUAGES:
+            packed = _without_widow(packed, max_width, measure)
+        lines.extend(packed)
     return lines
+
+
+#: A number followed by one of these (or by a word of at most `_UNIT_LETTERS` letters, dots
+#: allowed: "a.m.", "km", "min") stays on its line with it: "10 a.m." never breaks.
+_UNIT_LETTERS = 4
+
+
+def _words(paragraph: str) -> list[str]:
+    """The paragraph's words, a number joined to the short unit after it ("10 a.m.", "25 km").
+
+    The joining space is a no-break space, so the pair is one piece for packing and can still
+    be split (as one over-long word) when it is wider than a line.
+    """
+    words = paragraph.split()
+    out: list[str] = []
+    for word in words:
+        if out and _is_number(out[-1]) and _is_unit(word):
+            out[-1] += "\u00a0" + word
+        else:
+            out.append(word)
+    return out
+
+
+def _is_number(word: str) -> bool:
+    core = word.strip("$€£¥₩+-–(")
+    return bool(core) and core[0].isdigit() and all(ch.isdigit() or ch in ".,:/" for ch in core)
+
+
+def _is_unit(word: str) -> bool:
+    core = word.rstrip(",;:!?)")
+    letters = core.replace(".", "")
+    return bool(letters) and (letters == "%" or (letters.isalpha() and len(letters) <= _UNIT_LETTERS))
+
+
+def _glyphs(line: str) -> int:
+    """Characters of a line that are not spaces or punctuation."""
+    return sum(1 for ch in line if not ch.isspace() and not unicodedata.category(ch).startswith("P"))
+
+
+def _without_widow(lines: list[str], max_width: float, measure: Measure) -> list[str]:
+    """A CJK paragraph whose last line is a single glyph takes a piece from the line above.
+
+    Only when that line keeps at least two glyphs and the new last line fits.
+    """
+    if len(lines) < 2 or _glyphs(lines[-1]) != 1:
+        return lines
+    pieces = _cjk_pieces(lines[-2])
+    if len(pieces) < 2:
+        return lines
+    (_, piece), head = pieces[-1], pieces[:-1]
+    above = "".join(s + p for s, p in head).strip()
+    join = " " if _is_narrow(piece[-1]) and _is_narrow(lines[-1][0]) else ""
+    below = piece + join + lines[-1]
+    if _glyphs(above) < 2 or measure(below) > max_width:
+        return lines
+    return [*lines[:-2], above, below]
 
 
 def break_vertical(
