@@ -7,7 +7,7 @@ the same everywhere (and neither imports the other).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -55,3 +55,30 @@ ModelOpt = Annotated[
 ModelDirOpt = Annotated[
     Path | None, typer.Option("--model-dir", metavar="DIR", help="Local model directory.")
 ]
+
+
+def progress_bar(label: str) -> Any:
+    """A `progress(done, total, current)` callback drawing a bar on stderr, gone when done."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    state: dict[str, Any] = {}
+
+    def update(done: int, total: int, current: str) -> None:
+        if "progress" not in state:
+            progress = Progress(
+                TextColumn(label),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                TextColumn("{task.description}"),
+                transient=True,
+                console=Console(stderr=True),
+            )
+            progress.start()
+            state["progress"], state["task"] = progress, progress.add_task(current, total=total)
+        state["progress"].update(state["task"], completed=done, description=current)
+        if done >= total:
+            state["progress"].stop()
+
+    return update

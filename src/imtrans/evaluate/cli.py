@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from imtrans.cli_options import progress_bar
 from imtrans.errors import ConfigError, InputError
 from imtrans.settings import Settings, resolve_settings
 
@@ -91,7 +92,7 @@ def eval_command(
     evaluator = Evaluator(
         settings, stage_list, translator=mode, keep_images=report is not None, baselines=baseline or ()
     )
-    doc, outcomes = evaluator.run(dataset, progress=_progress_bar())
+    doc, outcomes = evaluator.run(dataset, progress=progress_bar("eval"))
     if report:
         from imtrans.evaluate.report import write_report
 
@@ -113,37 +114,6 @@ def _check_report_dir(report: Path) -> None:
         parent = parent.parent
     if not parent.is_dir() or not os.access(parent, os.W_OK):
         raise OutputError(f"cannot write the report to {report}: {parent} is not a writable folder")
-
-
-def _progress_bar() -> Any:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    state: dict[str, Any] = {}
-
-    def update(done: int, total: int, current: str) -> None:
-        if "progress" not in state:
-            progress = Progress(
-                TextColumn("eval"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                TextColumn("{task.description}"),
-                transient=True,
-                console=_stderr_console(),
-            )
-            progress.start()
-            state["progress"], state["task"] = progress, progress.add_task(current, total=total)
-        state["progress"].update(state["task"], completed=done, description=current)
-        if done >= total:
-            state["progress"].stop()
-
-    return update
-
-
-def _stderr_console() -> Any:
-    from rich.console import Console
-
-    return Console(stderr=True)
 
 
 def _print_summary(doc: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ import io
 import json
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -236,10 +236,17 @@ class Summary:
 
 
 def generate(
-    lang: str, layout: str, count: int, seed: int, out: Path, photo_folders: Sequence[Path] = ()
+    lang: str,
+    layout: str,
+    count: int,
+    seed: int,
+    out: Path,
+    photo_folders: Sequence[Path] = (),
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> Summary:
     """Write `count` kept samples of `lang` in `layout` to the dataset directory `out`, drawn on
-    the installed photos and those of `photo_folders`.
+    the installed photos and those of `photo_folders`; `progress(kept, count, sample id)` is
+    called after each kept sample.
 
     Raises:
         InputError: Unknown language or layout, vertical for ko/en, a negative count, or a
@@ -278,6 +285,8 @@ def generate(
             _write_sample(out, sample, syn)
             samples.append(sample)
             summary.made += 1
+            if progress is not None:
+                progress(summary.made, count, sample_id)
         index += 1
     summary.candidates = index
     summary.seconds = time.perf_counter() - start

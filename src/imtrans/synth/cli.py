@@ -38,9 +38,12 @@ def synth_command(
     glyphs, cut by the image edge) are dropped and counted; --count is the
     number kept.
     """
+    from imtrans.cli_options import progress_bar
     from imtrans.synth import generate
 
-    summary = generate(lang, layout, count, seed, out, photos or ())  # errors: one line via the app's handler
+    summary = generate(
+        lang, layout, count, seed, out, photos or (), progress_bar("synth")
+    )  # errors: one line via the app's handler
     typer.echo(summary.line(), err=True)
     if summary.made < count:
         typer.echo(f"imtrans: warning: only {summary.made} of {count} samples passed cleaning", err=True)
