@@ -256,6 +256,7 @@ def test_without_a_translator_the_page_shows_what_was_read_and_draws_typed_trans
     page.click("#toggle")
     assert image_bytes(page, "#main-image") != erased  # the shown result is erased, not the original
     page.click("#toggle")
+    assert page.inner_text("#main-caption") == "Erased (nothing translated yet)"
     shot(page, artefacts / "serve-no-translator-desktop.png")
 
     # Type a translation and re-render: it is drawn; the status is beside the button; the
@@ -356,3 +357,20 @@ def test_a_second_server_on_the_same_data_folder_is_refused_with_one_line(server
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert "is in use by another imtrans server" in lines[0]
     assert f"pid {server.pid}, {server}/" in lines[0]
+
+
+def test_a_glossary_without_the_pages_words_says_so_instead_of_done(server, browser, tmp_path):
+    glossary = tmp_path / "other.csv"
+    glossary.write_text("source,target\n부산역,Busan Station\n", encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(server)
+    page.set_input_files("#image", str(EXAMPLES / "sign_ko.png"))
+    page.set_input_files("#glossary", str(glossary))
+    page.select_option("#target", "en")
+    page.click("#go")
+    page.wait_for_selector("#result:not([hidden])", timeout=120_000)
+    status = page.inner_text("#status")
+    # A glossary miss keeps the original lettering: read, not erased.
+    assert status.startswith("Nothing was translated: no glossary entry. 3 block(s) read;"), status
+    assert page.inner_text("#main-caption") == "Nothing translated"
+    page.close()

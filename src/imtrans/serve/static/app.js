@@ -91,8 +91,10 @@ function pageSummary(page) {
   if (!drawn) {
     const reasons = [...new Set(page.diagnostics.map((d) => REASONS[d.code]).filter(Boolean))];
     const why = reasons.length ? reasons.join(" / ") : "the text is already in the target language or has no letters";
+    // Blocks no translator could take are erased; a glossary miss keeps its lettering.
+    const erased = page.diagnostics.some((d) => d.code === "no_translator") ? " and erased" : "";
     return {
-      text: `Nothing was translated: ${why}. ${page.blocks.length} block(s) read and erased; type translations below and re-render.`,
+      text: `Nothing was translated: ${why}. ${page.blocks.length} block(s) read${erased}; type translations below and re-render.`,
       nothing: true,
     };
   }
@@ -207,8 +209,11 @@ function showMainImage() {
   const main = $("#main-image");
   main.src = state.showOriginal ? state.blobs.original : state.blobs.translated;
   main.alt = state.showOriginal ? "Original image" : "Translated image";
-  const drawn = state.job && state.job.page.blocks.some((b) => b.translation);
-  $("#main-caption").textContent = state.showOriginal ? "Original" : drawn ? "Translated" : "Erased (nothing translated yet)";
+  const page = state.job ? state.job.page : { blocks: [], diagnostics: [] };
+  const drawn = page.blocks.some((b) => b.translation);
+  const erased = page.diagnostics.some((d) => d.code === "no_translator");
+  const caption = drawn ? "Translated" : erased ? "Erased (nothing translated yet)" : "Nothing translated";
+  $("#main-caption").textContent = state.showOriginal ? "Original" : caption;
   $("#toggle").setAttribute("aria-pressed", String(state.showOriginal));
   $("#toggle").textContent = state.showOriginal ? "Show translated" : "Show original";
 }
