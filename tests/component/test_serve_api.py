@@ -6,13 +6,16 @@ import io
 import sqlite3
 import threading
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
+from psd_tools import PSDImage
 
+from imtrans.export.svg import INKSCAPE_NS, SVG_NS
 from imtrans.serve.app import create_app
 from imtrans.serve.jobs import INTERRUPTED, JobStore
 from imtrans.settings import ServeSettings, Settings
@@ -116,6 +119,7 @@ def test_a_translated_job_holds_the_page_and_links_to_its_files(done_job):
         "original_png",
         "page_json",
     }
+    assert set(done_job["layers"]) == {"svg", "psd"}
 
 
 def test_a_job_is_answered_at_once_with_202_and_polled_until_done(client):
@@ -173,6 +177,57 @@ def test_rerender_draws_edited_translations_without_reading_again(client, done_j
     result = np.asarray(Image.open(io.BytesIO(after)).convert("RGB"))
     source = np.asarray(Image.open(io.BytesIO(SIGN)).convert("RGB"))
     assert np.array_equal(result[y0:y1, x0:x1], source[y0:y1, x0:x1])
+
+
+# -- layers ------------------------------------------------------------------------------------
+def test_a_done_job_downloads_as_svg_and_psd_layers_that_reopen(client, done_job):
+    job = client.get(f"/v1/jobs/{done_job['id']}").json()  # the latest revision
+    drawn = [b for b in job["page"]["blocks"] if b["translation"]]
+    names = [f"{b['id']}: {b['translation']['text']}" for b in drawn]
+    assert set(job["layers"]) == {"svg", "psd"}
+
+    r = client.get(job["layers"]["svg"])
+    assert r.status_code == 200 and r.headers["content-type"] == "image/svg+xml"
+    assert r.headers["content-disposition"] == f'attachment; filename="{job["id"][:8]}.layers.svg"'
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'none'" in r.headers["content-security-policy"]  # nothing in it may run
+    root = ET.fromstring(r.content)
+    layers = {g.get(f"{{{INKSCAPE_NS}}}label"): g for g in root.findall(f"{{{SVG_NS}}}g")}
+    assert list(layers) == ["original", "erased", *names]
+    for b, name in zip(drawn, names, strict=True):
+        text = layers[name].find(f"{{{SVG_NS}}}text")
+        assert " ".join(s.text for s in text) == b["translation"]["text"]
+
+    r = client.get(job["layers"]["psd"])
+    assert r.status_code == 200 and r.headers["content-type"] == "image/vnd.adobe.photoshop"
+    psd = PSDImage.open(io.BytesIO(r.content))
+    assert [layer.name for layer in psd] == ["original", "erased", *names]
+    assert np.array_equal(
+        np.asarray(psd[0].topil().convert("RGB")), np.asarray(Image.open(io.BytesIO(SIGN)).convert("RGB"))
+    )
+    png = np.asarray(
+        Image.open(io.BytesIO(client.get(job["files"]["translated_png"]).content)).convert("RGB")
+    )
+    assert np.abs(np.asarray(psd.composite().convert("RGB")).astype(int) - png).max() <= 2
+
+
+def test_layers_follow_the_latest_re_render(client, done_job):
+    r = client.post(f"/v1/jobs/{done_job['id']}/render", json={"translations": {"b0": "Layered Station"}})
+    assert r.status_code == 200, r.text
+    job = r.json()
+    assert job["layers"]["svg"].endswith(f"?rev={job['revision']}")
+    svg = client.get(job["layers"]["svg"]).text
+    assert "Layered Station" in svg
+    names = [layer.name for layer in PSDImage.open(io.BytesIO(client.get(job["layers"]["psd"]).content))]
+    assert "b0: Layered Station" in names
+
+
+def test_layers_of_an_unknown_job_format_or_token_are_refused_in_one_line(client, done_job):
+    one_line_error(client.get("/v1/jobs/8c1f4f8e-2b4c-4a43-9d6e-0c35c8f3c111/layers.svg"), 404)
+    assert "psd" in one_line_error(client.get(f"/v1/jobs/{done_job['id']}/layers.pdf"), 422)
+    one_line_error(client.get(f"/v1/jobs/{done_job['id']}/layers.svg", headers={"Authorization": ""}), 401)
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "image/svg+xml" in paths["/v1/jobs/{job_id}/layers.{fmt}"]["get"]["responses"]["200"]["content"]
 
 
 def _bbox(quad: list[list[float]]) -> tuple[float, float, float, float]:
@@ -270,6 +325,8 @@ def test_a_job_that_fails_says_why_in_one_line(client, monkeypatch):
     assert job["status"] == "failed" and job["files"] == {} and job["page"] is None
     assert "IMTRANS_PAPAGO_CLIENT_ID" in job["error"] and "\n" not in job["error"]
     one_line_error(client.get(f"/v1/jobs/{job['id']}/files/translated.png"), 409)
+    one_line_error(client.get(f"/v1/jobs/{job['id']}/layers.svg"), 409)
+    assert job["layers"] == {}
     one_line_error(client.post(f"/v1/jobs/{job['id']}/render", json={"translations": {}}), 409)
 
 

@@ -33,7 +33,7 @@ from imtrans.registry import TRANSLATORS
 from imtrans.serve.guards import SameOrigin, SecurityHeaders
 from imtrans.serve.jobs import RESULT_FILES, UnknownJob
 from imtrans.serve.limits import BodyLimit
-from imtrans.serve.schemas import PAGE_JSON, ErrorOut, HealthOut, JobOut, OptionsOut, RenderIn
+from imtrans.serve.schemas import LAYER_FORMATS, PAGE_JSON, ErrorOut, HealthOut, JobOut, OptionsOut, RenderIn
 from imtrans.serve.service import (
     INTERNAL_ERROR,
     JobNotDone,
@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 _ERRORS = {code: {"model": ErrorOut} for code in (400, 401, 404, 409, 413, 422, 503)}
 
+LayersFormat = Enum("LayersFormat", {f: f for f in LAYER_FORMATS}, type=str)  # type: ignore[misc]
 FileName = Enum("FileName", {n.replace(".", "_"): n for n in (*RESULT_FILES, PAGE_JSON)}, type=str)  # type: ignore[misc]
 
 
@@ -209,6 +210,23 @@ def create_app(settings: Settings | None = None, serve: ServeSettings | None = N
         return FileResponse(
             service.store.job_dir(job.id) / name.value, headers={**disposition, "Cache-Control": "no-cache"}
         )
+
+    @app.get(
+        "/v1/jobs/{job_id}/layers.{fmt}",
+        dependencies=api,
+        tags=["jobs"],
+        responses={200: {"content": {t: {} for t in LAYER_FORMATS.values()}}, **_ERRORS},
+    )
+    def get_layers(job_id: str, fmt: LayersFormat) -> Response:
+        """A done job as layers, drawn from its latest revision: `layers.svg` (each translation an
+        editable `<text>`) or `layers.psd` (pixel layers). Bottom to top: the original (hidden), the
+        erased background, one layer per drawn block, named after it (`b0: Seoul Station`)."""
+        job, data = service.layers(job_id, fmt.value)
+        headers = {
+            "Content-Disposition": f'attachment; filename="{job.id[:8]}.layers.{fmt.value}"',
+            "Cache-Control": "no-cache",
+        }
+        return Response(data, media_type=LAYER_FORMATS[fmt.value], headers=headers)
 
     @app.delete(
         "/v1/jobs/{job_id}", status_code=204, response_class=Response, dependencies=api, tags=["jobs"],

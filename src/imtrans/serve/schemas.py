@@ -10,6 +10,8 @@ from imtrans.serve.jobs import RESULT_FILES, Job, JobStatus
 
 #: Name under which a job's page JSON is served beside its image files.
 PAGE_JSON = "page.json"
+#: Layers files a done job can be downloaded as (`GET /v1/jobs/{id}/layers.{format}`), by media type.
+LAYER_FORMATS = {"svg": "image/svg+xml", "psd": "image/vnd.adobe.photoshop"}
 
 
 class ErrorOut(BaseModel):
@@ -30,6 +32,10 @@ class JobOut(BaseModel):
     options: dict[str, Any] = Field(description="Source, target, translator, glossary and the image size.")
     revision: int = Field(0, description="Counts re-renders; add it to file links to defeat caches.")
     files: dict[str, str] = Field(default_factory=dict, description="Links to the result files, once done.")
+    layers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Links to the page as layers (`svg`, `psd`), once done; drawn when requested.",
+    )
     page: dict[str, Any] | None = Field(
         None, description="Blocks, translations, styles, diagnostics, timings."
     )
@@ -53,6 +59,9 @@ class JobOut(BaseModel):
             files={
                 n.replace(".", "_"): f"{prefix}/v1/jobs/{job.id}/files/{n}?rev={job.revision}" for n in names
             },
+            layers={f: f"{prefix}/v1/jobs/{job.id}/layers.{f}?rev={job.revision}" for f in LAYER_FORMATS}
+            if done
+            else {},
             page=job.page,
             waiting_for_worker=job.status is JobStatus.QUEUED and all_busy,
         )

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from imtrans.errors import ConfigError, ImtransError, InputError
+from imtrans.export import layers_bytes
 from imtrans.imageio import atomic_writes, encode_image, load_image, probe_image
 from imtrans.pipeline import PageResult
 from imtrans.registry import settings_backend
@@ -101,6 +102,12 @@ class TranslationService:
         # Uploads are decoded on the web server's threads, at most one per worker at once, so
         # that a burst of large images cannot hold many decoded copies at the same time.
         self._decoding = threading.BoundedSemaphore(self.pool.size)
+        # Layers files are drawn on request, also on the web server's threads: at most one per
+        # worker at once, like decoding.
+        self._drawing_layers = threading.BoundedSemaphore(self.pool.size)
+        # A re-render replaces a job's images and then its page; a layers download reads both
+        # under this lock, so it never pairs one revision's erased image with another's page.
+        self._files_lock = threading.Lock()
         self.purge_expired()
 
     def close(self) -> None:
@@ -225,8 +232,35 @@ class TranslationService:
     def _rerender(self, job_id: str, page: Page, worker: Worker) -> None:
         original = load_image(self.store.job_dir(job_id) / ORIGINAL, self.settings.image)
         result = worker.base.rerender(original, page)
-        self._write_files(job_id, result)
-        self.store.replace_page(job_id, public_page(result.page))
+        with self._files_lock:
+            self._write_files(job_id, result)
+            self.store.replace_page(job_id, public_page(result.page))
+
+    # -- layers -------------------------------------------------------------------------------
+    def layers(self, job_id: str, fmt: str) -> tuple[Job, bytes]:
+        """A done job as a layers file ("svg" or "psd"), drawn now from its latest revision.
+
+        Built on request from the stored original, erased image and page (`imtrans.export`), not
+        stored with the job: most jobs are never downloaded as layers, a PSD holds two full
+        copies of the page, and a re-render would have to write both again; drawn from the
+        stored files, it follows the latest revision by construction.
+
+        Raises:
+            UnknownJob, JobNotDone (not done, or no erased image to build on).
+        """
+        with self._drawing_layers:
+            with self._files_lock:
+                job = self.store.get(job_id)
+                folder = self.store.job_dir(job.id)
+                if job.status is not JobStatus.DONE or job.page is None:
+                    raise JobNotDone(f"job {job.id} is {job.status.value}; it has no results")
+                if not (folder / ERASED).is_file():
+                    raise JobNotDone(f"job {job.id} has no erased image to build layers on")
+                erased = load_image(folder / ERASED, self.settings.image)
+                original = load_image(folder / ORIGINAL, self.settings.image)
+            page = Page.from_dict(job.page)
+            # The layers are drawn from the page and the erased image only; `image` is not read.
+            return job, layers_bytes(PageResult(page, erased, erased), fmt, original)
 
     # -- delete -------------------------------------------------------------------------------
     def delete(self, job_id: str) -> None:

@@ -430,6 +430,9 @@ function wire() {
   });
   $("#download-png").addEventListener("click", () => download(state.job.files.translated_png, `${state.job.id.slice(0, 8)}.translated.png`));
   $("#download-json").addEventListener("click", () => download(state.job.files.page_json, `${state.job.id.slice(0, 8)}.json`));
+  for (const fmt of ["svg", "psd"]) {
+    $(`#download-${fmt}`).addEventListener("click", () => download(state.job.layers[fmt], `${state.job.id.slice(0, 8)}.layers.${fmt}`));
+  }
   $("#delete").addEventListener("click", deleteJob);
   loadOptions();
 }
