@@ -130,6 +130,7 @@ def test_an_output_folder_that_cannot_be_written_is_one_line_and_exit_7(tmp_path
         (("in", "-o", "out", "--workers", "0"), 2, "--workers must be 1 or more"),
         (("in", "-o", "out", "--address", "auto"), 2, "--address is for --engine ray"),
         (("in", "-o", "out", "--dpi", "5"), 2, "--dpi must be between 36 and 1200"),
+        (("in", "-o", "out", "--layers", "pdf"), 2, "unknown --layers format 'pdf'; use svg or psd"),
     ],
 )
 def test_bad_arguments_are_one_line_errors(tmp_path, args, code, fragment):

@@ -51,6 +51,14 @@ def batch_command(
             "--text-layer", help="Add the translated text to output PDFs as invisible, searchable text."
         ),
     ] = False,
+    layers: Annotated[
+        str | None,
+        typer.Option(
+            "--layers",
+            help="Also write each page as layers, svg or psd: beside an image as NAME.png.svg; for "
+            "an archive or PDF in a folder named after it, NAME.cbz.layers/00001.svg per page.",
+        ),
+    ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write a summary JSON here.")] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
@@ -70,7 +78,7 @@ def batch_command(
     settings = translation_settings(config, set_, to, source, translator, glossary, model, model_dir)
     if json_out is not None and not _will_exist(json_out.parent, output):
         raise OutputError(f"cannot write {json_out}: folder {json_out.parent} does not exist")
-    options = BatchOptions(output, engine, workers, address, dpi, text_layer)
+    options = BatchOptions(output, engine, workers, address, dpi, text_layer, layers)
     summary = run_batch(inputs, settings, options, RichProgress())
     for failure in summary.failures:
         typer.echo(f"failed: {failure['error']}", err=True)

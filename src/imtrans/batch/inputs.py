@@ -57,6 +57,7 @@ class PageJob:
         frame: 0-based page or frame index, for pages of a multi-page TIFF or an animation.
         dpi: Resolution PDF pages are rendered at.
         out_format: Pillow format the translated page is encoded in (PNG, JPEG, ...).
+        layers: Also make the page's layers file: "svg", "psd", or None (`imtrans.export`).
         input_hash: sha256 of the page's bytes (for a PDF page: of the file, page and dpi; for
             a frame: of the file and the frame).
     """
@@ -69,6 +70,7 @@ class PageJob:
     dpi: int = 150
     out_format: str = "PNG"
     input_hash: str = ""
+    layers: str | None = None
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,13 @@
 Layout, for an input document at output path REL (see `inputs.Document.rel`):
 
 - an image: ``OUT_DIR/REL`` (the translated image) and ``OUT_DIR/REL.json`` (its page JSON);
+  with ``--layers svg|psd`` also ``OUT_DIR/REL.svg`` (or ``.psd``), its layers;
 - an archive or PDF: ``OUT_DIR/REL`` (the same kind of file, assembled from its pages once
   they are all through) and ``OUT_DIR/REL.json`` (every page's JSON or error, in order);
   each page is first kept in ``OUT_DIR/.imtrans-batch/pages/REL/NNNNN.ext`` (+ ``.json``),
-  so that a rerun redoes only the pages that need it and assembles again.
+  so that a rerun redoes only the pages that need it and assembles again; with ``--layers``
+  each page's layers go to ``OUT_DIR/REL.layers/NNNNN.svg`` (or ``.psd``), NNNNN the page
+  number, as the document's JSON numbers its pages.
 
 Every file is written to a temp file beside its target and renamed into place, so a batch
 killed at any moment leaves whole files or none; `remove_stale_temps` clears the temp files
@@ -47,8 +50,9 @@ _CID_FONTS = {"ko": "HYSMyeongJo-Medium", "ja": "HeiseiMin-W3", "zh": "STSong-Li
 class OutputDir:
     """Paths of every output of a batch under one OUT_DIR."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, layers: str | None = None) -> None:
         self.root = Path(root)
+        self.layers = layers
         self.work = self.root / WORK_DIR
         self.manifest_path = self.work / "manifest.json"
 
@@ -76,6 +80,17 @@ class OutputDir:
             image = self.work / "pages" / doc.rel / f"{index + 1:05d}{suffix.lower()}"
         return image, image.with_name(image.name + ".json")
 
+    def layers_path(self, doc: Document, index: int, fmt: str | None = None) -> Path | None:
+        """The layers file of page `index` of `doc` in `fmt` (default: the batch's), or None
+        when the batch makes none."""
+        fmt = fmt or self.layers
+        if fmt is None:
+            return None
+        if doc.kind == "image":
+            image = self.root / doc.rel
+            return image.with_name(f"{image.name}.{fmt}")
+        return self.root / f"{doc.rel}.layers" / f"{index + 1:05d}.{fmt}"
+
     def document_paths(self, doc: Document) -> tuple[Path, Path]:
         """(file, json) of a whole document."""
         target = self.root / doc.rel
@@ -88,6 +103,9 @@ class OutputDir:
             out += self.document_paths(doc)
             for i in range(len(doc.jobs)):
                 out += self.page_paths(doc, i)
+                layers = self.layers_path(doc, i)
+                if layers is not None:
+                    out.append(layers)
         return out
 
     def remove_stale_temps(self, documents: Sequence[Document]) -> int:
@@ -107,19 +125,31 @@ class OutputDir:
         return removed
 
 
-def write_page(image_path: Path, json_path: Path, image: bytes, page_json: str) -> None:
-    """Write a translated page and its JSON, both or neither."""
+def write_page(
+    image_path: Path,
+    json_path: Path,
+    image: bytes,
+    page_json: str,
+    layers: tuple[Path, bytes] | None = None,
+) -> None:
+    """Write a translated page, its JSON and (path, bytes) its layers file, all or none."""
     _make_parent(image_path)
+    if layers is not None:
+        _make_parent(layers[0])
     with atomic_writes() as w:
         w.write_bytes(image_path, image)
         w.write_text(json_path, page_json)
+        if layers is not None:
+            w.write_bytes(*layers)
 
 
-def remove_page(image_path: Path, json_path: Path) -> None:
-    """Remove what an earlier run wrote for a page that now failed: no output stands for an old input."""
-    for path in (image_path, json_path):
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+def remove_page(*paths: Path | None) -> None:
+    """Remove what an earlier run wrote for a page that now failed (or a layers file it no
+    longer makes): no output stands for an old input. None entries are skipped."""
+    for path in paths:
+        if path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
 
 
 @contextlib.contextmanager

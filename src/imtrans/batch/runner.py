@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from contextlib import closing
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -33,6 +33,7 @@ from imtrans.batch.outputs import (
 )
 from imtrans.batch.worker import PageOutcome
 from imtrans.errors import ConfigError, ImtransError
+from imtrans.export import LAYER_FORMATS
 from imtrans.imageio import refuse_overwrite
 from imtrans.settings import ImageSettings, Settings, settings_hash
 from imtrans.types import Page
@@ -49,6 +50,7 @@ class BatchOptions:
         address: Ray cluster address (ray only).
         dpi: Resolution PDF pages are rendered at.
         text_layer: Give output PDFs an invisible, searchable text layer.
+        layers: Also write each page as layers, "svg" or "psd" (`OutputDir` says where); None: no.
     """
 
     out_dir: Path
@@ -57,6 +59,7 @@ class BatchOptions:
     address: str | None = None
     dpi: int = 150
     text_layer: bool = False
+    layers: str | None = None
 
 
 @dataclass
@@ -118,9 +121,11 @@ def run_batch(
     engine = make_engine(options.engine, options.workers, options.address)
     if not 36 <= options.dpi <= 1200:
         raise ConfigError(f"--dpi must be between 36 and 1200, got {options.dpi}")
+    if options.layers not in (None, *LAYER_FORMATS.values()):
+        raise ConfigError(f"unknown --layers format {options.layers!r}; use svg or psd")
     # 1. documents and their pages; OUT_DIR; what earlier runs did
     documents = expand_inputs(inputs, options.dpi, exclude=options.out_dir, limits=settings.image)
-    out = OutputDir(options.out_dir)
+    out = OutputDir(options.out_dir, options.layers)
     for doc in documents:  # `-o` at or above the inputs' folder must not write over an input
         refuse_overwrite([doc.path], out.document_paths(doc))
     out.prepare()
@@ -132,7 +137,12 @@ def run_batch(
 
     # 2. pages still to do
     where = {job.key: (doc, i) for doc in documents for i, job in enumerate(doc.jobs)}
-    todo = [job for doc in documents for i, job in enumerate(doc.jobs) if not batch.is_done(doc, i)]
+    todo = [
+        replace(job, layers=options.layers)
+        for doc in documents
+        for i, job in enumerate(doc.jobs)
+        if not batch.is_done(doc, i)
+    ]
     remaining = Counter(where[job.key][0].rel for job in todo)
     summary.pages = len(where)
     summary.skipped = summary.pages - len(todo)
@@ -205,20 +215,28 @@ class _Batch:
     def is_done(self, doc: Document, index: int) -> bool:
         job = doc.jobs[index]
         image, page_json = self.out.page_paths(doc, index)
+        layers = self.out.layers_path(doc, index)
         return (
             self.manifest.is_done(job.key, job.input_hash, self.s_hash)
             and image.is_file()
             and page_json.is_file()
+            and (layers is None or layers.is_file())
         )
 
     def write(self, doc: Document, index: int, outcome: PageOutcome) -> None:
         """The page's outputs first, then its record: a stop in between only redoes the page."""
         job = doc.jobs[index]
         image, page_json = self.out.page_paths(doc, index)
+        layers_path = self.out.layers_path(doc, index)
         if outcome.ok and outcome.image is not None and outcome.page_json is not None:
-            write_page(image, page_json, outcome.image, outcome.page_json)
+            layers = (layers_path, outcome.layers) if layers_path and outcome.layers is not None else None
+            write_page(image, page_json, outcome.image, outcome.page_json, layers)
+            # A layers file of an earlier run in the other format (or without --layers now)
+            # would stand for the old input.
+            others = [f for f in LAYER_FORMATS.values() if f != self.options.layers]
+            remove_page(*(self.out.layers_path(doc, index, f) for f in others))
         else:
-            remove_page(image, page_json)
+            remove_page(image, page_json, layers_path)
         self.manifest.record_page(job.key, job.input_hash, self.s_hash, outcome.error, outcome.seconds)
         self.manifest.save()
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from imtrans.batch.inputs import PageJob, read_page
 from imtrans.errors import ConfigError, ImtransError, LanguageError, ModelMissingError
+from imtrans.export import layers_bytes
 from imtrans.imageio import encode_image
 from imtrans.pipeline import Pipeline
 from imtrans.types import Page, TranslateCode
@@ -27,7 +28,7 @@ _FATAL = (ModelMissingError, ConfigError, LanguageError)
 
 @dataclass(frozen=True)
 class PageOutcome:
-    """The result of one job: encoded image and page JSON, or an error message.
+    """The result of one job: encoded image, page JSON and layers file (when asked), or an error message.
 
     `fatal` holds the error when it is one no page can get past (the batch then stops with it).
     """
@@ -35,6 +36,7 @@ class PageOutcome:
     key: str
     image: bytes | None = None
     page_json: str | None = None
+    layers: bytes | None = None
     error: str | None = None
     fatal: ImtransError | None = None
     seconds: float = 0.0
@@ -58,7 +60,8 @@ def translate_page(pipeline: Pipeline, job: PageJob, data: bytes | None = None) 
         result = pipeline.translate(image)
         _stop_without_translator(result.page, job.key)
         encoded = encode_image(result.image, job.out_format)
-        return PageOutcome(job.key, encoded, result.to_json(), seconds=time.perf_counter() - start)
+        layers = layers_bytes(result, job.layers, image) if job.layers else None
+        return PageOutcome(job.key, encoded, result.to_json(), layers, seconds=time.perf_counter() - start)
     except _FATAL as e:
         return PageOutcome(job.key, error=str(e), fatal=e, seconds=time.perf_counter() - start)
     except ImtransError as e:
