@@ -22,7 +22,7 @@ What keeps blocks apart that geometry alone would join (`separate_items`):
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -172,7 +172,7 @@ def group_lines(
         components.setdefault(find(i), []).append(ln)
     groups = [_order_lines(members) for members in components.values()]
     groups = _order_blocks(groups)
-    return [_make_block(f"b{k}", members) for k, members in enumerate(groups)]
+    return _left_aligned_labels([_make_block(f"b{k}", members) for k, members in enumerate(groups)])
 
 
 def _order_lines(members: list[Line]) -> list[Line]:
@@ -264,6 +264,43 @@ def _alignment(members: list[Line]) -> Alignment:
     if float(np.std(starts)) <= float(np.std(centres)) or float(np.std(starts)) < 0.25 * t:
         return Alignment.LEFT
     return Alignment.CENTRE
+
+
+#: Single-line blocks whose starts lie within this many line heights of each other, ...
+_LABEL_START = 0.25
+#: ... whose centres lie further apart than this (lines of one length line up either way) ...
+_LABEL_CENTRE = 0.5
+#: ... and that stand at most this many line heights apart, form a left-aligned column.
+_LABEL_REACH = 3.0
+
+
+def _left_aligned_labels(blocks: list[Block]) -> list[Block]:
+    """Single-line blocks that start where a neighbouring block starts are left-aligned labels.
+
+    One line says nothing about its alignment, so `_alignment` centres it (right for a sign);
+    but a column of labels or list items ("Name:", "Address:"), each its own block, shares its
+    left edge: its translations must start there too, not be centred on each source line.
+    """
+    out = list(blocks)
+    for i, b in enumerate(blocks):
+        if len(b.lines) != 1 or b.direction is Direction.VERTICAL or b.alignment is not Alignment.CENTRE:
+            continue
+        frame = _frame(b.lines[0])
+        t = thickness(b.lines[0])
+        start = _interval(b.quad, frame.along)[0]
+        centre = _centre(b.quad) @ frame.along
+        row = _centre(b.quad) @ frame.across
+        for j, other in enumerate(blocks):
+            if j == i or other.direction is Direction.VERTICAL:
+                continue
+            if (
+                abs(_interval(other.quad, frame.along)[0] - start) <= _LABEL_START * t
+                and abs(_centre(other.quad) @ frame.along - centre) > _LABEL_CENTRE * t
+                and abs(_centre(other.quad) @ frame.across - row) <= _LABEL_REACH * t
+            ):
+                out[i] = replace(b, alignment=Alignment.LEFT)
+                break
+    return out
 
 
 def _majority_language(members: list[Line]) -> str:

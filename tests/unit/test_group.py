@@ -156,3 +156,31 @@ def _plate(top_colour, bottom_colour, bar=False):
 def test_stacked_lines_across_a_divider_or_a_colour_change_are_two_blocks(image, blocks):
     lines = [line("top", 50, 60, 350, 94), line("bottom", 50, 106, 350, 140)]
     assert len(group_lines(lines, image=image)) == blocks
+
+
+@pytest.mark.parametrize(
+    ("lines", "alignments"),
+    [
+        # a column of labels, each its own block (2 line heights apart): left-aligned
+        (
+            [line("a", 10, 0, 90, 30, "Name:"), line("b", 10, 60, 160, 90, "Address:"),
+             line("c", 10, 120, 120, 150, "Phone:")],
+            [Alignment.LEFT, Alignment.LEFT, Alignment.LEFT],
+        ),
+        # one line alone on a sign: centred
+        ([line("a", 100, 0, 300, 40, "Exit")], [Alignment.CENTRE]),
+        # two lines of one length one above the other: nothing says left, they stay centred
+        ([line("a", 10, 0, 200, 30, "Gate A"), line("b", 10, 60, 200, 90, "Gate B")],
+         [Alignment.CENTRE, Alignment.CENTRE]),
+        # centred lines of a sign, each its own block: their starts differ, centred
+        ([line("a", 50, 0, 250, 40, "Seoul Station"), line("b", 100, 90, 200, 120, "Exit 3")],
+         [Alignment.CENTRE, Alignment.CENTRE]),
+        # starts line up but far apart (a label at the top, another at the bottom): no column
+        ([line("a", 10, 0, 90, 30, "Name:"), line("b", 10, 600, 160, 630, "Address:")],
+         [Alignment.CENTRE, Alignment.CENTRE]),
+    ],
+)  # fmt: skip
+def test_single_line_blocks_that_start_together_are_left_aligned_labels(lines, alignments):
+    blocks = group_lines(lines, S)
+    assert [len(b.lines) for b in blocks] == [1] * len(lines)
+    assert [b.alignment for b in blocks] == alignments
