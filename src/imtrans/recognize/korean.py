@@ -20,6 +20,7 @@ import numpy as np
 
 from imtrans.errors import ModelMissingError
 from imtrans.recognize.crop import crop_line
+from imtrans.recognize.tesseract import restack_column as glyphs_in_a_row
 from imtrans.settings import RecognizeSettings
 from imtrans.types import Direction, Line
 
@@ -145,11 +146,21 @@ class KoreanRecognizer:
         crops = []
         for ln in lines:
             if ln.direction is Direction.VERTICAL:
-                crop = restack_column(crop_line(image, ln, pad=CROP_PAD, horizontal=False))
+                # Glyphs found by their ink (as for Tesseract), not cut at fixed squares: a
+                # column's padding shifts fixed cells across the syllables.
+                column = crop_line(image, ln, pad=CROP_PAD, horizontal=False)
+                gray = cv2.cvtColor(column, cv2.COLOR_RGB2GRAY)
+                margin = round(gray.shape[1] * CROP_PAD / (1 + 2 * CROP_PAD))
+                crop = cv2.cvtColor(glyphs_in_a_row(gray, margin), cv2.COLOR_GRAY2RGB)
             else:
                 crop = crop_line(image, ln, pad=CROP_PAD)
             crops.append(cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
-        return self.read_crops(crops)
+        read = self.read_crops(crops)
+        # A restacked column shows gaps between its glyphs, not between words.
+        return [
+            (text.replace(" ", ""), conf) if ln.direction is Direction.VERTICAL else (text, conf)
+            for ln, (text, conf) in zip(lines, read, strict=True)
+        ]
 
     def recognize(self, image: np.ndarray, lines: list[Line], language: str) -> list[Line]:
         """Read every line as Korean."""
@@ -157,11 +168,3 @@ class KoreanRecognizer:
             replace(ln, text=text, confidence=conf, language="ko", recognizer=self.name)
             for ln, (text, conf) in zip(lines, self.read_lines(image, lines), strict=True)
         ]
-
-
-def restack_column(column: np.ndarray) -> np.ndarray:
-    """An upright column cut into square cells (side = its width) laid out left to right."""
-    side = max(1, column.shape[1])
-    cells = [column[i : i + side] for i in range(0, max(1, column.shape[0] - side // 2), side)]
-    cells = [cv2.copyMakeBorder(c, 0, side - c.shape[0], 0, 0, cv2.BORDER_REPLICATE) for c in cells]
-    return np.concatenate(cells, axis=1)
