@@ -7,7 +7,7 @@ trained recogniser and by Tesseract `kor` in one run; CER of each, and a side-by
 Each true box is cut with a margin of 0.1 of its thickness. Boxes much taller than wide with
 more than one character are columns: in an image whose notes say it was photographed rotated,
 the crop is turned 90 degrees clockwise (the text reads bottom to top); otherwise it is cut into
-square cells laid out in a row (upright Korean columns). Both readers get the same crop.
+its glyphs (runs of inked rows) laid out in a row (upright Korean columns, as korean-ctc reads them). Both readers get the same crop.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from imtrans.evaluate.metrics import cer, edit_distance, normalise_text
-from imtrans.recognize.korean import restack_column
+from imtrans.recognize.tesseract import restack_column as glyphs_in_a_row
 from imtrans.types import Line, Quad
 
 
@@ -58,8 +58,10 @@ def real_korean_lines(data: Path) -> list[RealLine]:
                 continue
             if column and rotated:
                 crop = cv2.rotate(crop, cv2.ROTATE_90_CLOCKWISE)
-            elif column:
-                crop = restack_column(crop)
+            elif column:  # glyphs found by their ink, laid out in a row (as korean-ctc does)
+                gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+                margin = round(gray.shape[1] * 0.1 / 1.2)
+                crop = cv2.cvtColor(glyphs_in_a_row(gray, margin), cv2.COLOR_GRAY2BGR)
             out.append(RealLine(meta["file"], ln["text"], np.ascontiguousarray(crop)))
     return out
 
