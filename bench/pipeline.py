@@ -1,6 +1,6 @@
 """Per-stage median times and peak memory of the pipeline on the bundled examples and a 1 MP photo.
 
-    .venv/bin/python bench/pipeline.py [--runs 5]
+    .venv/bin/python bench/pipeline.py [--runs 5] [--check off|report|repair]
 
 The 1-megapixel case is a real photo (scikit-image's CC0 coffee picture, scaled to 1 MP)
 with 20 lines of Korean, English, Japanese and Chinese drawn on it. Translation is done by
@@ -28,6 +28,8 @@ from imtrans.render.fonts import font_for
 from imtrans.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The timed stages, as the columns of the table.
+STAGES = ("detect", "recognize", "group", "translate", "erase", "style", "render", "check", "repair")
 
 LINES = [
     ("ko", "오늘의 커피 한 잔", "Today's cup of coffee"),
@@ -73,7 +75,14 @@ def median_timings(pipeline: Pipeline, image: np.ndarray, runs: int) -> tuple[di
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--check",
+        choices=("off", "report", "repair"),
+        default=None,
+        help="check.mode (default: the setting's)",
+    )
     args = parser.parse_args()
+    check = {"check.mode": args.check} if args.check else {}
 
     image, rows = photo_with_lines()
     with tempfile.TemporaryDirectory() as tmp:
@@ -84,7 +93,9 @@ def main() -> None:
             (
                 "photo 1MP, 20 lines",
                 image,
-                Settings().with_overrides({"translate.glossary": str(glossary), "translate.cache": False}),
+                Settings().with_overrides(
+                    {"translate.glossary": str(glossary), "translate.cache": False, **check}
+                ),
             ),
             (
                 "  same, fp32 detector",
@@ -94,38 +105,32 @@ def main() -> None:
                         "translate.glossary": str(glossary),
                         "translate.cache": False,
                         "detect.precision": "fp32",
+                        **check,
                     }
                 ),
             ),
-            ("examples/sign_ko.png", load_image(ROOT / "examples/sign_ko.png"), _example_settings()),
-            ("examples/notice_ja.png", load_image(ROOT / "examples/notice_ja.png"), _example_settings()),
+            ("examples/sign_ko.png", load_image(ROOT / "examples/sign_ko.png"), _example_settings(check)),
+            ("examples/notice_ja.png", load_image(ROOT / "examples/notice_ja.png"), _example_settings(check)),
         ]
         print(f"median of {args.runs} runs after one warm-up; seconds", file=sys.stderr)
         header = (
-            f"{'case':26} {'MP':>5} {'blocks':>6} "
-            + " ".join(
-                f"{s:>9}" for s in ("detect", "recognize", "group", "translate", "erase", "style", "render")
-            )
-            + f" {'total':>7}"
+            f"{'case':26} {'MP':>5} {'blocks':>6} " + " ".join(f"{s:>9}" for s in STAGES) + f" {'total':>7}"
         )
         print(header)
         for name, img, settings in cases:
             pipeline = Pipeline(settings)
             pipeline.translate(img)  # warm-up: loads models
             stages, total, blocks = median_timings(pipeline, img, args.runs)
-            cells = " ".join(
-                f"{stages.get(s, 0.0):9.3f}"
-                for s in ("detect", "recognize", "group", "translate", "erase", "style", "render")
-            )
+            cells = " ".join(f"{stages.get(s, 0.0):9.3f}" for s in STAGES)
             mp = img.shape[0] * img.shape[1] / 1e6
             print(f"{name:26} {mp:5.2f} {blocks:6d} {cells} {total:7.3f}")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory: {peak_mb:.0f} MB (target < 1536 MB)")
 
 
-def _example_settings() -> Settings:
+def _example_settings(check: dict[str, str]) -> Settings:
     return Settings().with_overrides(
-        {"translate.glossary": str(ROOT / "examples/glossary.csv"), "translate.cache": False}
+        {"translate.glossary": str(ROOT / "examples/glossary.csv"), "translate.cache": False, **check}
     )
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from imtrans.registry import TRANSLATORS
+from imtrans.settings import CHECK_MODES, CheckSettings
 
 ConfigOpt = Annotated[
     Path | None,
@@ -54,6 +55,16 @@ ModelOpt = Annotated[
 ]
 ModelDirOpt = Annotated[
     Path | None, typer.Option("--model-dir", metavar="DIR", help="Local model directory.")
+]
+
+CheckOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--check",
+        metavar="|".join(CHECK_MODES),
+        show_default=str(CheckSettings().mode),
+        help=str(CheckSettings.model_fields["mode"].description),
+    ),
 ]
 
 

@@ -1,4 +1,4 @@
-"""The pipeline, top to bottom: detect, recognise, group, translate, erase, render.
+"""The pipeline, top to bottom: detect, recognise, group, translate, erase, render, check.
 
 A `Pipeline` holds the loaded models of one settings model; build it once and call it
 for many images. Every call returns a `PageResult`: the page data (blocks, translations,
@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -38,6 +39,10 @@ from imtrans.types import (
     TranslateCode,
     Translation,
 )
+
+if TYPE_CHECKING:
+    from imtrans.check.stage import CheckResult
+    from imtrans.render.draw import BlockRender
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,7 @@ class Pipeline:
         self._eraser = eraser
         self._translator = translator
         self._translators: dict[str, Translator] = {}
+        self._switch_eraser: Eraser | None = None
 
     @cached_property
     def versions(self) -> dict[str, str]:
@@ -177,11 +183,12 @@ class Pipeline:
         page = self._read(image, timings)
         erased, text, notes = self._erase(image, page.blocks, timings)
         page = page.with_(diagnostics=page.diagnostics + notes, timings=timings)
-        return PageResult(page=page, image=erased, erased=erased, mask=text.mask)
+        checked = self._check(image, erased, text.mask, None, page.blocks, [], [], "", timings)
+        return _with_check(PageResult(page=page, image=erased, erased=erased, mask=text.mask), checked)
 
     def translate(self, image: np.ndarray) -> PageResult:
         """The whole job: read, translate, erase, render."""
-        from imtrans.render import estimate_styles, render_page
+        from imtrans.render import estimate_styles
 
         timings: dict[str, float] = {}
         target = self.settings.translate.target
@@ -223,7 +230,7 @@ class Pipeline:
             )
         # 6. render the translations in the original style
         with _timed(timings, "render"):
-            out, render_notes = render_page(erased, todo, translations, styles, self.settings.render, target)
+            out, render_notes, renders = self._render(erased, todo, translations, styles, target)
         diagnostics += render_notes
         page = page.with_(
             translations=translations,
@@ -232,18 +239,22 @@ class Pipeline:
             timings=timings,
             target_lang=target,
         )
-        return PageResult(page=page, image=out, erased=erased, mask=text.mask)
+        # 7. check every block's output; repair what fails, within the time budget
+        kept = [b for b in page.blocks if b.id not in {x.id for x in todo + unserved}]
+        checked = self._check(image, erased, text.mask, out, todo + unserved, renders, kept, target, timings)
+        return _with_check(PageResult(page=page, image=out, erased=erased, mask=text.mask), checked)
 
     def erase_page(self, image: np.ndarray, page: Page) -> PageResult:
         """Erase the lines of an already-read page (no detection or recognition again)."""
         timings: dict[str, float] = {}
         erased, text, notes = self._erase(image, page.blocks, timings)
         page = page.with_(diagnostics=page.diagnostics + notes, timings=timings)
-        return PageResult(page=page, image=erased, erased=erased, mask=text.mask)
+        checked = self._check(image, erased, text.mask, None, page.blocks, [], [], "", timings)
+        return _with_check(PageResult(page=page, image=erased, erased=erased, mask=text.mask), checked)
 
     def rerender(self, image: np.ndarray, page: Page) -> PageResult:
         """Draw a page's (edited) translations again, without detecting or recognising."""
-        from imtrans.render import estimate_styles, render_page
+        from imtrans.render import estimate_styles
 
         timings: dict[str, float] = {}
         todo = [b for b in page.blocks if b.id in page.translations]
@@ -252,11 +263,11 @@ class Pipeline:
         missing = estimate_styles(image, unstyled, text.mask, text.fallback_line_ids)
         styles = {b.id: page.styles.get(b.id) or missing[b.id] for b in todo}
         with _timed(timings, "render"):
-            out, notes = render_page(
-                erased, todo, page.translations, styles, self.settings.render, page.target_lang
-            )
+            out, notes, renders = self._render(erased, todo, page.translations, styles, page.target_lang)
         page = page.with_(styles=styles, diagnostics=erase_notes + tuple(notes), timings=timings)
-        return PageResult(page=page, image=out, erased=erased, mask=text.mask)
+        kept = [b for b in page.blocks if b.id not in page.translations]
+        checked = self._check(image, erased, text.mask, out, todo, renders, kept, page.target_lang, timings)
+        return _with_check(PageResult(page=page, image=out, erased=erased, mask=text.mask), checked)
 
     # -- steps shared by the jobs -----------------------------------------------------------
     def _read(self, image: np.ndarray, timings: dict[str, float]) -> Page:
@@ -338,6 +349,75 @@ class Pipeline:
             notes += found_notes
         return translations, notes
 
+    def _render(
+        self,
+        erased: np.ndarray,
+        blocks: list[Block],
+        translations: dict[str, Translation],
+        styles: dict[str, Style],
+        target: str,
+    ) -> tuple[np.ndarray, list[Diagnostic], list[BlockRender]]:
+        """Step 6: the translations drawn on the erased image; with the check on, also each
+        block's drawing (the check reads and repairs them). With ``check.mode=off`` it is
+        `render_page`, exactly as it was."""
+        from imtrans.render import render_page
+        from imtrans.render.draw import block_drawings, composite
+
+        if self.settings.check.mode == "off":
+            out, notes = render_page(erased, blocks, translations, styles, self.settings.render, target)
+            return out, notes, []
+        notes: list[Diagnostic] = []
+        out = erased.copy()
+        renders = []
+        for r in block_drawings(erased, blocks, translations, styles, self.settings.render, target, notes):
+            assert r.drawing.patch is not None  # block_drawings leaves out blocks off the image
+            composite(out, r.drawing.patch)
+            renders.append(r)
+        return out, notes, renders
+
+    def _check(
+        self,
+        image: np.ndarray,
+        erased: np.ndarray,
+        mask: np.ndarray,
+        out: np.ndarray | None,
+        erased_blocks: Sequence[Block],
+        renders: list[BlockRender],
+        kept: list[Block],
+        target: str,
+        timings: dict[str, float],
+    ) -> CheckResult | None:
+        """Step 7: every block's output checked and, with ``check.mode=repair``, repaired
+        (`imtrans.check`); None when ``check.mode`` is off."""
+        from imtrans.check import Engines, check_page
+
+        if self.settings.check.mode == "off":
+            return None
+        engines = Engines(
+            detector=lambda: self.detector,
+            recognizer=lambda: self.recognizer,
+            eraser=self.eraser,
+            alternative=self._other_eraser,
+        )
+        page_seconds = sum(timings.values())
+        checked = check_page(image, erased, mask, out, erased_blocks, renders, kept, target, engines,
+                             self.settings, page_seconds)  # fmt: skip
+        for stage, seconds in checked.timings.items():
+            timings[stage] = timings.get(stage, 0.0) + seconds
+        return checked
+
+    def _other_eraser(self) -> Eraser | None:
+        """The classical eraser a residue repair switches to: ns for telea, telea for the rest."""
+        if self._switch_eraser is None:
+            from imtrans.erase import make_eraser
+            from imtrans.settings import stage_settings
+
+            other = "ns" if self.settings.erase.backend == "telea" else "telea"
+            self._switch_eraser = make_eraser(
+                stage_settings("erase", backend=other, dilate=self.settings.erase.dilate)
+            )
+        return self._switch_eraser
+
     def _erase(
         self, image: np.ndarray, blocks: list[Block] | tuple[Block, ...], timings: dict[str, float]
     ) -> tuple[np.ndarray, TextMask, tuple[Diagnostic, ...]]:
@@ -365,6 +445,20 @@ class Pipeline:
             for line_id in text.fallback_line_ids
         )
         return erased, text, notes
+
+
+def _with_check(result: PageResult, checked: CheckResult | None) -> PageResult:
+    """The result with the check's repaired images, styles, quality, summary and diagnostics."""
+    if checked is None:
+        return result
+    page = result.page.with_(
+        styles={**result.page.styles, **checked.styles},
+        diagnostics=result.page.diagnostics + checked.diagnostics,
+        quality=checked.quality,
+        check=checked.summary,
+    )
+    image = checked.image if checked.image is not None else checked.erased
+    return PageResult(page=page, image=image, erased=checked.erased, mask=checked.mask)
 
 
 def _versions(packages: list[str]) -> dict[str, str]:

@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -114,6 +114,27 @@ class RenderSettings(_Section):
     font_path: Path | None = Field(None, description="Use this font file for every language.")
 
 
+class CheckSettings(_Section):
+    """The check section: what imtrans checks of its own output, and what it repairs (`imtrans.check`)."""
+
+    mode: Literal["off", "report", "repair"] = Field(
+        "repair",
+        description="Check each block after rendering (residue, legibility, fit, contrast, damage): "
+        "off; report (quality in the JSON); repair (mend what fails, then report).",
+    )
+    budget: float = Field(
+        0.3, ge=0, le=10, description="Time repairs may take, as a share of the page's time before them."
+    )
+    read_back: Literal["suspicious", "all"] = Field(
+        "suspicious",
+        description="Read the drawn text back only for blocks the cheap checks find suspicious, or for all.",
+    )
+
+
+#: `check.mode`'s choices, as the CLI's `--check` and the API's `check` field offer them.
+CHECK_MODES: tuple[str, ...] = get_args(CheckSettings.model_fields["mode"].annotation)
+
+
 class ServeSettings(_Section):
     """How `imtrans serve` runs. Not a section of `Settings`: it decides nothing about an image,
     so it stays out of every result's recorded settings (`--set serve.KEY=VALUE` sets it)."""
@@ -155,6 +176,7 @@ class Settings(_Section):
     translate: SerializeAsAny[TranslateSettings] = Field(default_factory=_default("translate"))
     erase: SerializeAsAny[EraseSettings] = Field(default_factory=_default("erase"))
     render: RenderSettings = Field(default_factory=RenderSettings)
+    check: CheckSettings = Field(default_factory=CheckSettings)
 
     @field_validator("detect", "recognize", "translate", "erase", mode="before")
     @classmethod
@@ -292,8 +314,9 @@ def translation_settings(
     glossary: Path | None,
     model: str | None,
     model_dir: Path | None,
+    check: str | None = None,
 ) -> Settings:
-    """`resolve_settings` with the translate options that `translate` and `batch` share."""
+    """`resolve_settings` with the options that `translate` and `batch` share."""
     return resolve_settings(
         config,
         sets,
@@ -304,6 +327,7 @@ def translation_settings(
             "translate.glossary": str(glossary) if glossary else None,
             "translate.model": model,
             "translate.model_dir": str(model_dir) if model_dir else None,
+            "check.mode": check,
         },
     )
 

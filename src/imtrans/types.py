@@ -287,6 +287,7 @@ class Stage(StrEnum):
     TRANSLATE = "translate"
     ERASE = "erase"
     RENDER = "render"
+    CHECK = "check"  # the output checked (and repaired) after rendering
 
 
 class InputCode(StrEnum):
@@ -333,8 +334,20 @@ class RenderCode(StrEnum):
     OVERFLOW = "overflow"
 
 
+class CheckCode(StrEnum):
+    """A check a block's output failed (`imtrans.check`); each is also the code of the
+    diagnostic that reports it when repair could not mend it."""
+
+    RESIDUE = "residue"  # source-script text read again inside the erased region
+    ILLEGIBLE = "illegible"  # the drawn translation read back with a CER above the limit
+    OVERFLOW = "overflow"  # the translation does not fit its region at a legible size
+    COLLISION = "collision"  # its ink lies on another block's text or on text left as is
+    LOW_CONTRAST = "low_contrast"  # too little contrast with the new background
+    DAMAGE = "damage"  # pixels changed outside the text mask and the drawn text
+
+
 #: Every diagnostic code by the stage that reports it (docs/diagnostics.md says what each means).
-DiagnosticCode = InputCode | DetectCode | RecognizeCode | TranslateCode | EraseCode | RenderCode
+DiagnosticCode = InputCode | DetectCode | RecognizeCode | TranslateCode | EraseCode | RenderCode | CheckCode
 STAGE_OF_CODES: dict[type[StrEnum], Stage] = {
     InputCode: Stage.INPUT,
     DetectCode: Stage.DETECT,
@@ -342,6 +355,7 @@ STAGE_OF_CODES: dict[type[StrEnum], Stage] = {
     TranslateCode: Stage.TRANSLATE,
     EraseCode: Stage.ERASE,
     RenderCode: Stage.RENDER,
+    CheckCode: Stage.CHECK,
 }
 
 
@@ -391,6 +405,99 @@ class Diagnostic:
 
 
 @dataclass(frozen=True)
+class BlockQuality:
+    """How one block's output fared in the checks after rendering (`imtrans.check`).
+
+    Attributes:
+        score: 0 (failed badly) to 1 (every check passed with room): the lowest of the
+            checks' own scores, so one bad check is never averaged away.
+        failed: The checks it failed after repair, in `CheckCode` order (empty: passed).
+        values: What each check measured, by name (`residue_chars`, `ink_left`,
+            `legibility_cer`, `font_px`, `overflow`, `collision`, `contrast`,
+            `source_contrast`, `damage`); a check that was not run has no value.
+        repairs: The repairs kept for it, in the order they were made (`grow_mask`, ...).
+        attempts: Repair attempts tried on it, kept or not.
+    """
+
+    score: float
+    failed: tuple[CheckCode, ...] = ()
+    values: dict[str, float] = field(default_factory=dict)
+    repairs: tuple[str, ...] = ()
+    attempts: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "score": round(self.score, 4),
+            "passed": self.passed,
+            "failed": [str(c) for c in self.failed],
+            "values": {k: round(v, 4) for k, v in self.values.items()},
+            "repairs": list(self.repairs),
+            "attempts": self.attempts,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> BlockQuality:
+        known = {str(c) for c in CheckCode}
+        return cls(
+            score=float(d.get("score", 0.0)),
+            failed=tuple(CheckCode(c) for c in d.get("failed", []) if c in known),
+            values={k: float(v) for k, v in d.get("values", {}).items()},
+            repairs=tuple(d.get("repairs", [])),
+            attempts=int(d.get("attempts", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class CheckSummary:
+    """The page's check, in one record: what was checked, what passed, and what it cost.
+
+    Attributes:
+        mode: The `check.mode` it ran with (``report`` or ``repair``).
+        blocks: Blocks checked (those drawn or erased on this page).
+        passed: Blocks that passed every check (after repair).
+        repaired: Blocks a repair was kept for.
+        read_back: Blocks whose drawn text was read back with the recogniser.
+
+    The time it took is in the page's `timings` (``check``, ``repair``), not here: a page's
+    JSON is the same from one run to the next but for its timings.
+    """
+
+    mode: str
+    blocks: int = 0
+    passed: int = 0
+    repaired: int = 0
+    read_back: int = 0
+
+    @property
+    def failed(self) -> int:
+        return self.blocks - self.passed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "blocks": self.blocks,
+            "passed": self.passed,
+            "failed": self.failed,
+            "repaired": self.repaired,
+            "read_back": self.read_back,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CheckSummary:
+        return cls(
+            mode=str(d.get("mode", "")),
+            blocks=int(d.get("blocks", 0)),
+            passed=int(d.get("passed", 0)),
+            repaired=int(d.get("repaired", 0)),
+            read_back=int(d.get("read_back", 0)),
+        )
+
+
+@dataclass(frozen=True)
 class Page:
     """Everything known about one image: blocks, and per block its translation and style."""
 
@@ -405,6 +512,9 @@ class Page:
     target_lang: str = ""
     settings: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
+    #: Per block id, how its output fared in the checks (none when `check.mode` is off).
+    quality: dict[str, BlockQuality] = field(default_factory=dict)
+    check: CheckSummary | None = None
 
     @property
     def lines(self) -> list[Line]:
@@ -422,8 +532,10 @@ class Page:
             s = self.styles.get(b.id)
             d["translation"] = t.to_dict() if t else None
             d["style"] = s.to_dict() if s else None
+            if b.id in self.quality:
+                d["quality"] = self.quality[b.id].to_dict()
             blocks.append(d)
-        return {
+        out = {
             "width": self.width,
             "height": self.height,
             "source_lang": self.source_lang,
@@ -434,6 +546,9 @@ class Page:
             "settings": self.settings,
             "versions": self.versions,
         }
+        if self.check is not None:
+            out["check"] = self.check.to_dict()
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Page:
@@ -444,6 +559,9 @@ class Page:
             if b.get("translation")
         }
         styles = {b["id"]: Style.from_dict(b["style"]) for b in d.get("blocks", []) if b.get("style")}
+        quality = {
+            b["id"]: BlockQuality.from_dict(b["quality"]) for b in d.get("blocks", []) if b.get("quality")
+        }
         return cls(
             width=int(d["width"]),
             height=int(d["height"]),
@@ -456,6 +574,8 @@ class Page:
             target_lang=d.get("target_lang", ""),
             settings=d.get("settings", {}),
             versions=d.get("versions", {}),
+            quality=quality,
+            check=CheckSummary.from_dict(d["check"]) if isinstance(d.get("check"), dict) else None,
         )
 
     def to_json(self, indent: int | None = 2) -> str:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from imtrans.cli_options import progress_bar
+from imtrans.cli_options import CheckOpt, progress_bar
 from imtrans.errors import ConfigError, InputError
 from imtrans.settings import Settings, resolve_settings
 
@@ -59,6 +59,7 @@ def eval_command(
             "--compare", help="Compare two results: --compare A.json B.json (files or report folders)."
         ),
     ] = None,
+    check: CheckOpt = None,
     config: Annotated[Path | None, typer.Option("--config", help="Settings JSON.")] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Override a setting: --set detect.max_side=1024.")
@@ -73,7 +74,7 @@ def eval_command(
     from imtrans.evaluate.adapters import load_dataset
     from imtrans.evaluate.runner import Evaluator
 
-    named: dict[str, Any] = {"translate.target": to, "recognize.source": source}
+    named: dict[str, Any] = {"translate.target": to, "recognize.source": source, "check.mode": check}
     mode = "reference"
     if translator != "reference":
         named["translate.translator"] = translator

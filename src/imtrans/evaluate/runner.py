@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from imtrans.check.legibility import ILLEGIBLE_CER, read_back
 from imtrans.errors import ConfigError, ImtransError
 from imtrans.evaluate.baselines import Baseline, make_baseline, package_version
 from imtrans.evaluate.dataset import Dataset, GTBlock, Sample
@@ -76,6 +77,9 @@ STAGES = (Stage.DETECT, Stage.RECOGNIZE, Stage.ERASE, Stage.RENDER, "e2e")
 class Metric(StrEnum):
     """Every figure a sample records, named ``stage.figure`` (the keys of its JSON ``metrics``)."""
 
+    CHECK_BLOCKS = "check.blocks"
+    CHECK_PASSED = "check.passed"
+    CHECK_REPAIRED = "check.repaired"
     DETECT_BOX_COVERAGE = "detect.box_coverage"
     DETECT_BOXES_FOUND = "detect.boxes_found"
     DETECT_FALSE = "detect.false"
@@ -130,7 +134,6 @@ FAILURE_CLASSES = tuple(FailureClass)
 MISSED_BELOW = 0.5
 #: ... and a detected line is false text when less than this share of it lies on true lines.
 FALSE_BELOW = 0.25
-ILLEGIBLE_CER = 0.5
 
 
 @dataclass
@@ -407,6 +410,7 @@ class Evaluator:
     ) -> None:
         erased = self.pipeline.erase_page(image, page)
         out.timings[Stage.ERASE] = erased.page.timings.get(Stage.ERASE, 0.0)
+        _add_check_time(out, erased.page)
         out.images["erased"] = erased.image
         if sample.background:
             clean = load_image(dataset.path(sample.background), self.settings.image)
@@ -455,6 +459,13 @@ class Evaluator:
                     ]
                     pairs.append((" ".join(mine), ref))
         out.timings[Stage.RENDER] = result.page.timings.get(Stage.RENDER, 0.0)
+        if result.page.check is not None:
+            out.timings[Stage.CHECK] = result.page.timings.get("check", 0.0) + result.page.timings.get(
+                "repair", 0.0
+            )
+            out.metrics[Metric.CHECK_BLOCKS] = float(result.page.check.blocks)
+            out.metrics[Metric.CHECK_PASSED] = float(result.page.check.passed)
+            out.metrics[Metric.CHECK_REPAIRED] = float(result.page.check.repaired)
         out.images["translated"] = result.image
         drawn = [b for b in page.blocks if translations.get(b.id) and translations[b.id].text.strip()]
         bad = {
@@ -487,18 +498,7 @@ class Evaluator:
 
     def _read_back(self, image: np.ndarray, block: Block, language: str) -> str:
         """Read the rendered text inside one block's region, in the target language."""
-        x0, y0, x1, y1 = block.quad.bbox
-        pad = 0.15 * max(x1 - x0, y1 - y0, 10)
-        h, w = image.shape[:2]
-        xa, ya = max(0, int(x0 - pad)), max(0, int(y0 - pad))
-        xb, yb = min(w, math.ceil(x1 + pad)), min(h, math.ceil(y1 + pad))
-        crop = np.ascontiguousarray(image[ya:yb, xa:xb])
-        if crop.shape[0] < 8 or crop.shape[1] < 8:
-            return ""
-        lines = self.pipeline.detector.detect(crop)
-        lines = self.pipeline.recognizer.recognize(crop, lines, language)
-        joiner = "" if _cjk(language) else " "
-        return joiner.join(ln.text for ln in lines if ln.text)
+        return read_back(self.pipeline.detector, self.pipeline.recognizer, image, block.quad.bbox, language)
 
 
 def reference_translations(
@@ -607,6 +607,14 @@ def summarise(outcomes: Sequence[SampleOutcome], stages: Sequence[str]) -> dict[
         }
         if any(Metric.E2E_DELIVERED in o.metrics for o in ok):
             summary["e2e"] = {"delivered": mean(Metric.E2E_DELIVERED)["mean"]}
+        checked = total(Metric.CHECK_BLOCKS)
+        if checked:
+            summary[Stage.CHECK] = {
+                "blocks": checked,
+                "passed": total(Metric.CHECK_PASSED),
+                "repaired": total(Metric.CHECK_REPAIRED),
+                "flagged_share": 1 - total(Metric.CHECK_PASSED) / checked,
+            }
         styled = total(Metric.STYLE_N)
         if styled:
             summary["style"] = {
@@ -619,7 +627,7 @@ def summarise(outcomes: Sequence[SampleOutcome], stages: Sequence[str]) -> dict[
                 "blocks": styled,
             }
     timing = {}
-    for stage in (Stage.DETECT, Stage.RECOGNIZE, Stage.GROUP, Stage.ERASE, Stage.RENDER):
+    for stage in (Stage.DETECT, Stage.RECOGNIZE, Stage.GROUP, Stage.ERASE, Stage.RENDER, Stage.CHECK):
         vals = [o.timings[stage] for o in ok if stage in o.timings]
         if vals:
             timing[stage] = float(np.median(vals))
@@ -668,6 +676,13 @@ def _style_agreement(
         sums[Metric.STYLE_OUTLINE_AGREES] += a.outline_agrees
         sums[Metric.STYLE_ANGLE_ERROR] += a.angle_error
     out.metrics.update({k: float(v) for k, v in sums.items()})
+
+
+def _add_check_time(out: SampleOutcome, page: Page) -> None:
+    """The check stage's time (checks and repairs) of one pipeline call, added to the sample's."""
+    if page.check is not None:
+        spent = page.timings.get("check", 0.0) + page.timings.get("repair", 0.0)
+        out.timings[Stage.CHECK] = out.timings.get(Stage.CHECK, 0.0) + spent
 
 
 def _dont_care(block: GTBlock) -> bool:

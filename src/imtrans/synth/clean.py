@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 from fontTools.ttLib import TTFont
 
+from imtrans.check.contrast import contrast_ratio
 from imtrans.render.fonts import FontSpec
 from imtrans.synth.draw import PlacedBlock
 from imtrans.synth.layouts import BlockPlan
@@ -43,19 +44,6 @@ class GlyphChecker:
 
     def missing(self, plan: BlockPlan) -> str | None:
         return None if self.covers(plan.style.font, "".join(plan.lines)) else "missing_glyph"
-
-
-def relative_luminance(rgb: np.ndarray) -> np.ndarray:
-    """WCAG 2 relative luminance of sRGB colours (last axis = RGB, 0..255)."""
-    c = np.asarray(rgb, np.float64) / 255.0
-    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-    return lin @ np.array([0.2126, 0.7152, 0.0722])
-
-
-def contrast_ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """WCAG contrast ratio (1..21) between colours a and b (broadcast over leading axes)."""
-    la, lb = relative_luminance(a), relative_luminance(b)
-    return (np.maximum(la, lb) + 0.05) / (np.minimum(la, lb) + 0.05)
 
 
 def block_contrast(block: PlacedBlock, background: np.ndarray) -> float:

@@ -1,0 +1,55 @@
+"""Legibility: the drawn translation read back by the recogniser of the target script.
+
+`read_back` finds and reads the text inside a box of the drawn image (the detector and the
+recogniser of the page, in the target language); `legibility_finding` compares what came back
+with the text meant (CER after `evaluate.metrics.normalise_text`). `imtrans eval` measures
+legibility with the same two functions.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from imtrans.check.findings import Finding
+from imtrans.detect.base import Detector
+from imtrans.evaluate.metrics import cer
+from imtrans.languages import NO_SPACE_LANGUAGES
+from imtrans.recognize.base import Recognizer
+from imtrans.types import CheckCode
+
+#: A drawn block read back with a higher CER than this is illegible (eval's `illegible_render`).
+ILLEGIBLE_CER = 0.5
+#: Room read around the box, as a share of its longer side.
+READ_PAD = 0.15
+
+
+def read_back(
+    detector: Detector,
+    recognizer: Recognizer,
+    image: np.ndarray,
+    box: tuple[float, float, float, float],
+    language: str,
+    pad: float = READ_PAD,
+) -> str:
+    """The text found and read inside ``box`` (x0, y0, x1, y1) of ``image``, grown by ``pad``
+    of its longer side; lines joined in the order the detector gives them ("" for a box under 8 px)."""
+    x0, y0, x1, y1 = box
+    grow = pad * max(x1 - x0, y1 - y0, 10)
+    h, w = image.shape[:2]
+    xa, ya = max(0, int(x0 - grow)), max(0, int(y0 - grow))
+    xb, yb = min(w, math.ceil(x1 + grow)), min(h, math.ceil(y1 + grow))
+    crop = np.ascontiguousarray(image[ya:yb, xa:xb])
+    if crop.shape[0] < 8 or crop.shape[1] < 8:
+        return ""
+    lines = detector.detect(crop)
+    lines = recognizer.recognize(crop, lines, language)
+    joiner = "" if language in NO_SPACE_LANGUAGES else " "
+    return joiner.join(ln.text for ln in lines if ln.text)
+
+
+def legibility_finding(read: str, meant: str) -> Finding:
+    """Fail when the text read back differs from the text meant by a CER above `ILLEGIBLE_CER`."""
+    c = cer(read, meant)
+    return Finding(CheckCode.ILLEGIBLE, c <= ILLEGIBLE_CER, 1.0 - min(1.0, c), {"legibility_cer": c})

@@ -1,0 +1,621 @@
+"""The check stage: every block's output checked after rendering, and repaired where it fails.
+
+Top to bottom, per page:
+
+1. residue, per erased block: `residue.ink_left` (cheap); where it is high, the erased region
+   is read again with the page's recogniser (`residue.read_residue`);
+2. fit, collision and contrast, per drawn block, from its drawing (layout, ink, colours);
+3. legibility, per drawn block the cheap checks find suspicious (or every block with
+   ``check.read_back=all``): its ink read back in the target language;
+4. damage, per block: pixels changed outside the text mask and the drawn ink;
+5. repair (``check.mode=repair``), within ``check.budget`` of the page's time, block by block
+   in reading order: a block with residue is erased again with a grown mask, then its lines'
+   whole boxes, then with the other classical eraser; a drawn block that failed is drawn
+   again recoloured, outlined, in a grown box, or horizontally; each attempt is checked by
+   the same checks and the best one is kept (the first drawing wins ties);
+6. what still fails is reported: a `Diagnostic` per failed check, and every block's
+   `BlockQuality` (score, failed checks, values, repairs kept).
+
+Pixels are only touched inside a repaired block's window: the erased image and the output
+there are composed again from the (new) erased pixels and every drawing that covers them.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+import cv2
+import numpy as np
+
+from imtrans.check.contrast import GOOD_CONTRAST, contrast_finding, lettering_contrast, text_contrast
+from imtrans.check.damage import damage_finding
+from imtrans.check.findings import Finding, quality_of, rank
+from imtrans.check.fit import INK_ALPHA, collision_finding, fit_finding
+from imtrans.check.legibility import legibility_finding, read_back
+from imtrans.check.residue import (
+    LETTER_DIFFERENCE,
+    REGION_GROWTH,
+    SUSPICIOUS_INK,
+    grow_quad,
+    ink_left,
+    read_residue,
+    residue_finding,
+    residue_regions,
+)
+from imtrans.detect.base import Detector
+from imtrans.erase.base import Eraser
+from imtrans.erase.mask import line_mask
+from imtrans.evaluate.metrics import source_script_chars
+from imtrans.recognize.base import Recognizer
+from imtrans.render.colours import legible_on
+from imtrans.render.draw import BlockRender, Patch, composite, draw_block
+from imtrans.render.layout import layout_direction
+from imtrans.settings import Settings
+from imtrans.types import (
+    Block,
+    BlockQuality,
+    CheckCode,
+    CheckSummary,
+    Diagnostic,
+    Direction,
+    Quad,
+    Severity,
+    Style,
+)
+
+Window = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive)
+
+#: Background under the ink this busy (std of luminance, 0-255) makes a block suspicious.
+BUSY_BACKGROUND = 40.0
+#: A drawn block at or below this many px over the smallest size is suspicious.
+SMALL_MARGIN_PX = 2
+#: How far a grown box reaches: across the text and along it, as shares of the block's size.
+GROW_ACROSS, GROW_ALONG = 0.35, 0.2
+
+
+@dataclass
+class Engines:
+    """What the check reads and erases with: the page's own engines.
+
+    Attributes:
+        detector: Finds the drawn lines when reading back (built on first use).
+        recognizer: Reads residue and drawn text.
+        eraser: The page's eraser (repairs erase again with it first).
+        alternative: The other classical eraser to switch to (None: no switch).
+    """
+
+    detector: Callable[[], Detector]
+    recognizer: Callable[[], Recognizer]
+    eraser: Eraser
+    alternative: Callable[[], Eraser | None] = lambda: None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What the check stage gives back: the (repaired) images and the page's quality as data."""
+
+    image: np.ndarray | None
+    erased: np.ndarray
+    mask: np.ndarray
+    styles: dict[str, Style]
+    quality: dict[str, BlockQuality]
+    summary: CheckSummary
+    diagnostics: tuple[Diagnostic, ...]
+    timings: dict[str, float]
+
+
+@dataclass
+class _Budget:
+    seconds: float
+    spent: float = 0.0
+
+    def left(self) -> bool:
+        return self.spent < self.seconds
+
+
+@dataclass
+class _Canvas:
+    """The page being checked: the images (changed in place by repairs) and each block's drawing."""
+
+    original: np.ndarray
+    erased: np.ndarray
+    mask: np.ndarray
+    out: np.ndarray | None
+    renders: dict[str, BlockRender]
+    kept: list[Quad]
+    read_back: set[str] = field(default_factory=set)
+    #: Per pixel, how many drawings put ink there (alpha > `INK_ALPHA`), and touch it at all.
+    inked: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint8))
+    touched: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint8))
+
+    def count(self, render: BlockRender, step: int) -> None:
+        """Add (``step`` 1) or take off (-1) a drawing's pixels in `inked` and `touched`."""
+        if not self.inked.size:
+            self.inked = np.zeros(self.original.shape[:2], np.int16)
+            self.touched = np.zeros(self.original.shape[:2], np.int16)
+        patch = render.drawing.patch
+        if patch is None:
+            return
+        x0, y0, x1, y1 = _patch_window(patch)
+        self.inked[y0:y1, x0:x1] += step * (patch.alpha > INK_ALPHA)
+        self.touched[y0:y1, x0:x1] += step * (patch.alpha > 0)
+
+
+def check_page(
+    original: np.ndarray,
+    erased: np.ndarray,
+    mask: np.ndarray,
+    out: np.ndarray | None,
+    erased_blocks: Sequence[Block],
+    renders: Sequence[BlockRender],
+    kept: Sequence[Block],
+    target: str,
+    engines: Engines,
+    settings: Settings,
+    page_seconds: float,
+) -> CheckResult:
+    """Check every block's output and, with ``settings.check.mode == "repair"``, repair it.
+
+    Args:
+        original: The input image, RGB uint8.
+        erased: The erased image (not modified: the result holds a copy).
+        mask: The text mask erased (uint8, 255 at text).
+        out: The drawn image (None for a job that only erases).
+        erased_blocks: The blocks whose lettering was erased.
+        renders: The drawn blocks (`render.draw.block_drawings`), in drawing order.
+        kept: Blocks whose text was left as it was (collisions with them count).
+        target: The language drawn.
+        engines: The page's detector, recogniser and eraser.
+        settings: The page's settings (check, render and erase sections).
+        page_seconds: The page's time before the check; repairs may take ``check.budget`` of it.
+
+    Returns:
+        A `CheckResult`; its images are copies, repaired where repairs were kept.
+    """
+    start = time.perf_counter()
+    budget = _Budget(settings.check.budget * page_seconds if settings.check.mode == "repair" else 0.0)
+    canvas = _Canvas(
+        original=original,
+        erased=erased.copy(),
+        mask=mask.copy(),
+        out=None if out is None else out.copy(),
+        renders={r.block.id: r for r in renders},
+        kept=[b.quad for b in kept],
+    )
+    for r in renders:
+        canvas.count(r, 1)
+    styles = {r.block.id: r.style for r in renders}
+    quality: dict[str, BlockQuality] = {}
+    blocks = list(erased_blocks) + [
+        r.block for r in renders if r.block.id not in {b.id for b in erased_blocks}
+    ]
+    for block in blocks:
+        findings = _check_block(canvas, block, target, engines, settings)
+        repairs: list[str] = []
+        attempts = 0
+        if settings.check.mode == "repair" and any(not f.passed for f in findings) and budget.left():
+            t0 = time.perf_counter()
+            findings, repairs, attempts = _repair(canvas, block, findings, target, engines, settings, budget)
+            budget.spent += time.perf_counter() - t0
+            if block.id in canvas.renders:
+                styles[block.id] = canvas.renders[block.id].style
+        quality[block.id] = quality_of(findings, tuple(repairs), attempts)
+    diagnostics = tuple(
+        Diagnostic.of(code, _message(code, q), Severity.WARNING, block_id)
+        for block_id, q in quality.items()
+        for code in q.failed
+    )
+    seconds = time.perf_counter() - start
+    summary = CheckSummary(
+        mode=settings.check.mode,
+        blocks=len(quality),
+        passed=sum(q.passed for q in quality.values()),
+        repaired=sum(bool(q.repairs) for q in quality.values()),
+        read_back=len(canvas.read_back),
+    )
+    return CheckResult(
+        image=canvas.out,
+        erased=canvas.erased,
+        mask=canvas.mask,
+        styles=styles,
+        quality=quality,
+        summary=summary,
+        diagnostics=diagnostics,
+        timings={"check": seconds - budget.spent, "repair": budget.spent},
+    )
+
+
+# -- the checks of one block --------------------------------------------------------------------
+def _check_block(
+    canvas: _Canvas,
+    block: Block,
+    target: str,
+    engines: Engines,
+    settings: Settings,
+    render: BlockRender | None = None,
+    force_read: bool = False,
+) -> list[Finding]:
+    """Every check of one block, as it stands on the canvas (or with ``render`` drawn instead)."""
+    render = render or canvas.renders.get(block.id)
+    findings = [_residue(canvas, block, engines)]
+    if render is not None and render.drawing.patch is not None:
+        findings += _drawn(canvas, block, render, target, engines, settings, findings[0], force_read)
+    findings.append(_damage(canvas, block, render))
+    return findings
+
+
+def _residue(canvas: _Canvas, block: Block, engines: Engines, erased: np.ndarray | None = None,
+             mask: np.ndarray | None = None, window: Window | None = None) -> Finding:  # fmt: skip
+    """Residue of one block, on the canvas or on a trial ``erased``/``mask`` of ``window``."""
+    win = window or _block_window(block, canvas.original.shape, REGION_GROWTH + 0.2)
+    x0, y0, x1, y1 = win
+    e = canvas.erased[y0:y1, x0:x1] if erased is None else erased
+    m = (canvas.mask[y0:y1, x0:x1] if mask is None else mask) > 0
+    region = _quads_mask([grow_quad(ln.quad, REGION_GROWTH) for ln in block.lines], win)
+    boxes = _quads_mask([grow_quad(ln.quad, 0.1) for ln in block.lines], win)
+    reach = max(2, round(0.2 * max(ln.quad.height for ln in block.lines))) if block.lines else 2
+    near, far = residue_regions(m, boxes, region, reach)
+    ink = ink_left(canvas.original[y0:y1, x0:x1], e, m, near, far)
+    source = source_script_chars(block.text, block.language)
+    if ink <= SUSPICIOUS_INK or not source:
+        return residue_finding(None, source, ink)
+    page = canvas.erased.copy() if erased is not None else canvas.erased
+    if erased is not None:
+        page[y0:y1, x0:x1] = erased
+    chars = read_residue(engines.recognizer(), page, list(block.lines), block.language)
+    return residue_finding(chars, source, ink)
+
+
+def _drawn(
+    canvas: _Canvas,
+    block: Block,
+    render: BlockRender,
+    target: str,
+    engines: Engines,
+    settings: Settings,
+    residue: Finding,
+    force_read: bool,
+) -> list[Finding]:
+    """Fit, collision, contrast and (when suspicious) legibility of one drawing."""
+    patch = render.drawing.patch
+    assert patch is not None
+    win = _patch_window(patch)
+    x0, y0, x1, y1 = win
+    alpha = _alpha_in(patch, win)
+    ink = alpha > INK_ALPHA
+    layout = render.drawing.layout
+    fit = fit_finding(layout.overflow, layout.font_px, settings.render.min_font_px)
+    others = _quads_mask(canvas.kept, win)
+    own = canvas.renders.get(block.id)
+    own_ink = _alpha_in(own.drawing.patch, win) > INK_ALPHA if own and own.drawing.patch else False
+    others |= (canvas.inked[y0:y1, x0:x1] - own_ink) > 0
+    collision = collision_finding(ink, others)
+    under = canvas.erased[y0:y1, x0:x1][ink]
+    st = render.style
+    contrast = text_contrast(st.text_color, under, st.outline_color, layout.stroke_px)
+    contrast_f = contrast_finding(contrast, _source_contrast(canvas, block))
+    findings = [fit, collision, contrast_f]
+    busy = float(np.std(under.astype(np.float32) @ np.float32([0.299, 0.587, 0.114]))) if len(under) else 0.0
+    suspicious = (
+        force_read
+        or settings.check.read_back == "all"
+        or any(not f.passed for f in findings)
+        or not residue.passed
+        or contrast < GOOD_CONTRAST
+        or busy > BUSY_BACKGROUND
+        or layout.font_px <= settings.render.min_font_px + SMALL_MARGIN_PX
+    )
+    if suspicious and ink.any():
+        composed = _composed(canvas, win, {block.id: render})
+        ys, xs = np.nonzero(ink)
+        box = (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
+        read = read_back(engines.detector(), engines.recognizer(), composed, box, target)
+        canvas.read_back.add(block.id)
+        findings.append(legibility_finding(read, render.text))
+    return findings
+
+
+def _damage(canvas: _Canvas, block: Block, render: BlockRender | None) -> Finding:
+    """Pixels changed in the block's window outside every mask and every drawing."""
+    win = _block_window(block, canvas.original.shape, 0.5)
+    if render is not None and render.drawing.patch is not None:
+        win = _union(win, _patch_window(render.drawing.patch))
+    x0, y0, x1, y1 = win
+    final = canvas.out if canvas.out is not None else canvas.erased
+    allowed = cv2.dilate(canvas.mask[y0:y1, x0:x1], np.ones((3, 3), np.uint8)) > 0
+    if canvas.touched.size:
+        allowed |= canvas.touched[y0:y1, x0:x1] > 0
+    if render is not None and render.drawing.patch is not None:
+        allowed |= _alpha_in(render.drawing.patch, win) > 0
+    return damage_finding(canvas.original[y0:y1, x0:x1], final[y0:y1, x0:x1], allowed)
+
+
+def _source_contrast(canvas: _Canvas, block: Block) -> float:
+    """The old lettering's contrast with the background erased under it."""
+    win = _block_window(block, canvas.original.shape, 0.1)
+    x0, y0, x1, y1 = win
+    o, e = canvas.original[y0:y1, x0:x1], canvas.erased[y0:y1, x0:x1]
+    region = _quads_mask([ln.quad for ln in block.lines], win)
+    letters = (canvas.mask[y0:y1, x0:x1] > 0) & region
+    letters &= np.abs(o.astype(np.int16) - e.astype(np.int16)).max(axis=2) > LETTER_DIFFERENCE
+    return lettering_contrast(o[letters], e[letters])
+
+
+# -- repair --------------------------------------------------------------------------------------
+def _repair(
+    canvas: _Canvas,
+    block: Block,
+    findings: list[Finding],
+    target: str,
+    engines: Engines,
+    settings: Settings,
+    budget: _Budget,
+) -> tuple[list[Finding], list[str], int]:
+    """Try the repairs for what failed, keep each that ranks better by the same checks."""
+    repairs: list[str] = []
+    attempts = 0
+    failed = {f.code for f in findings if not f.passed}
+    if CheckCode.RESIDUE in failed:
+        for name, make in _erase_attempts(canvas, block, engines, settings):
+            if not budget.left():
+                break
+            t0 = time.perf_counter()
+            attempts += 1
+            trial = make()
+            if trial is not None:
+                win, erased, mask = trial
+                residue = _residue(canvas, block, engines, erased, mask, win)
+                if rank([residue]) < rank([findings[0]]):
+                    _accept_erase(canvas, win, erased, mask)
+                    findings = _check_block(canvas, block, target, engines, settings)
+                    repairs.append(name)
+            budget.spent += time.perf_counter() - t0
+            if findings[0].passed:
+                break
+    render = canvas.renders.get(block.id)
+    drawn_failed = {f.code for f in findings if not f.passed} - {CheckCode.RESIDUE, CheckCode.DAMAGE}
+    if render is None or not drawn_failed:
+        return findings, repairs, attempts
+    for name, make_render in _draw_attempts(canvas, render, drawn_failed, target, settings):
+        if not budget.left():
+            break
+        t0 = time.perf_counter()
+        attempts += 1
+        try:
+            trial_render = make_render()
+        except Exception:  # noqa: BLE001 - a failed attempt is an attempt that did not help
+            trial_render = None
+        if trial_render is not None and trial_render.drawing.patch is not None:
+            trial = _check_block(canvas, block, target, engines, settings, trial_render, force_read=True)
+            if CheckCode.ILLEGIBLE not in {f.code for f in findings}:
+                # Compare like with like: the first drawing read back too.
+                findings = _check_block(canvas, block, target, engines, settings, force_read=True)
+            if rank(trial) < rank(findings):
+                old = canvas.renders[block.id].drawing.patch
+                canvas.count(canvas.renders[block.id], -1)
+                canvas.renders[block.id] = trial_render
+                canvas.count(trial_render, 1)
+                assert old is not None and trial_render.drawing.patch is not None
+                _recompose(canvas, _union(_patch_window(old), _patch_window(trial_render.drawing.patch)))
+                findings = trial
+                repairs.append(name)
+        budget.spent += time.perf_counter() - t0
+        if all(f.passed for f in findings):
+            break
+    return findings, repairs, attempts
+
+
+ErasedTrial = tuple[Window, np.ndarray, np.ndarray]
+
+
+def _erase_attempts(
+    canvas: _Canvas, block: Block, engines: Engines, settings: Settings
+) -> list[tuple[str, Callable[[], ErasedTrial | None]]]:
+    """Erasing again, each a little wider than the last: the grown mask, the lines' whole boxes,
+    then the whole boxes with the other classical eraser."""
+    dilate = settings.erase.dilate
+    win = _block_window(block, canvas.original.shape, 1.5)
+
+    def grown() -> np.ndarray:
+        out = np.zeros((win[3] - win[1], win[2] - win[0]), np.uint8)
+        for ln in block.lines:
+            grown_line = grow_quad(ln.quad, 0.15)
+            found = line_mask(canvas.original, grown_line, dilate + max(3, round(0.1 * ln.quad.height)))
+            if found is None:
+                continue
+            (y, x), m, _ = found
+            _paste_max(out, m, x - win[0], y - win[1])
+        return out
+
+    def boxes() -> np.ndarray:
+        return np.where(_quads_mask([grow_quad(ln.quad, 0.15) for ln in block.lines], win), 255, 0).astype(
+            np.uint8
+        )
+
+    def attempt(
+        make_mask: Callable[[], np.ndarray], eraser: Eraser | None
+    ) -> Callable[[], ErasedTrial | None]:
+        def run() -> ErasedTrial | None:
+            if eraser is None:
+                return None
+            x0, y0, x1, y1 = win
+            mask = np.maximum(canvas.mask[y0:y1, x0:x1], make_mask())
+            crop = np.ascontiguousarray(canvas.original[y0:y1, x0:x1])
+            erased = eraser.erase(crop, mask)
+            # Pixels outside the window's mask keep what the page had (another block's repair).
+            erased = np.where(mask[..., None] > 0, erased, canvas.erased[y0:y1, x0:x1])
+            return win, erased, mask
+
+        return run
+
+    return [
+        ("grow_mask", attempt(grown, engines.eraser)),
+        ("box_mask", attempt(boxes, engines.eraser)),
+        ("switch_eraser", attempt(boxes, engines.alternative())),
+    ]
+
+
+def _accept_erase(canvas: _Canvas, win: Window, erased: np.ndarray, mask: np.ndarray) -> None:
+    x0, y0, x1, y1 = win
+    canvas.erased[y0:y1, x0:x1] = erased
+    canvas.mask[y0:y1, x0:x1] = mask
+    _recompose(canvas, win)
+
+
+def _draw_attempts(
+    canvas: _Canvas, render: BlockRender, failed: set[CheckCode], target: str, settings: Settings
+) -> list[tuple[str, Callable[[], BlockRender]]]:
+    """Drawing again: other colours, an outline, a grown box, horizontal lines; by what failed."""
+    block, st = render.block, render.style
+    others = [r.block.quad for r in canvas.renders.values() if r.block.id != block.id] + canvas.kept
+
+    def draw(style: Style, quad: Quad | None = None, vertical: bool | None = None) -> BlockRender:
+        b = block if quad is None else replace(block, quad=quad)
+        rs = (
+            settings.render
+            if vertical is None
+            else settings.render.model_copy(update={"vertical_for_cjk": vertical})
+        )
+        drawing = draw_block(b, render.text, style, rs, target, render.font_spec, canvas.erased.shape[:2],
+                             image=canvas.erased, obstacles=others)  # fmt: skip
+        return BlockRender(block, render.text, style, render.font_spec, drawing)
+
+    patch = render.drawing.patch
+    assert patch is not None
+    x0, y0, x1, y1 = _patch_window(patch)
+    ink = _alpha_in(patch, (x0, y0, x1, y1)) > INK_ALPHA
+    under = canvas.erased[y0:y1, x0:x1][ink] if ink.any() else canvas.erased[y0:y1, x0:x1].reshape(-1, 3)
+    bg = tuple(int(v) for v in np.median(under, axis=0)) if len(under) else st.background_color
+    plain = legible_on(bg)  # type: ignore[arg-type]
+    drawn_px = max(1, render.drawing.layout.font_px)
+    width = max(2, math.ceil(2 * st.font_size / drawn_px), round(0.08 * st.font_size))
+    recoloured = replace(st, text_color=plain, outline_color=None, outline_width=0)
+    outlined = replace(st, outline_color=legible_on(st.text_color), outline_width=width)
+    out: list[tuple[str, Callable[[], BlockRender]]] = []
+    if failed & {CheckCode.LOW_CONTRAST, CheckCode.ILLEGIBLE}:
+        out += [("recolour", lambda: draw(recoloured)), ("outline", lambda: draw(outlined))]
+    if failed & {CheckCode.OVERFLOW, CheckCode.COLLISION, CheckCode.ILLEGIBLE}:
+        out.append(("grow_box", lambda: draw(st, _grown_box(block))))
+        vertical = layout_direction(block.direction, target, settings.render.vertical_for_cjk)
+        if vertical == Direction.VERTICAL:
+            out.append(("horizontal", lambda: draw(st, vertical=False)))
+    return out
+
+
+def _grown_box(block: Block) -> Quad:
+    """The block's quad grown across its text (more lines) and a little along it."""
+    pts = np.asarray(block.quad.points, np.float64)
+    ux = (pts[1] - pts[0]) + (pts[2] - pts[3])
+    uy = (pts[3] - pts[0]) + (pts[2] - pts[1])
+    ux /= np.linalg.norm(ux) or 1.0
+    uy /= np.linalg.norm(uy) or 1.0
+    along, across = GROW_ALONG * block.quad.width / 2, GROW_ACROSS * block.quad.height / 2
+    signs = ((-1, -1), (1, -1), (1, 1), (-1, 1))
+    return Quad.from_list(
+        [p + sx * along * ux + sy * across * uy for p, (sx, sy) in zip(pts, signs, strict=True)]
+    )
+
+
+# -- pixels -------------------------------------------------------------------------------------
+def _recompose(canvas: _Canvas, win: Window) -> None:
+    """The output in ``win`` made again from the erased pixels and every drawing over them."""
+    if canvas.out is None:
+        return
+    x0, y0, x1, y1 = win
+    canvas.out[y0:y1, x0:x1] = _composed(canvas, win, {})
+
+
+def _composed(canvas: _Canvas, win: Window, instead: dict[str, BlockRender]) -> np.ndarray:
+    """The output's window composed from the erased image and the drawings (``instead`` replacing some)."""
+    x0, y0, x1, y1 = win
+    out = canvas.erased[y0:y1, x0:x1].copy()
+    for block_id, r in canvas.renders.items():
+        patch = instead.get(block_id, r).drawing.patch
+        if patch is None:
+            continue
+        part = _patch_part(patch, win)
+        if part is not None:
+            composite(out, replace(part, x0=part.x0 - x0, y0=part.y0 - y0))
+    return out
+
+
+def _patch_window(patch: Patch) -> Window:
+    h, w = patch.alpha.shape
+    return patch.x0, patch.y0, patch.x0 + w, patch.y0 + h
+
+
+def _patch_part(patch: Patch, win: Window) -> Patch | None:
+    """The part of a patch inside a window (image coordinates), or None."""
+    px0, py0, px1, py1 = _patch_window(patch)
+    x0, y0 = max(px0, win[0]), max(py0, win[1])
+    x1, y1 = min(px1, win[2]), min(py1, win[3])
+    if x1 <= x0 or y1 <= y0:
+        return None
+    sl = (slice(y0 - py0, y1 - py0), slice(x0 - px0, x1 - px0))
+    return Patch(x0, y0, patch.premul[sl], patch.alpha[sl])
+
+
+def _alpha_in(patch: Patch, win: Window) -> np.ndarray:
+    """The patch's alpha over a window (0 where it does not reach)."""
+    x0, y0, x1, y1 = win
+    out = np.zeros((y1 - y0, x1 - x0), np.float32)
+    part = _patch_part(patch, win)
+    if part is not None:
+        h, w = part.alpha.shape
+        out[part.y0 - y0 : part.y0 - y0 + h, part.x0 - x0 : part.x0 - x0 + w] = part.alpha
+    return out
+
+
+def _block_window(block: Block, shape: tuple[int, ...], heights: float) -> Window:
+    """The bounds of a block's lines grown by ``heights`` line heights, inside the image."""
+    quads = [ln.quad for ln in block.lines] or [block.quad]
+    pad = heights * max(q.height for q in quads)
+    xs = [p[0] for q in quads for p in q.points]
+    ys = [p[1] for q in quads for p in q.points]
+    h, w = shape[:2]
+    x0, y0 = max(0, math.floor(min(xs) - pad)), max(0, math.floor(min(ys) - pad))
+    x1, y1 = min(w, math.ceil(max(xs) + pad) + 1), min(h, math.ceil(max(ys) + pad) + 1)
+    return x0, y0, max(x0 + 1, x1), max(y0 + 1, y1)
+
+
+def _union(a: Window, b: Window) -> Window:
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+
+def _quads_mask(quads: Sequence[Quad], win: Window) -> np.ndarray:
+    """The quads filled, as a bool mask of the window."""
+    x0, y0, x1, y1 = win
+    out = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    for q in quads:
+        pts = np.round(np.asarray(q.points, np.float64) - (x0, y0)).astype(np.int32)
+        cv2.fillPoly(out, [pts], 1)
+    return out > 0
+
+
+def _paste_max(out: np.ndarray, m: np.ndarray, x: int, y: int) -> None:
+    """``out = max(out, m)`` with ``m`` placed at (x, y), clipped to ``out``."""
+    h, w = out.shape
+    mh, mw = m.shape
+    xa, ya, xb, yb = max(0, x), max(0, y), min(w, x + mw), min(h, y + mh)
+    if xb <= xa or yb <= ya:
+        return
+    view = out[ya:yb, xa:xb]
+    np.maximum(view, m[ya - y : yb - y, xa - x : xb - x], out=view)
+
+
+def _message(code: CheckCode, q: BlockQuality) -> str:
+    """One line for a person: what failed, with its figure, and that repair did not mend it."""
+    v = q.values
+    tried = f" ({q.attempts} repair attempt(s) did not mend it)" if q.attempts else ""
+    text = {
+        CheckCode.RESIDUE: f"{v.get('residue_chars', 0):.0f} source-script character(s) still read after erasing",
+        CheckCode.ILLEGIBLE: f"the drawn translation reads back with CER {v.get('legibility_cer', 0):.2f}",
+        CheckCode.OVERFLOW: f"the translation does not fit its region at {v.get('font_px', 0):.0f} px",
+        CheckCode.COLLISION: f"{100 * v.get('collision', 0):.0f}% of the drawn text lies on other text",
+        CheckCode.LOW_CONTRAST: f"the drawn text's contrast with its background is {v.get('contrast', 0):.1f}:1",
+        CheckCode.DAMAGE: f"{100 * v.get('damage', 0):.1f}% of the pixels around the block changed outside its mask",
+    }[code]
+    return text + tried

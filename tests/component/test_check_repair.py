@@ -1,0 +1,125 @@
+"""The check stage on real engines: it finds what failed, repairs it, and leaves the rest alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from fixtures import render_lines
+
+from imtrans.check import Engines, check_page
+from imtrans.erase.telea import TeleaEraser
+from imtrans.imageio import load_image
+from imtrans.pipeline import Pipeline
+from imtrans.render.draw import block_drawings, composite
+from imtrans.settings import RenderSettings, Settings
+from imtrans.types import Block, CheckCode, Line, Style, Translation
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> Pipeline:
+    return Pipeline()
+
+
+def _engines(p: Pipeline) -> Engines:
+    return Engines(lambda: p.detector, lambda: p.recognizer, p.eraser, p._other_eraser)
+
+
+def _settings(mode: str) -> Settings:
+    return Settings().with_overrides({"check.mode": mode})
+
+
+def _exit_sign() -> tuple[np.ndarray, Block, np.ndarray]:
+    r = render_lines(["EXIT 3 SOUTH"], "en", size=40, width=420)
+    line = Line("l0", r.quads[0], text="EXIT 3 SOUTH", language="en", confidence=0.95)
+    return r.image, Block("b0", r.quads[0], (line,), language="en"), r.mask
+
+
+def test_residue_left_by_a_too_small_mask_is_found_and_erased_by_growing_the_mask(pipeline: Pipeline) -> None:
+    image, block, letters = _exit_sign()
+    mask = letters.copy()
+    mask[:, 200:] = 0  # the mask misses "SOUTH" and half of "3"
+    mask = cv2.dilate(mask, np.ones((5, 5), np.uint8))
+    erased = TeleaEraser().erase(image, mask)
+    args = (image, erased, mask, None, [block], [], [], "en", _engines(pipeline))
+
+    reported = check_page(*args, _settings("report"), page_seconds=1.0)
+    repaired = check_page(*args, _settings("repair"), page_seconds=10.0)
+
+    before, after = reported.quality["b0"], repaired.quality["b0"]
+    assert before.failed == (CheckCode.RESIDUE,) and before.values["residue_chars"] >= 4
+    assert np.array_equal(reported.erased, erased)  # report changes nothing
+    assert after.passed and after.repairs[0] == "grow_mask" and after.score > before.score
+    assert [d.code for d in reported.diagnostics] == [CheckCode.RESIDUE] and not repaired.diagnostics
+    read = pipeline.recognizer.recognize(repaired.erased, list(block.lines), "en")
+    assert not any(ch.isalpha() for ln in read for ch in ln.text)
+    assert repaired.summary.repaired == 1 and repaired.summary.passed == 1
+
+
+def test_text_drawn_in_the_backgrounds_colour_is_redrawn_legible(pipeline: Pipeline) -> None:
+    image, block, letters = _exit_sign()
+    mask = cv2.dilate(letters, np.ones((5, 5), np.uint8))
+    erased = TeleaEraser().erase(image, mask)
+    style = Style(text_color=(250, 250, 250), background_color=(255, 255, 255), font_size=40)
+    translations = {"b0": Translation("b0", "Exit three south", "en", "en", "test")}
+    notes: list = []
+    renders = list(
+        block_drawings(erased, [block], translations, {"b0": style}, RenderSettings(), "en", notes)
+    )
+    out = erased.copy()
+    for r in renders:
+        composite(out, r.drawing.patch)
+    args = (image, erased, mask, out, [block], renders, [], "en", _engines(pipeline))
+
+    reported = check_page(*args, _settings("report"), page_seconds=1.0)
+    repaired = check_page(*args, _settings("repair"), page_seconds=10.0)
+
+    before, after = reported.quality["b0"], repaired.quality["b0"]
+    assert CheckCode.LOW_CONTRAST in before.failed and CheckCode.ILLEGIBLE in before.failed
+    assert after.passed, after
+    assert after.repairs == ("recolour",) and repaired.styles["b0"].text_color == (0, 0, 0)
+    assert after.values["legibility_cer"] <= 0.2 and after.values["contrast"] > 10
+    assert repaired.image is not None and not np.array_equal(repaired.image, out)
+    # Nothing outside the block's window was touched.
+    changed = np.abs(repaired.image.astype(int) - out.astype(int)).max(axis=2) > 0
+    ys, xs = np.nonzero(changed)
+    x0, y0, x1, y1 = block.quad.bbox
+    assert xs.min() >= x0 - 60 and xs.max() <= x1 + 60 and ys.min() >= y0 - 60 and ys.max() <= y1 + 60
+
+
+def _sign_settings(mode: str) -> Settings:
+    return Settings().with_overrides(
+        {
+            "translate.glossary": str(ROOT / "examples/glossary.csv"),
+            "translate.cache": False,
+            "check.mode": mode,
+        }
+    )
+
+
+def test_check_off_draws_exactly_what_the_renderer_draws_and_report_changes_no_pixel() -> None:
+    from imtrans.render import render_page
+
+    image = load_image(ROOT / "examples/sign_ko.png")
+    off = Pipeline(_sign_settings("off")).translate(image)
+    report = Pipeline(_sign_settings("report")).translate(image)
+    drawn = [b for b in off.blocks if b.id in off.page.translations]
+    again, _ = render_page(off.erased, drawn, off.page.translations, off.page.styles, RenderSettings(), "en")
+    assert np.array_equal(off.image, again)
+    assert np.array_equal(report.image, off.image)
+    assert off.page.quality == {} and off.page.check is None and "check" not in off.page.to_dict()
+    assert "check" not in off.page.timings and "repair" not in off.page.timings
+
+
+def test_every_block_of_a_translated_page_carries_its_quality() -> None:
+    result = Pipeline(_sign_settings("repair")).translate(load_image(ROOT / "examples/sign_ko.png"))
+    page = result.page
+    assert set(page.quality) == {b.id for b in page.blocks if b.id in page.translations}
+    assert page.check is not None and page.check.blocks == len(page.quality) and page.check.mode == "repair"
+    assert page.check.passed == sum(q.passed for q in page.quality.values())
+    assert all(0.0 <= q.score <= 1.0 for q in page.quality.values())
+    assert "check" in page.timings and "repair" in page.timings
