@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from imtrans.cli_options import (
+    CheckOpt,
     ConfigOpt,
     FromOpt,
     GlossaryOpt,
@@ -165,13 +166,14 @@ def translate(
         Path | None, typer.Option("--erased", metavar="FILE", help="Also write the erased image.")
     ] = None,
     layers: LayersOpt = None,
+    check: CheckOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
     """Translate the text of IMAGE and draw the translation in its place."""
     from imtrans.pipeline import Pipeline
 
-    settings = translation_settings(config, set_, to, source, translator, glossary, model, model_dir)
+    settings = translation_settings(config, set_, to, source, translator, glossary, model, model_dir, check)
     output = output or Path(f"{image.stem}.{settings.translate.target}.png")
     _check_outputs(output, erased_out, json_out)
     _check_layers(layers)
@@ -395,8 +397,21 @@ def _summary(page: Any, written: list[Path]) -> None:
         typer.echo(f"  {d.severity.value}: {d.stage}/{d.code}: {d.message}", err=True)
     total = sum(page.timings.values())
     names = ", ".join(str(p) for p in written)
+    checked = ""
+    if page.check is not None:
+        c = page.check
+        repaired = f", {c.repaired} repaired" if c.repaired else ""
+        checked = f"; {c.passed} of {c.blocks} passed the checks{repaired}"
+        if c.failed:
+            flagged = ", ".join(
+                f"{bid} ({', '.join(str(code) for code in q.failed)})"
+                for bid, q in page.quality.items()
+                if q.failed
+            )
+            checked += f" (to review: {flagged})"
     typer.echo(
-        f"{len(page.blocks)} block(s) in {total:.2f} s" + (f"; wrote {names}" if names else ""), err=True
+        f"{len(page.blocks)} block(s) in {total:.2f} s{checked}" + (f"; wrote {names}" if names else ""),
+        err=True,
     )
 
 

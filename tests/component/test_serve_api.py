@@ -107,9 +107,13 @@ def test_a_translated_job_holds_the_page_and_links_to_its_files(done_job):
         "glossary": "uploaded",
         "width": 900,
         "height": 600,
+        "check": "repair",
     }
     texts = {b["text"]: b["translation"]["text"] for b in done_job["page"]["blocks"] if b["translation"]}
     assert texts["서울역"] == "Seoul Station"
+    # Each drawn block carries its checks' verdict, the page their summary.
+    assert all(b["quality"]["passed"] for b in done_job["page"]["blocks"])
+    assert done_job["page"]["check"]["passed"] == 3
     # The page records the settings it ran with, but not where the server keeps the upload.
     assert done_job["page"]["settings"]["translate"]["glossary"] == "glossary"
     assert set(done_job["files"]) == {
@@ -251,6 +255,18 @@ def test_health_options_page_and_offline_docs(client):
     assert {"/v1/translate", "/v1/jobs/{job_id}", "/v1/jobs/{job_id}/render", "/healthz"} <= set(paths)
 
 
+def test_a_request_may_turn_the_check_off_and_the_options_say_the_default(client):
+    assert client.get("/v1/options").json()["defaults"]["check"] == "repair"
+    r = client.post(
+        "/v1/translate?wait=true",
+        files={"image": ("sign.png", SIGN), "glossary": ("glossary.csv", GLOSSARY)},
+        data={"target": "en", "check": "off"},
+    )
+    job = r.json()
+    assert r.status_code == 200 and job["options"]["check"] == "off"
+    assert "check" not in job["page"] and all("quality" not in b for b in job["page"]["blocks"])
+
+
 def test_cors_is_off_by_default(client):
     r = client.get("/v1/options", headers={"Origin": "https://elsewhere.example"})
     assert "access-control-allow-origin" not in r.headers
@@ -287,6 +303,7 @@ def test_too_large_uploads_are_refused(client):
         ({"source": "klingon"}, "unknown language code 'klingon'"),
         ({"translator": "babelfish"}, "translator: Input should be"),
         ({"translator": "glossary"}, "the glossary translator needs a glossary file"),
+        ({"check": "maybe"}, "check: Input should be 'off', 'report' or 'repair'"),
     ],
 )
 def test_unknown_languages_and_translators_are_refused(client, data, expected):

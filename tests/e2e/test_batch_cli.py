@@ -174,3 +174,28 @@ def test_a_batch_without_a_translator_stops_with_one_line_and_writes_no_page(tmp
     assert line.startswith("imtrans: error: in/a.png: ") and "no ko->en translation model here" in line
     assert proc.stderr.count("imtrans: error") == 1
     assert not list((tmp_path / "out").glob("in/*.png"))
+
+
+def test_review_list_names_the_pages_whose_blocks_failed_their_checks(tmp_path):
+    (tmp_path / "in").mkdir()
+    shutil.copy(EXAMPLES / "sign_ko.png", tmp_path / "in" / "sign.png")
+    shutil.copy(EXAMPLES / "notice_ja.png", tmp_path / "in" / "notice.png")
+    glossary = (EXAMPLES / "glossary.csv").read_text(encoding="utf-8")
+    # The exit sign's translation is far too long for its plate: it cannot fit, even repaired.
+    long_exit = "Exit number three, towards the city hall " * 40
+    (tmp_path / "long.csv").write_text(
+        glossary.replace("출구 3번,Exit 3", f'출구 3번,"{long_exit}"'), "utf-8"
+    )
+    exe = Path(sys.executable).parent / "imtrans"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "imtrans.cli"]
+    proc = subprocess.run(
+        [*cmd, "batch", "in", "-o", "out", "--to", "en", "--glossary", "long.csv", "--review-list", "review.txt",
+         "--set", f"translate.cache_path={tmp_path / 'cache.sqlite3'}"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "page(s) to review" in proc.stderr and "passed their checks" in proc.stderr
+    assert (tmp_path / "review.txt").read_text().splitlines() == ["in/sign.png"]
+    page = json.loads(next((tmp_path / "out").rglob("sign.png.json")).read_text())
+    failed = {b["id"]: b["quality"]["failed"] for b in page["blocks"] if b.get("quality")}
+    assert "overflow" in failed["b2"]

@@ -54,11 +54,13 @@ def test_translates_the_bundled_korean_sign_offline_with_its_glossary(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.splitlines()[-1].endswith("wrote out.png, clean.png, out.json")
+    assert "; 3 of 3 passed the checks;" in proc.stderr.splitlines()[-1]
     page = json.loads((tmp_path / "out.json").read_text())
+    assert page["check"]["passed"] == 3 and all(b["quality"]["passed"] for b in page["blocks"])
     translations = [b["translation"]["text"] for b in page["blocks"] if b["translation"]]
     assert "Seoul Station" in translations
     assert all(b["language"] == "ko" for b in page["blocks"])
-    assert set(page["timings"]) >= {"detect", "recognize", "group", "translate", "erase", "render"}
+    assert set(page["timings"]) >= {"detect", "recognize", "group", "translate", "erase", "render", "check"}
     assert page["settings"]["translate"]["target"] == "en"
     out = np.asarray(Image.open(tmp_path / "out.png").convert("RGB"))
     src = np.asarray(Image.open(EXAMPLES / "sign_ko.png").convert("RGB"))

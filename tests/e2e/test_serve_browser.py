@@ -374,3 +374,24 @@ def test_a_glossary_without_the_pages_words_says_so_instead_of_done(server, brow
     assert status.startswith("Nothing was translated: no glossary entry. 3 block(s) read;"), status
     assert page.inner_text("#main-caption") == "Nothing translated"
     page.close()
+
+
+def test_a_block_that_fails_its_checks_is_marked_on_the_image_and_in_the_list(server, browser, artefacts):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    translate_sign(page, server)
+    assert "3 of 3 passed the checks" in page.inner_text("#status")
+    assert page.locator("#view-main polygon.failed").count() == 0
+    # A translation far too long for the small exit sign cannot fit at the smallest legible size.
+    page.locator(".block[data-block='b2'] textarea").fill("Exit number three, towards the city hall " * 40)
+    page.click("#rerender")
+    page.wait_for_selector("#result[data-revision='1']", timeout=120_000)
+    assert "to review, marked" in page.inner_text("#render-status")
+    shape = page.locator("#view-main polygon[data-block='b2']")
+    assert "failed" in (shape.get_attribute("class") or "")
+    assert "failed its checks: overflow" in (shape.get_attribute("aria-label") or "")
+    mark = page.locator(".block[data-block='b2'] .block-checks")
+    assert mark.is_visible() and "overflow" in mark.inner_text()
+    page.hover("#view-main polygon[data-block='b2']")
+    assert "failed its checks" in page.locator("#view-main .popover").inner_text()
+    page.screenshot(path=str(artefacts / "serve-failed-check.png"), full_page=True)
+    page.close()

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from imtrans.cli_options import (
+    CheckOpt,
     ConfigOpt,
     FromOpt,
     GlossaryOpt,
@@ -60,6 +61,15 @@ def batch_command(
         ),
     ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write a summary JSON here.")] = None,
+    check: CheckOpt = None,
+    review_list: Annotated[
+        Path | None,
+        typer.Option(
+            "--review-list",
+            metavar="FILE",
+            help="Write the pages with blocks that failed their checks here, one a line.",
+        ),
+    ] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -67,7 +77,8 @@ def batch_command(
 
     Archives come back as the same kind of archive and PDFs as a PDF of translated pages.
     A rerun skips the pages already done with the same input and settings and redoes the
-    rest (the manifest is OUTPUT/.imtrans-batch/manifest.json). A page that fails is
+    rest (the manifest is OUTPUT/.imtrans-batch/manifest.json). With --review-list, the pages
+    translated this run that have blocks failing their checks are written there, one key a line. A page that fails is
     reported and the batch goes on; the exit code is 1 if any page failed.
     """
     from imtrans.batch import BatchOptions, run_batch
@@ -75,14 +86,19 @@ def batch_command(
     from imtrans.imageio import atomic_writes
     from imtrans.settings import translation_settings
 
-    settings = translation_settings(config, set_, to, source, translator, glossary, model, model_dir)
+    settings = translation_settings(config, set_, to, source, translator, glossary, model, model_dir, check)
     if json_out is not None and not _will_exist(json_out.parent, output):
         raise OutputError(f"cannot write {json_out}: folder {json_out.parent} does not exist")
+    if review_list is not None and not _will_exist(review_list.parent, output):
+        raise OutputError(f"cannot write {review_list}: folder {review_list.parent} does not exist")
     options = BatchOptions(output, engine, workers, address, dpi, text_layer, layers)
     summary = run_batch(inputs, settings, options, RichProgress())
     for failure in summary.failures:
         typer.echo(f"failed: {failure['error']}", err=True)
     typer.echo(summary.line(), err=True)
+    if review_list is not None:
+        with atomic_writes() as w:
+            w.write_text(review_list, "".join(f"{r['key']}\n" for r in summary.review))
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)  # inside OUTPUT (checked above)
         with atomic_writes() as w:

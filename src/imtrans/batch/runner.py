@@ -76,6 +76,15 @@ class BatchSummary:
     seconds: float = 0.0
     failures: list[dict[str, str]] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
+    #: Blocks checked this run (`check.mode` on), and the pages to review: key and failed block ids.
+    blocks_checked: int = 0
+    review: list[dict[str, Any]] = field(default_factory=list)
+
+    def add_checks(self, outcome: PageOutcome) -> None:
+        """Count a page's checked blocks; a page with blocks that failed their checks is to review."""
+        self.blocks_checked += outcome.checked
+        if outcome.flagged:
+            self.review.append({"key": outcome.key, "blocks": list(outcome.flagged)})
 
     @property
     def pages_per_second(self) -> float:
@@ -90,10 +99,17 @@ class BatchSummary:
         }
 
     def line(self) -> str:
+        checks = ""
+        if self.blocks_checked:
+            flagged = sum(len(r["blocks"]) for r in self.review)
+            checks = (
+                f"; {self.blocks_checked - flagged} of {self.blocks_checked} block(s) passed their checks, "
+                f"{len(self.review)} page(s) to review"
+            )
         return (
             f"{self.pages} page(s): {self.translated} translated, {self.skipped} already done, "
             f"{self.failed} failed, in {self.seconds:.1f} s ({self.pages_per_second:.2f} pages/s, "
-            f"{self.engine} engine, {self.workers} worker(s)); outputs in {self.out_dir}"
+            f"{self.engine} engine, {self.workers} worker(s)){checks}; outputs in {self.out_dir}"
         )
 
 
@@ -165,6 +181,7 @@ def run_batch(
                 batch.write(doc, index, outcome)
                 if outcome.ok:
                     summary.translated += 1
+                    summary.add_checks(outcome)
                 else:
                     summary.failed += 1
                     summary.failures.append({"key": outcome.key, "error": outcome.error or ""})

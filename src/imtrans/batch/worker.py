@@ -40,6 +40,9 @@ class PageOutcome:
     error: str | None = None
     fatal: ImtransError | None = None
     seconds: float = 0.0
+    #: Blocks the page's check looked at, and those that failed it (ids), when `check.mode` is on.
+    checked: int = 0
+    flagged: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -61,7 +64,11 @@ def translate_page(pipeline: Pipeline, job: PageJob, data: bytes | None = None) 
         _stop_without_translator(result.page, job.key)
         encoded = encode_image(result.image, job.out_format)
         layers = layers_bytes(result, job.layers, image) if job.layers else None
-        return PageOutcome(job.key, encoded, result.to_json(), layers, seconds=time.perf_counter() - start)
+        page = result.page
+        flagged = tuple(bid for bid, q in page.quality.items() if q.failed)
+        checked = page.check.blocks if page.check is not None else 0
+        return PageOutcome(job.key, encoded, result.to_json(), layers, seconds=time.perf_counter() - start,
+                           checked=checked, flagged=flagged)  # fmt: skip
     except _FATAL as e:
         return PageOutcome(job.key, error=str(e), fatal=e, seconds=time.perf_counter() - start)
     except ImtransError as e:

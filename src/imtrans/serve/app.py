@@ -44,7 +44,14 @@ from imtrans.serve.service import (
     UnknownBlock,
 )
 from imtrans.serve.workers import QueueFull
-from imtrans.settings import RecognizeSettings, ServeSettings, Settings, TranslateSettings
+from imtrans.settings import (
+    CHECK_MODES,
+    CheckSettings,
+    RecognizeSettings,
+    ServeSettings,
+    Settings,
+    TranslateSettings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +84,7 @@ def _field_help(model: type, name: str) -> str:
 
 #: The translators a request may name: this package's and those of installed plugins (registry.py).
 TranslatorName = Enum("TranslatorName", {n: n for n in TRANSLATORS.names()}, type=str)  # type: ignore[misc]
+CheckMode = Enum("CheckMode", {n: n for n in CHECK_MODES}, type=str)  # type: ignore[misc]
 
 
 def create_app(settings: Settings | None = None, serve: ServeSettings | None = None) -> FastAPI:
@@ -142,6 +150,7 @@ def create_app(settings: Settings | None = None, serve: ServeSettings | None = N
                 "source": settings.recognize.source,
                 "target": settings.translate.target,
                 "translator": settings.translate.resolved_translator,
+                "check": settings.check.mode,
             },
             server_glossary=settings.translate.glossary is not None,
             max_upload_bytes=serve.max_upload_bytes,
@@ -169,6 +178,7 @@ def create_app(settings: Settings | None = None, serve: ServeSettings | None = N
         glossary: Annotated[
             UploadFile | None, File(description=_field_help(TranslateSettings, "glossary"))
         ] = None,
+        check: Annotated[CheckMode | None, Form(description=_field_help(CheckSettings, "mode"))] = None,
         wait: Annotated[
             bool, Query(description="Answer when the job has finished, not when it is queued.")
         ] = False,
@@ -180,6 +190,7 @@ def create_app(settings: Settings | None = None, serve: ServeSettings | None = N
             target=target,
             translator=translator.value if translator is not None else None,
             glossary=await glossary.read() if glossary is not None else None,
+            check=check.value if check is not None else None,
         )
         job_id, future = await run_in_threadpool(service.submit, job_request)
         response.headers["Location"] = f"/v1/jobs/{job_id}"

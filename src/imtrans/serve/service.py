@@ -74,6 +74,7 @@ class TranslateRequest:
     target: str | None = None
     translator: str | None = None
     glossary: bytes | None = None
+    check: str | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ class TranslationService:
                     "recognize.source": request.source,
                     "translate.target": request.target,
                     "translate.translator": request.translator,
+                    "check.mode": request.check,
                 }.items()
                 if v
             }
@@ -167,6 +169,7 @@ class TranslationService:
                 else ("server" if has_glossary else None),
                 "width": int(width),
                 "height": int(height),
+                "check": settings.check.mode,
             }
             job_id = self.store.create(options)
             try:

@@ -72,10 +72,11 @@ class Worker:
         """A pipeline for a request's settings, sharing this worker's engines.
 
         Raises:
-            ValueError: the settings differ from the server's in more than languages and translator.
+            ValueError: the settings differ from the server's in more than languages, translator
+                and check.
         """
         if _engine_sections(settings) != _engine_sections(self.base.settings):
-            raise ValueError("a request may change only the languages and the translator")
+            raise ValueError("a request may change only the languages, the translator and the check")
         key = settings.model_dump_json()
         found = self._pipelines.pop(key, None)
         if found is None:
@@ -94,6 +95,7 @@ class Worker:
 def _engine_sections(settings: Settings) -> dict:
     data = settings.to_dict()
     data.pop("translate")
+    data.pop("check")  # what is checked after rendering: no engine of its own
     data["recognize"].pop("source")  # passed to the recogniser per call
     return data
 

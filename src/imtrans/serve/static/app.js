@@ -98,7 +98,20 @@ function pageSummary(page) {
       nothing: true,
     };
   }
-  return { text: `Done: ${drawn} of ${page.blocks.length} block(s) translated in ${total.toFixed(1)} s.`, nothing: false };
+  return { text: `Done: ${drawn} of ${page.blocks.length} block(s) translated in ${total.toFixed(1)} s.${checksLine(page)}`, nothing: false };
+}
+
+// How many blocks passed their checks, and how many are marked to review ("" without a check).
+function checksLine(page) {
+  if (!page.check) return "";
+  const marked = page.check.failed ? ` (${page.check.failed} to review, marked)` : "";
+  return ` ${page.check.passed} of ${page.check.blocks} passed the checks${marked}.`;
+}
+
+// The checks a block failed after repair, as words ("" when it passed or was not checked).
+function failedChecks(block) {
+  if (!block.quality || block.quality.passed) return "";
+  return block.quality.failed.map((c) => c.replace("_", " ")).join(", ");
 }
 
 // ---- the form -----------------------------------------------------------------------------
@@ -234,7 +247,10 @@ function blockShape(block, view) {
   shape.setAttribute("role", "button");
   shape.dataset.block = block.id;
   const translation = block.translation ? block.translation.text : "(not translated)";
-  shape.setAttribute("aria-label", `Block ${block.id}: ${block.text}, translated: ${translation}`);
+  const failed = failedChecks(block);
+  shape.classList.toggle("failed", failed !== "");
+  const checks = failed ? `, failed its checks: ${failed}` : "";
+  shape.setAttribute("aria-label", `Block ${block.id}: ${block.text}, translated: ${translation}${checks}`);
   const show = () => highlight(block, view);
   shape.addEventListener("mouseenter", show);
   shape.addEventListener("focus", show);
@@ -267,6 +283,7 @@ function highlight(block, view) {
   pop.replaceChildren(
     textLine("read", block.text),
     textLine("translated", block.translation ? block.translation.text : "(not translated)"),
+    ...(failedChecks(block) ? [textLine("failed", `failed its checks: ${failedChecks(block)}`)] : []),
   );
   pop.style.left = `${Math.max(0, Math.min(...xs) * scale)}px`;
   pop.hidden = false;
@@ -291,6 +308,12 @@ function listBlocks(page) {
     item.dataset.block = block.id;
     item.classList.toggle("untranslated", !block.translation);
     item.querySelector(".block-id").textContent = block.id;
+    const failed = failedChecks(block);
+    item.classList.toggle("failed", failed !== "");
+    const mark = item.querySelector(".block-checks");
+    mark.hidden = !failed;
+    mark.textContent = failed ? `⚠ ${failed}` : "";
+    mark.title = failed ? `Failed its checks after repair: ${failed}. Look at it.` : "";
     item.querySelector(".block-lang").textContent = `${block.language}→${page.target_lang}`;
     item.querySelector(".text").textContent = block.text;
     const box = item.querySelector("textarea");
@@ -354,7 +377,7 @@ async function rerender() {
     state.showOriginal = false;
     await showJob(await response.json());
     const drawn = state.job.page.blocks.filter((b) => b.translation).length;
-    $("#render-status").textContent = `Re-rendered (revision ${state.job.revision}): ${drawn} block(s) drawn.`;
+    $("#render-status").textContent = `Re-rendered (revision ${state.job.revision}): ${drawn} block(s) drawn.${checksLine(state.job.page)}`;
   } catch (e) {
     $("#render-status").textContent = "";
     $("#render-error").textContent = e.message;
