@@ -34,6 +34,7 @@ from imtrans.types import (
     EraseCode,
     Page,
     RecognizeCode,
+    RenderCode,
     Severity,
     Style,
     TranslateCode,
@@ -451,9 +452,14 @@ def _with_check(result: PageResult, checked: CheckResult | None) -> PageResult:
     """The result with the check's repaired images, styles, quality, summary and diagnostics."""
     if checked is None:
         return result
+    # A block a repair drew again so that it fits no longer overflows: its render note goes.
+    fixed = {bid for bid, fits in checked.redrawn.items() if fits}
+    kept = tuple(
+        d for d in result.page.diagnostics if not (d.code == RenderCode.OVERFLOW and d.block_id in fixed)
+    )
     page = result.page.with_(
         styles={**result.page.styles, **checked.styles},
-        diagnostics=result.page.diagnostics + checked.diagnostics,
+        diagnostics=kept + checked.diagnostics,
         quality=checked.quality,
         check=checked.summary,
     )

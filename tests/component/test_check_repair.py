@@ -115,6 +115,20 @@ def test_check_off_draws_exactly_what_the_renderer_draws_and_report_changes_no_p
     assert "check" not in off.page.timings and "repair" not in off.page.timings
 
 
+def test_a_repair_that_makes_an_overflowing_block_fit_takes_its_overflow_note_away() -> None:
+    pipeline = Pipeline(_sign_settings("repair"))
+    image = load_image(ROOT / "examples/sign_ko.png")
+    first = pipeline.translate(image)
+    long = Translation("b2", "Exit number three, towards the city hall " * 12, "ko", "en", "edited")
+    page = first.page.with_(translations={**first.page.translations, "b2": long})
+    off = Pipeline(_sign_settings("off")).rerender(image, page)
+    assert "overflow" in {d.code for d in off.page.diagnostics if d.block_id == "b2"}
+    repaired = Pipeline(_sign_settings("repair").with_overrides({"check.budget": 10.0})).rerender(image, page)
+    q = repaired.page.quality["b2"]
+    assert q.passed and "grow_box" in q.repairs and q.values["overflow"] == 0
+    assert not [d for d in repaired.page.diagnostics if d.block_id == "b2" and d.severity != "info"]
+
+
 def test_every_block_of_a_translated_page_carries_its_quality() -> None:
     result = Pipeline(_sign_settings("repair")).translate(load_image(ROOT / "examples/sign_ko.png"))
     page = result.page

@@ -105,6 +105,8 @@ class CheckResult:
     summary: CheckSummary
     diagnostics: tuple[Diagnostic, ...]
     timings: dict[str, float]
+    #: Blocks drawn again by a repair, and whether each new drawing fits its region.
+    redrawn: dict[str, bool] = field(default_factory=dict)
 
 
 @dataclass
@@ -187,6 +189,7 @@ def check_page(
     )
     for r in renders:
         canvas.count(r, 1)
+    original_renders = dict(canvas.renders)
     styles = {r.block.id: r.style for r in renders}
     quality: dict[str, BlockQuality] = {}
     blocks = list(erased_blocks) + [
@@ -225,6 +228,11 @@ def check_page(
         summary=summary,
         diagnostics=diagnostics,
         timings={"check": seconds - budget.spent, "repair": budget.spent},
+        redrawn={
+            bid: not r.drawing.layout.overflow
+            for bid, r in canvas.renders.items()
+            if r is not original_renders.get(bid)
+        },
     )
 
 
@@ -472,13 +480,16 @@ def _draw_attempts(
     block, st = render.block, render.style
     others = [r.block.quad for r in canvas.renders.values() if r.block.id != block.id] + canvas.kept
 
+    # Never larger than it was drawn: the renderer may have capped it (headings not smaller
+    # than body text), and a repair wants room or colour, not size.
+    largest = max(settings.render.min_font_px, render.drawing.layout.font_px)
+
     def draw(style: Style, quad: Quad | None = None, vertical: bool | None = None) -> BlockRender:
         b = block if quad is None else replace(block, quad=quad)
-        rs = (
-            settings.render
-            if vertical is None
-            else settings.render.model_copy(update={"vertical_for_cjk": vertical})
-        )
+        update: dict[str, object] = {"max_font_px": largest}
+        if vertical is not None:
+            update["vertical_for_cjk"] = vertical
+        rs = settings.render.model_copy(update=update)
         drawing = draw_block(b, render.text, style, rs, target, render.font_spec, canvas.erased.shape[:2],
                              image=canvas.erased, obstacles=others)  # fmt: skip
         return BlockRender(block, render.text, style, render.font_spec, drawing)
