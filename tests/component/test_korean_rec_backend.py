@@ -61,7 +61,7 @@ def test_a_missing_model_is_named(tmp_path: Path) -> None:
         KoreanRecognizer(tmp_path / "korean_missing.onnx").read_crops([np.zeros((32, 64, 3), np.uint8)])
 
 
-def test_the_router_reads_korean_with_it_by_name_and_tesseract_stays_the_default() -> None:
+def test_the_router_reads_korean_with_it_by_default_and_tesseract_stays_available_by_name() -> None:
     from imtrans.recognize import make_recognizer
     from imtrans.registry import RECOGNIZERS
     from imtrans.settings import Settings
@@ -74,5 +74,6 @@ def test_the_router_reads_korean_with_it_by_name_and_tesseract_stays_the_default
     assert [ln.recognizer for ln in out] == ["korean-ctc"] * 2
     assert [ln.language for ln in out] == ["ko", "ko"]
     assert float(np.mean([cer(ln.text, t) for ln, t in zip(out, texts, strict=True)])) <= 0.05
-    # Not the default yet: it reads turned Hangul as Korean, which the orientation check relies on not happening.
-    assert make_recognizer(Settings().recognize).korean.name == "tesseract"  # type: ignore[attr-defined]
+    assert make_recognizer(Settings().recognize).korean.name == "korean-ctc"  # type: ignore[attr-defined]
+    tess = make_recognizer(Settings().with_overrides({"recognize.korean": "tesseract"}).recognize)
+    assert tess.korean.name == "tesseract"  # type: ignore[attr-defined]

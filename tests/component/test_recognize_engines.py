@@ -70,7 +70,7 @@ def test_auto_on_a_mixed_page_routes_korean_to_tesseract(recognizer):
         offset += p.image.shape[0]
     read = recognizer.recognize(image, lines, "auto")
     assert [ln.language for ln in read] == ["ko", "en", "ja"]
-    assert read[0].recognizer == "tesseract" and read[1].recognizer == "ppocr"
+    assert read[0].recognizer == "korean-ctc" and read[1].recognizer == "ppocr"
     assert cer(read[0].text, texts[0]) <= 0.1
 
 

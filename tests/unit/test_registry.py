@@ -51,7 +51,7 @@ def test_the_default_sections_are_the_default_backends_options() -> None:
     assert isinstance(s.detect, PPOCRDetectSettings)
     assert isinstance(s.erase, TeleaSettings)
     assert isinstance(s.translate, LocalSettings)
-    assert s.recognize.korean == "tesseract"
+    assert s.recognize.korean == "korean-ctc"
 
 
 def test_naming_another_backend_leaves_the_old_ones_options_behind() -> None:
@@ -204,7 +204,7 @@ def test_a_stage_section_of_the_base_model_builds_with_the_backends_defaults() -
 
     router = make_recognizer(RecognizeSettings(min_confidence=0.5))
     assert isinstance(router, RoutingRecognizer)
-    assert (router.settings.korean, router.settings.min_confidence) == ("tesseract", 0.5)
+    assert (router.settings.korean, router.settings.min_confidence) == ("korean-ctc", 0.5)
 
 
 def test_a_deeply_nested_settings_file_is_one_config_error(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ top-left corner (on a page that needs 90, its first edge points up).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -37,8 +38,10 @@ from imtrans.types import Block, Direction, Line, Point, Quad
 ANGLES = (0, 90, 180, 270)
 #: Lines read again under each candidate rotation (the longest ones carry the most evidence).
 SAMPLE_LINES = 8
-#: Rotations are tried only on pages whose text reads worse than this (see `score`).
-CHECK_BELOW = 0.5
+#: Rotations are tried only on pages whose text reads worse than this (see `score`). Turned
+#: pages read by korean-ctc score 0.55-0.70, upright real photos 0.59 and up, so the check
+#: looks at some upright pages too; `find_rotation` leaves them as they are.
+CHECK_BELOW = 0.8
 #: A rotation must score at least this (length-weighted mean confidence of plausible readings)...
 MIN_SCORE = 0.5
 #: ... and this much more than the page as it is.
@@ -212,7 +215,7 @@ def engines_reader(recognizer: Any, language: str) -> Reader:
     """The reader `find_rotation` uses with the pipeline's recogniser.
 
     With the routing recogniser and `auto`, each line gets the more plausible of PP-OCR's
-    reading and (when that is not good enough) the Korean reader's (Tesseract kor by default), if it is Hangul syllables:
+    reading and (when that is not good enough) Tesseract kor's (`_turn_sensitive`), if it is Hangul syllables:
     the routing rule itself prefers a confident PP-OCR reading of a Latin prefix ('#ENFP')
     over Tesseract's Korean reading of the whole line, which says nothing about orientation.
     Any other recogniser or language reads with `recognizer.recognize`.
@@ -221,6 +224,8 @@ def engines_reader(recognizer: Any, language: str) -> Reader:
     if language != "auto" or ppocr is None or korean is None:
         return lambda image, lines: recognizer.recognize(image, lines, language)
     from imtrans.recognize.route import mostly_hangul_syllables
+
+    korean = _turn_sensitive(korean)
 
     def read(image: np.ndarray, lines: list[Line]) -> list[Line]:
         first = [
@@ -236,6 +241,25 @@ def engines_reader(recognizer: Any, language: str) -> Reader:
         return first
 
     return read
+
+
+def _turn_sensitive(korean: Any) -> Any:
+    """The Korean reader the check judges with: Tesseract kor, whatever reads the page.
+
+    A reader trained on upright lines only (korean-ctc) reads Hangul turned upside down as
+    plausible syllables at 0.6-0.8 confidence, so its readings cannot tell a turned line from
+    an upright one; Tesseract's confidence falls on turned text.
+    """
+    if korean.name == "tesseract":
+        return korean
+    return _tesseract()
+
+
+@functools.cache
+def _tesseract() -> Any:
+    from imtrans.recognize.tesseract import TesseractRecognizer
+
+    return TesseractRecognizer()
 
 
 def _letters(line: Line) -> int:

@@ -1,9 +1,10 @@
 """Choose a recogniser per line: PP-OCRv6 for ja / zh / Latin, a Korean reader for Hangul.
 
-The Korean reader is the recogniser `recognize.korean` names: Tesseract `kor` by default, or
-imtrans's own `korean-ctc` (`recognize/korean.py`, trained by `training/train_recognizer.py`),
-which reads Korean better but also reads turned Hangul as plausible Korean, so the page
-orientation check (`detect/orientation.py`) cannot rely on it yet. With `auto`, every line is read by PP-OCR first (fast, batched). PP-OCR's dictionary
+The Korean reader is the recogniser `recognize.korean` names: imtrans's own `korean-ctc` by
+default (`recognize/korean.py`, trained by `training/train_recognizer.py`), or Tesseract `kor`.
+korean-ctc also reads turned Hangul as plausible Korean, so the page orientation check
+(`detect/orientation.py`) judges turned lines with Tesseract. With `auto`, every line is read
+by PP-OCR first (fast, batched). PP-OCR's dictionary
 has no Hangul, so a Korean line comes back empty, whitespace, or far shorter than the line is
 long, with a low score; such lines are read again by the Korean reader, and the reading with
 the more plausible script and confidence wins. The line's language then follows its script:
@@ -105,9 +106,9 @@ class RouteSettings(RecognizeSettings):
     """Options of the routing recogniser (`--set recognize.KEY=VALUE`)."""
 
     korean: str = Field(
-        "tesseract",
-        description="Recogniser backend that reads Hangul lines (PP-OCR has no Hangul): tesseract, "
-        "or korean-ctc (imtrans's own, recognize/korean.py); it must offer read_lines (LineReader).",
+        "korean-ctc",
+        description="Recogniser backend that reads Hangul lines (PP-OCR has no Hangul): korean-ctc "
+        "(imtrans's own, recognize/korean.py) or tesseract; it must offer read_lines (LineReader).",
     )
 
 
