@@ -191,8 +191,14 @@ def _no_translator_note(page: Any, image: Path, output: Path, json_out: Path | N
     if not any(d.code == TranslateCode.NO_TRANSLATOR for d in page.diagnostics):
         return
     page_json = json_out or "PAGE.json (rerun with --json PAGE.json)"
+    drawn = sum(1 for t in page.translations.values() if t.text.strip())
+    what = (
+        f"only the glossary's {drawn} block(s) were translated; the others are erased in {output}"
+        if drawn
+        else f"nothing was translated; {output} is the erased image"
+    )
     typer.echo(
-        f"imtrans: warning: no translator, so nothing was translated; {output} is the erased image. "
+        f"imtrans: warning: no translator, so {what}. "
         f"Install a model (imtrans models list), or type translations into {page_json} "
         f"and run `imtrans render {page_json if json_out else 'PAGE.json'} {image} -o OUT.png`",
         err=True,

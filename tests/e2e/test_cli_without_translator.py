@@ -59,3 +59,21 @@ def test_translate_without_a_translator_writes_the_erased_page_and_a_typed_trans
     assert "-> Seoul Station" in proc.stderr
     typed = np.asarray(Image.open(tmp_path / "typed.png").convert("RGB"))
     assert not np.array_equal(typed, source) and not np.array_equal(typed, erased)
+
+
+def test_a_glossary_in_front_of_a_missing_model_still_draws_its_entries(tmp_path):
+    (tmp_path / "g.csv").write_text("source,target\n서울역,Seoul Station\n", encoding="utf-8")
+    proc = imtrans(
+        "translate", str(SIGN), "--to", "en", "-o", "out.png", "--json", "page.json", "--erased", "erased.png",
+        "--translator", "local", "--glossary", "g.csv", tmp_path=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "only the glossary's 1 block(s) were translated; the others are erased in out.png" in proc.stderr
+    page = json.loads((tmp_path / "page.json").read_text(encoding="utf-8"))
+    drawn = [b["translation"]["text"] for b in page["blocks"] if b["translation"]]
+    assert drawn == ["Seoul Station"]
+    untranslated = {d["block_id"] for d in page["diagnostics"] if d["code"] == "no_translator"}
+    assert len(untranslated) == len(page["blocks"]) - 1
+    out = np.asarray(Image.open(tmp_path / "out.png").convert("RGB"))
+    erased = np.asarray(Image.open(tmp_path / "erased.png").convert("RGB"))
+    assert not np.array_equal(out, erased)  # the glossary's entry is drawn

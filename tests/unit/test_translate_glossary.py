@@ -187,3 +187,28 @@ def test_glossary_front_does_not_call_inner_when_everything_matches() -> None:
         "Restroom",
     ]
     assert inner.calls == []
+
+
+def test_glossary_front_keeps_its_answers_when_the_model_behind_it_is_missing(tmp_path: Path) -> None:
+    from imtrans.errors import ModelMissingError
+    from imtrans.translate.blocks import translate_blocks
+    from imtrans.translate.local import LocalTranslator
+    from imtrans.types import Block, Line, Quad, TranslateCode
+
+    front = GlossaryFront(GLOSSARY, LocalTranslator(model_dir=tmp_path / "no-model"))
+    answer = front.translate(["출구", "어서 오세요"], "ko", "en")
+    assert answer.texts == ["Exit", ""]
+    assert [(n.index, n.code) for n in answer.notes] == [(1, TranslateCode.NO_TRANSLATOR)]
+    assert "does not exist" in answer.notes[0].message
+    # On a page: the glossary's block is translated, the other has no translation and a diagnostic.
+    box = Quad.from_rect(0, 0, 10, 10)
+    blocks = [
+        Block(f"b{i}", box, (Line(f"l{i}", box, text=text),), language="ko")
+        for i, text in enumerate(["출구", "어서 오세요"])
+    ]
+    translations, diags = translate_blocks(front, blocks, "ko", "en")
+    assert {k: t.text for k, t in translations.items()} == {"b0": "Exit"}
+    assert [(d.code, d.block_id) for d in diags] == [("no_translator", "b1")]
+    # With no glossary answer at all, the missing model is the page's error, as before.
+    with pytest.raises(ModelMissingError):
+        front.translate(["어서 오세요"], "ko", "en")

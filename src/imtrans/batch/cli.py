@@ -85,8 +85,10 @@ def batch_command(
     from imtrans.batch.progress import RichProgress
     from imtrans.imageio import atomic_writes
     from imtrans.settings import translation_settings
+    from imtrans.translate.factory import check_ready
 
     settings = translation_settings(config, set_, to, source, translator, glossary, model, model_dir, check)
+    check_ready(settings.translate, settings.recognize.source)  # no model: stop before the first page
     if json_out is not None and not _will_exist(json_out.parent, output):
         raise OutputError(f"cannot write {json_out}: folder {json_out.parent} does not exist")
     if review_list is not None and not _will_exist(review_list.parent, output):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from imtrans.translate.base import Translator, check_aligned, notes_to_diagnostics
-from imtrans.types import Block, Diagnostic, Translation
+from imtrans.types import Block, Diagnostic, TranslateCode, Translation
 
 
 def translate_blocks(
@@ -20,7 +20,8 @@ def translate_blocks(
         target: The language wanted.
 
     Returns:
-        A `Translation` per block id (a glossary miss keeps the source text), and one
+        A `Translation` per block id (a glossary miss keeps the source text; a block noted
+        ``no_translator``, which a glossary in front of a missing model leaves, has none), and one
         `Diagnostic` per note (glossary misses as warnings, fuzzy matches as info).
 
     Raises:
@@ -31,8 +32,10 @@ def translate_blocks(
     texts = [b.text for b in blocks]
     answer = translator.translate(texts, source, target)
     out = check_aligned(texts, answer.texts, translator.name)
+    untranslated = {n.index for n in answer.notes if n.code == TranslateCode.NO_TRANSLATOR}
     translations = {
         b.id: Translation(b.id, text, source, target, translator.name, translator.model)
-        for b, text in zip(blocks, out, strict=True)
+        for i, (b, text) in enumerate(zip(blocks, out, strict=True))
+        if i not in untranslated
     }
     return translations, notes_to_diagnostics(answer.notes, [b.id for b in blocks])

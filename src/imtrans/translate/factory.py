@@ -49,3 +49,27 @@ def make_translator(settings: TranslateSettings, source: str) -> Translator:
     if settings.glossary is not None:
         translator = GlossaryFront(Glossary.load(settings.glossary, settings.fuzzy_threshold), translator)
     return translator
+
+
+def check_ready(settings: TranslateSettings, source: str) -> None:
+    """Fail before any image is read when no block could be translated.
+
+    Only the local translator without a glossary can be found wanting this early: a
+    service's key is checked when it is built, and a glossary translates what it holds.
+
+    Args:
+        settings: The translate section of the settings.
+        source: The source language, or ``auto``: then a model for any source will do.
+
+    Raises:
+        ModelMissingError: No model for the pair (or for any pair into the target).
+    """
+    if settings.resolved_translator != "local" or settings.glossary is not None:
+        return
+    from imtrans.languages import SOURCE_LANGUAGES
+    from imtrans.translate.local import LocalTranslator
+
+    backend = TRANSLATORS.build(settings)
+    if isinstance(backend, LocalTranslator):
+        sources = [source] if source != "auto" else [s for s in SOURCE_LANGUAGES if s != settings.target]
+        backend.check_ready(sources, settings.target)

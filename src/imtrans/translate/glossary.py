@@ -32,7 +32,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from imtrans.errors import ConfigError, LanguageError
+from imtrans.errors import ConfigError, LanguageError, ModelMissingError
 from imtrans.languages import TARGET_LANGUAGES, normalize
 from imtrans.settings import TranslateSettings
 from imtrans.translate.base import SegmentNote, Translated, Translator, check_aligned
@@ -305,16 +305,29 @@ class GlossaryFront:
         self.model = inner.model
 
     def translate(self, texts: Sequence[str], source: str, target: str) -> Translated:
-        """Glossary first, the rest through `inner` in one call."""
+        """Glossary first, the rest through `inner` in one call.
+
+        When `inner` has no model (`ModelMissingError`) but the glossary answered some
+        segments, those answers are returned and each other segment gets a ``no_translator``
+        note and an empty text; with no glossary answer at all the error propagates.
+        """
         matches = self.glossary.match_all(texts, source, target)
         out = [m.translation if m is not None else "" for m in matches]
         notes = [_fuzzy_note(i, texts[i], m) for i, m in enumerate(matches) if m is not None and not m.exact]
         rest = [i for i, m in enumerate(matches) if m is None]
         if rest:
             todo = [texts[i] for i in rest]
-            answer = self.inner.translate(todo, source, target)
-            for i, text in zip(rest, check_aligned(todo, answer.texts, self.inner.name), strict=True):
-                out[i] = text
-            notes += [replace(n, index=rest[n.index]) for n in answer.notes if 0 <= n.index < len(rest)]
+            try:
+                answer = self.inner.translate(todo, source, target)
+            except ModelMissingError as e:
+                if len(rest) == len(texts):
+                    raise
+                # The glossary's answers stand; the rest stay untranslated, as on a page
+                # without a translator (erased, nothing drawn).
+                notes += [SegmentNote(i, TranslateCode.NO_TRANSLATOR, f"not translated: {e}") for i in rest]
+            else:
+                for i, text in zip(rest, check_aligned(todo, answer.texts, self.inner.name), strict=True):
+                    out[i] = text
+                notes += [replace(n, index=rest[n.index]) for n in answer.notes if 0 <= n.index < len(rest)]
         notes.sort(key=lambda n: n.index)
         return Translated(check_aligned(texts, out, self.name), tuple(notes))

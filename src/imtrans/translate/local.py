@@ -136,6 +136,25 @@ class LocalTranslator:
         if not spec.translates(source, target):
             raise TranslatorError(f"model {spec.name} translates {spec.pairs_label}, not {source}->{target}")
 
+    def check_ready(self, sources: Sequence[str], target: str) -> None:
+        """Fail now when no model for any of these pairs is here or can be downloaded (nothing is loaded).
+
+        A batch calls this before its first page: on a machine without models every page
+        would come back untranslated.
+
+        Raises:
+            ModelMissingError: The first pair's reason and its ways out.
+        """
+        first: Exception | None = None
+        for source in sources:
+            try:
+                self._resolve(source, target)
+                return
+            except (ModelMissingError, TranslatorError) as e:
+                first = first or e
+        if first is not None:
+            raise ModelMissingError(str(first))
+
     def translate(self, texts: Sequence[str], source: str, target: str) -> Translated:
         """Translate in batches, loading (and if needed downloading) the model on first use."""
 
