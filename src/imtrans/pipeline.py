@@ -248,9 +248,10 @@ class Pipeline:
     def erase_page(self, image: np.ndarray, page: Page) -> PageResult:
         """Erase the lines of an already-read page (no detection or recognition again)."""
         timings: dict[str, float] = {}
+        earlier = _making_time(page)
         erased, text, notes = self._erase(image, page.blocks, timings)
         page = page.with_(diagnostics=page.diagnostics + notes, timings=timings)
-        checked = self._check(image, erased, text.mask, None, page.blocks, [], [], "", timings)
+        checked = self._check(image, erased, text.mask, None, page.blocks, [], [], "", timings, earlier)
         return _with_check(PageResult(page=page, image=erased, erased=erased, mask=text.mask), checked)
 
     def rerender(self, image: np.ndarray, page: Page) -> PageResult:
@@ -265,9 +266,12 @@ class Pipeline:
         styles = {b.id: page.styles.get(b.id) or missing[b.id] for b in todo}
         with _timed(timings, "render"):
             out, notes, renders = self._render(erased, todo, page.translations, styles, page.target_lang)
+        earlier = _making_time(page)
         page = page.with_(styles=styles, diagnostics=erase_notes + tuple(notes), timings=timings)
         kept = [b for b in page.blocks if b.id not in page.translations]
-        checked = self._check(image, erased, text.mask, out, todo, renders, kept, page.target_lang, timings)
+        checked = self._check(
+            image, erased, text.mask, out, todo, renders, kept, page.target_lang, timings, earlier
+        )
         return _with_check(PageResult(page=page, image=out, erased=erased, mask=text.mask), checked)
 
     # -- steps shared by the jobs -----------------------------------------------------------
@@ -387,9 +391,15 @@ class Pipeline:
         kept: list[Block],
         target: str,
         timings: dict[str, float],
+        earlier: float = 0.0,
     ) -> CheckResult | None:
         """Step 7: every block's output checked and, with ``check.mode=repair``, repaired
-        (`imtrans.check`); None when ``check.mode`` is off."""
+        (`imtrans.check`); None when ``check.mode`` is off.
+
+        Repairs may take ``check.budget`` of the page's time: this call's stages, plus
+        ``earlier``, the time the page took to read where this call did not read it (a
+        re-render, or eval erasing a page it read).
+        """
         from imtrans.check import Engines, check_page
 
         if self.settings.check.mode == "off":
@@ -400,7 +410,7 @@ class Pipeline:
             eraser=self.eraser,
             alternative=self._other_eraser,
         )
-        page_seconds = sum(timings.values())
+        page_seconds = earlier + sum(timings.values())
         checked = check_page(image, erased, mask, out, erased_blocks, renders, kept, target, engines,
                              self.settings, page_seconds)  # fmt: skip
         for stage, seconds in checked.timings.items():
@@ -446,6 +456,11 @@ class Pipeline:
             for line_id in text.fallback_line_ids
         )
         return erased, text, notes
+
+
+def _making_time(page: Page) -> float:
+    """The time a page's recorded stages took, its check left out (the base of a repair budget)."""
+    return sum(v for k, v in page.timings.items() if k not in ("check", "repair"))
 
 
 def _with_check(result: PageResult, checked: CheckResult | None) -> PageResult:

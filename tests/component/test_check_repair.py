@@ -137,3 +137,13 @@ def test_every_block_of_a_translated_page_carries_its_quality() -> None:
     assert page.check.passed == sum(q.passed for q in page.quality.values())
     assert all(0.0 <= q.score <= 1.0 for q in page.quality.values())
     assert "check" in page.timings and "repair" in page.timings
+
+
+def test_read_back_turns_text_drawn_at_90_degrees_upright(pipeline: Pipeline) -> None:
+    from imtrans.check.legibility import read_back
+
+    r = render_lines(["EXIT 3 SOUTH"], "en", size=40, width=420)
+    turned = np.ascontiguousarray(np.rot90(r.image, 1))  # reads bottom to top: 90 degrees
+    h, w = turned.shape[:2]
+    box = (0.0, 0.0, float(w), float(h))
+    assert read_back(pipeline.detector, pipeline.recognizer, turned, box, "en", turns=1) == "EXIT 3 SOUTH"

@@ -32,15 +32,23 @@ def read_back(
     box: tuple[float, float, float, float],
     language: str,
     pad: float = READ_PAD,
+    turns: int = 0,
+    min_pad: float = 0.0,
 ) -> str:
     """The text found and read inside ``box`` (x0, y0, x1, y1) of ``image``, grown by ``pad``
-    of its longer side; lines joined in the order the detector gives them ("" for a box under 8 px)."""
+    of its longer side (at least ``min_pad`` px); lines joined in the order the detector gives
+    them ("" for a box under 8 px).
+
+    Args:
+        turns: Quarter turns clockwise that set the text upright (text drawn at 90 degrees
+            reads upright after one): the crop is turned before it is read.
+    """
     x0, y0, x1, y1 = box
-    grow = pad * max(x1 - x0, y1 - y0, 10)
+    grow = max(pad * max(x1 - x0, y1 - y0, 10), min_pad)
     h, w = image.shape[:2]
     xa, ya = max(0, int(x0 - grow)), max(0, int(y0 - grow))
     xb, yb = min(w, math.ceil(x1 + grow)), min(h, math.ceil(y1 + grow))
-    crop = np.ascontiguousarray(image[ya:yb, xa:xb])
+    crop = np.ascontiguousarray(np.rot90(image[ya:yb, xa:xb], -(turns % 4)))
     if crop.shape[0] < 8 or crop.shape[1] < 8:
         return ""
     lines = detector.detect(crop)

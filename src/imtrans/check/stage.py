@@ -120,7 +120,8 @@ class _Budget:
 
 @dataclass
 class _Canvas:
-    """The page being checked: the images (changed in place by repairs) and each block's drawing."""
+    """The page being checked: the images and each block's drawing. The images are the stage's
+    inputs until a repair is kept: then they are copied once (`writable`) and changed in place."""
 
     original: np.ndarray
     erased: np.ndarray
@@ -129,6 +130,7 @@ class _Canvas:
     renders: dict[str, BlockRender]
     kept: list[Quad]
     read_back: set[str] = field(default_factory=set)
+    copied: bool = False
     #: Per pixel, how many drawings put ink there (alpha > `INK_ALPHA`), and touch it at all.
     inked: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint8))
     touched: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint8))
@@ -136,14 +138,25 @@ class _Canvas:
     def count(self, render: BlockRender, step: int) -> None:
         """Add (``step`` 1) or take off (-1) a drawing's pixels in `inked` and `touched`."""
         if not self.inked.size:
-            self.inked = np.zeros(self.original.shape[:2], np.int16)
-            self.touched = np.zeros(self.original.shape[:2], np.int16)
+            self.inked = np.zeros(self.original.shape[:2], np.uint8)
+            self.touched = np.zeros(self.original.shape[:2], np.uint8)
         patch = render.drawing.patch
         if patch is None:
             return
         x0, y0, x1, y1 = _patch_window(patch)
-        self.inked[y0:y1, x0:x1] += step * (patch.alpha > INK_ALPHA)
-        self.touched[y0:y1, x0:x1] += step * (patch.alpha > 0)
+        for counts, covered in ((self.inked, patch.alpha > INK_ALPHA), (self.touched, patch.alpha > 0)):
+            view = counts[y0:y1, x0:x1]
+            if step > 0:
+                view += covered.astype(np.uint8)
+            else:
+                view -= covered.astype(np.uint8)
+
+    def writable(self) -> None:
+        """Copy the images before the first change (the stage's inputs are never changed)."""
+        if not self.copied:
+            self.erased, self.mask = self.erased.copy(), self.mask.copy()
+            self.out = None if self.out is None else self.out.copy()
+            self.copied = True
 
 
 def check_page(
@@ -175,15 +188,16 @@ def check_page(
         page_seconds: The page's time before the check; repairs may take ``check.budget`` of it.
 
     Returns:
-        A `CheckResult`; its images are copies, repaired where repairs were kept.
+        A `CheckResult`; its images are the inputs themselves when no repair was kept, else
+        repaired copies (the inputs are never changed).
     """
     start = time.perf_counter()
     budget = _Budget(settings.check.budget * page_seconds if settings.check.mode == "repair" else 0.0)
     canvas = _Canvas(
         original=original,
-        erased=erased.copy(),
-        mask=mask.copy(),
-        out=None if out is None else out.copy(),
+        erased=erased,
+        mask=mask,
+        out=out,
         renders={r.block.id: r for r in renders},
         kept=[b.quad for b in kept],
     )
@@ -299,7 +313,7 @@ def _drawn(
     others = _quads_mask(canvas.kept, win)
     own = canvas.renders.get(block.id)
     own_ink = _alpha_in(own.drawing.patch, win) > INK_ALPHA if own and own.drawing.patch else False
-    others |= (canvas.inked[y0:y1, x0:x1] - own_ink) > 0
+    others |= canvas.inked[y0:y1, x0:x1] > own_ink  # more drawings than its own
     collision = collision_finding(ink, others)
     under = canvas.erased[y0:y1, x0:x1][ink]
     st = render.style
@@ -317,10 +331,17 @@ def _drawn(
         or layout.font_px <= settings.render.min_font_px + SMALL_MARGIN_PX
     )
     if suspicious and ink.any():
-        composed = _composed(canvas, win, {block.id: render})
+        # Read on the ink's box with room around it (the detector needs some background).
+        margin = math.ceil(0.8 * layout.font_px)
+        h, w = canvas.original.shape[:2]
+        read_win = (max(0, x0 - margin), max(0, y0 - margin), min(w, x1 + margin), min(h, y1 + margin))
+        composed = _composed(canvas, read_win, {block.id: render})
         ys, xs = np.nonzero(ink)
-        box = (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
-        read = read_back(engines.detector(), engines.recognizer(), composed, box, target)
+        dx, dy = x0 - read_win[0], y0 - read_win[1]
+        box = (float(xs.min() + dx), float(ys.min() + dy), float(xs.max() + 1 + dx), float(ys.max() + 1 + dy))
+        turns = round(render.style.angle / 90.0) % 4  # text at 90 degrees reads upright after a turn
+        read = read_back(engines.detector(), engines.recognizer(), composed, box, target,
+                         turns=turns, min_pad=0.6 * layout.font_px)  # fmt: skip
         canvas.read_back.add(block.id)
         findings.append(legibility_finding(read, render.text))
     return findings
@@ -468,6 +489,7 @@ def _erase_attempts(
 
 def _accept_erase(canvas: _Canvas, win: Window, erased: np.ndarray, mask: np.ndarray) -> None:
     x0, y0, x1, y1 = win
+    canvas.writable()
     canvas.erased[y0:y1, x0:x1] = erased
     canvas.mask[y0:y1, x0:x1] = mask
     _recompose(canvas, win)
@@ -535,6 +557,8 @@ def _recompose(canvas: _Canvas, win: Window) -> None:
     """The output in ``win`` made again from the erased pixels and every drawing over them."""
     if canvas.out is None:
         return
+    canvas.writable()
+    assert canvas.out is not None
     x0, y0, x1, y1 = win
     canvas.out[y0:y1, x0:x1] = _composed(canvas, win, {})
 
