@@ -68,7 +68,7 @@ from imtrans.evaluate.reading import (
 from imtrans.imageio import load_image
 from imtrans.pipeline import Pipeline
 from imtrans.settings import Settings, settings_hash
-from imtrans.types import Block, Page, Quad, RenderCode, Stage, Translation
+from imtrans.types import Block, Page, Quad, RenderCode, Stage, Style, Translation
 
 #: What eval measures: the pipeline stages with truth to compare with, and the whole page ("e2e").
 STAGES = (Stage.DETECT, Stage.RECOGNIZE, Stage.ERASE, Stage.RENDER, "e2e")
@@ -479,7 +479,7 @@ class Evaluator:
         legibility = []
         delivered: set[int] = set()
         for b in drawn:
-            read_back = self._read_back(result.image, b, target)
+            read_back = self._read_back(result.image, b, target, result.page.styles.get(b.id))
             c = cer(read_back, translations[b.id].text)
             legibility.append(c)
             if c > ILLEGIBLE_CER:
@@ -496,9 +496,13 @@ class Evaluator:
         _style_agreement(result.page, drawn, sample.blocks, owners, out)
         return pairs
 
-    def _read_back(self, image: np.ndarray, block: Block, language: str) -> str:
-        """Read the rendered text inside one block's region, in the target language."""
-        return read_back(self.pipeline.detector, self.pipeline.recognizer, image, block.quad.bbox, language)
+    def _read_back(self, image: np.ndarray, block: Block, language: str, style: Style | None = None) -> str:
+        """Read the rendered text inside one block's region, in the target language, turned
+        upright when it was drawn at 90, 180 or 270 degrees (a page read turned)."""
+        turns = round(style.angle / 90.0) % 4 if style is not None else 0
+        return read_back(
+            self.pipeline.detector, self.pipeline.recognizer, image, block.quad.bbox, language, turns=turns
+        )
 
 
 def reference_translations(
