@@ -30,6 +30,11 @@ from imtrans.types import Severity
         ("ｶﾀｶﾅ", "カタカナ"),  # half-width katakana
         ("비상\u3000구", "비상 구"),  # ideographic space
         ("Straße", "strasse"),  # casefold, not lower
+        ("위 험", "위험"),  # letter-spaced sign lettering closes up
+        ("出 口", "出口"),
+        ("이 길 로", "이길로"),
+        ("이 길로", "이 길로"),  # words of several glyphs keep their spaces
+        ("A B", "a b"),  # Latin letters are words of their own
         ("", ""),
     ],
 )

@@ -33,7 +33,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from imtrans.errors import ConfigError, LanguageError, ModelMissingError
-from imtrans.languages import TARGET_LANGUAGES, normalize
+from imtrans.languages import TARGET_LANGUAGES, normalize, script_counts
 from imtrans.settings import TranslateSettings
 from imtrans.translate.base import SegmentNote, Translated, Translator, check_aligned
 from imtrans.types import Severity, TranslateCode
@@ -76,9 +76,20 @@ class GlossaryMatch:
         return self.entry.target
 
 
+#: Scripts whose glyphs are words on their own when a sign is letter-spaced.
+_CJK = ("hangul", "kana", "han")
+
+
 def normalize_key(text: str) -> str:
-    """The form in which segments and entries are compared: NFKC, one space, stripped, casefolded."""
-    return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
+    """The form in which segments and entries are compared: NFKC, one space, stripped, casefolded.
+
+    Letter-spaced CJK (a sign's `위 험`, `出 口`: every word one Hangul, kana or Han glyph) is
+    closed up, as the recogniser reads such signs with the spaces and glossaries hold the word.
+    """
+    words = unicodedata.normalize("NFKC", text).split()
+    if len(words) > 1 and all(len(w) == 1 and any(script_counts(w)[k] for k in _CJK) for w in words):
+        return "".join(words)
+    return " ".join(words).casefold()
 
 
 class Glossary:
