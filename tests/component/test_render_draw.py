@@ -10,7 +10,7 @@ import pytest
 from fixtures import render_lines, rotated_quad
 
 from imtrans.render.colours import estimate_style
-from imtrans.render.draw import placement_quad, render_page
+from imtrans.render.draw import block_drawings, heading_order_caps, placement_quad, render_page
 from imtrans.settings import RenderSettings
 from imtrans.types import (
     RGB,
@@ -238,3 +238,40 @@ def test_estimated_comic_style_round_trip() -> None:
     assert len(dark) > 50
     c: RGB = tuple(int(v) for v in np.median(dark, axis=0))  # type: ignore[assignment]
     assert math.dist(c, (15, 15, 15)) < 15
+
+
+def test_body_text_does_not_outgrow_a_heading_drawn_smaller_than_its_source() -> None:
+    # A sign: a short heading in big letters whose translation is long, over a line of small
+    # body text whose translation is short. Fitted alone, the body grows past its source size
+    # and the heading shrinks below the body.
+    img = np.full((300, 600, 3), 255, np.uint8)
+    heading = _block("heading", Quad.from_rect(200, 20, 400, 80))
+    body = _block("body", Quad.from_rect(50, 150, 550, 190))
+    texts = {"heading": "Seoul Metropolitan Government Building", "body": "Exit 3"}
+    styles = {"heading": Style(font_size=60), "body": Style(font_size=30)}
+    translations = {k: _tr(k, v) for k, v in texts.items()}
+    diags: list[Diagnostic] = []
+    drawn = {
+        r.block.id: r.drawing.layout.font_px
+        for r in block_drawings(img, [heading, body], translations, styles, SETTINGS, "en", diags)
+    }
+    alone = {
+        r.block.id: r.drawing.layout.font_px
+        for b in (heading, body)
+        for r in block_drawings(img, [b], {b.id: translations[b.id]}, styles, SETTINGS, "en", diags)
+    }
+    assert diags == []  # everything fits
+    assert alone["body"] > 30 > alone["heading"]  # the case the rule is for
+    assert drawn["heading"] == alone["heading"]
+    assert drawn["body"] == 30  # back to its source size, not down to the heading's
+
+
+def test_heading_order_caps_only_takes_back_what_body_text_grew_past_its_source() -> None:
+    # (source size, fitted px): a heading drawn at 20 over body text of source size 25 fitted
+    # at 30, 24 and 18, and a block of unknown size.
+    fitted = [(60.0, 20), (25.0, 30), (25.0, 24), (25.0, 18), (0.0, 40)]
+    assert heading_order_caps(fitted, min_px=10) == [None, 25, None, None, None]
+    # Down to the heading's size where that is above the body's source size.
+    assert heading_order_caps([(60.0, 28), (25.0, 30)], min_px=10) == [None, 28]
+    # Lettering within HEADING_RATIO is not a heading.
+    assert heading_order_caps([(30.0, 20), (25.0, 30)], min_px=10) == [None, None]

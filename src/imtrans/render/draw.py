@@ -42,6 +42,8 @@ from imtrans.types import RGB, Block, Diagnostic, Direction, Quad, RenderCode, S
 ANGLE_TOLERANCE = 3.0
 #: Room kept between the text and a bubble's or caption's outline, in source font sizes.
 REGION_INSET_EM = 0.1
+#: A block whose source lettering is this many times another's is drawn no smaller than it.
+HEADING_RATIO = 1.3
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,8 @@ def block_drawings(
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"render_page needs an RGB uint8 image, got {image.dtype} {image.shape}")
     drawn = [b for b in blocks if (t := translations.get(b.id)) is not None and t.text.strip()]
+    # Pass 1: every block's layout, so that sizes can be compared across the page.
+    planned: list[tuple[Block, str, Style, FontSpec, BlockLayout | Exception]] = []
     for block in blocks:
         tr = translations.get(block.id)
         if tr is None or not tr.text.strip():
@@ -172,11 +176,29 @@ def block_drawings(
         style = styles.get(block.id) or default_style(image, block)
         # A translation may keep source-script words (names, untranslated terms): pick a font that has them.
         spec = font_for(language_of_script(tr.text, target), override=settings.font_path)
+        others = [b.quad for b in drawn if b.id != block.id]
         try:
-            others = [b.quad for b in drawn if b.id != block.id]
-            drawing = draw_block(
-                block, tr.text, style, settings, target, spec, image.shape[:2], image=image, obstacles=others
+            plan: BlockLayout | Exception = layout_block(
+                block, tr.text, style, settings, target, spec, image=image, obstacles=others
             )
+        except Exception as e:  # one block's failure must not lose the page  # noqa: BLE001
+            plan = e
+        planned.append((block, tr.text, style, spec, plan))
+    fitted = [
+        (0.0, 0) if isinstance(plan, Exception) else (style.font_size, plan.layout.font_px)
+        for _, _, style, _, plan in planned
+    ]
+    caps = heading_order_caps(fitted, settings.min_font_px)
+    # Pass 2: shrink body text that came out larger than a heading, then draw one block at a time.
+    for (block, text, style, spec, plan), cap in zip(planned, caps, strict=True):
+        try:
+            if isinstance(plan, Exception):
+                raise plan
+            if cap is not None:
+                capped = settings.model_copy(update={"max_font_px": cap})
+                others = [b.quad for b in drawn if b.id != block.id]
+                plan = layout_block(block, text, style, capped, target, spec, image=image, obstacles=others)
+            drawing = paint_block(plan, style, spec, image.shape[:2])
         except Exception as e:  # one block's failure must not lose the page  # noqa: BLE001
             msg = f"could not draw the translation: {type(e).__name__}: {e}"
             diags.append(Diagnostic.of(RenderCode.RENDER_FAILED, msg, Severity.ERROR, block.id))
@@ -185,13 +207,42 @@ def block_drawings(
             msg = "block lies outside the image"
             diags.append(Diagnostic.of(RenderCode.OUTSIDE_IMAGE, msg, Severity.INFO, block.id))
             continue
-        yield BlockRender(block, tr.text, style, spec, drawing)
+        yield BlockRender(block, text, style, spec, drawing)
         if drawing.layout.overflow:
             msg = (
                 f"text does not fit in {drawing.layout.region[0]:.0f}x{drawing.layout.region[1]:.0f} px "
                 f"at the smallest size ({drawing.layout.font_px} px); drawn overflowing"
             )
             diags.append(Diagnostic.of(RenderCode.OVERFLOW, msg, Severity.WARNING, block.id))
+
+
+def heading_order_caps(fitted: Sequence[tuple[float, int]], min_px: int) -> list[int | None]:
+    """Largest size each block may be drawn at so that body text does not outgrow its headings.
+
+    A block whose source lettering is at least `HEADING_RATIO` times another's is its heading
+    (a sign's name over its opening hours, a menu section over its items). A long translation
+    of a short heading can only fit smaller than its source; body text fitted larger than such
+    a heading is drawn no larger than it, but never below its own source size (nor `min_px`):
+    the body gives back what it grew past its source (at most `layout.SOURCE_SIZE_CAP`), not
+    legibility. Shrinking body text further, to the heading's size, was measured on the real
+    photos: it made read-back CER worse (0.59 -> 0.65) and menus and notices tiny.
+
+    Args:
+        fitted: Per block, (source font size, fitted font px); a source size of 0 is unknown
+            and takes part in no comparison.
+        min_px: The smallest size drawn.
+
+    Returns:
+        Per block, the size to fit it at again, or None where its fitted size stands.
+    """
+    caps: list[int | None] = []
+    for source, px in fitted:
+        headings = [
+            h_px for h_src, h_px in fitted if source > 0 and h_src >= HEADING_RATIO * source and h_px > 0
+        ]
+        limit = max(min(headings, default=px), math.ceil(source), min_px)
+        caps.append(limit if limit < px else None)
+    return caps
 
 
 def draw_block(
@@ -208,6 +259,35 @@ def draw_block(
 ) -> BlockDrawing:
     """Lay out and draw one block's text; return its patch for an image of `image_shape` (H, W).
 
+    `layout_block` then `paint_block`; see them for the arguments.
+    """
+    plan = layout_block(block, text, style, settings, target, font_spec, image=image, obstacles=obstacles)
+    return paint_block(plan, style, font_spec, image_shape)
+
+
+@dataclass(frozen=True)
+class BlockLayout:
+    """Where one block's text goes, before it is drawn: `BlockDrawing` without the patch."""
+
+    layout: Layout
+    quad: Quad
+    region: Region
+    origin: tuple[float, float]
+
+
+def layout_block(
+    block: Block,
+    text: str,
+    style: Style,
+    settings: RenderSettings,
+    target: str,
+    font_spec: FontSpec,
+    *,
+    image: np.ndarray | None = None,
+    obstacles: Sequence[Quad] = (),
+) -> BlockLayout:
+    """Fit one block's text: its size, lines and the region it fills, in the block's own frame.
+
     With the erased `image`, the text is fitted into the bubble, caption or plate around the
     block (`regions.enclosing_region`): it may grow past the block's own box inside it, and
     stops at its outline where the box runs past it. Without one (text on a photo, a
@@ -221,13 +301,12 @@ def draw_block(
         settings: Render settings.
         target: Target language code.
         font_spec: The font.
-        image_shape: (height, width) of the image the patch is for.
         image: The erased image, searched for the region around the block.
         obstacles: Quads of the other blocks drawn on the page (kept out of this one's region).
 
     Returns:
-        The layout, the quad the text was mapped onto, the patch (None if the quad lies
-        wholly outside the image) and the region found.
+        The layout, the quad the text is mapped onto, the region found, and where the
+        layout's region starts in the quad's frame.
     """
     quad = placement_quad(block, style)
     qw, qh = quad.width, quad.height
@@ -282,11 +361,25 @@ def draw_block(
             trial = fit(*_size(box), min_px=floor)
             if score(trial) > best:
                 layout, (rx0, ry0, _, _), best = trial, box, score(trial)
-        region_w, region_h = layout.region
     else:
-        region_w, region_h = own_w, own_h
         rx0, ry0 = own[0], own[1]
-        layout = fit(region_w, region_h)
+        layout = fit(own_w, own_h)
+    return BlockLayout(layout, quad, region, (rx0, ry0))
+
+
+def paint_block(
+    plan: BlockLayout, style: Style, font_spec: FontSpec, image_shape: tuple[int, int]
+) -> BlockDrawing:
+    """Draw a block's laid-out text in its style; the patch is for an image of `image_shape` (H, W).
+
+    Returns:
+        The layout, the quad the text was mapped onto, the patch (None if the quad lies
+        wholly outside the image), the region found and its origin.
+    """
+    layout, quad = plan.layout, plan.quad
+    region_w, region_h = layout.region
+    rx0, ry0 = plan.origin
+    qw, qh = quad.width, quad.height
     # The canvas covers the region and any overflowing ink, with a little room for antialiasing.
     ix0, iy0, ix1, iy1 = layout.ink_box
     cx0 = math.floor(min(0.0, ix0)) - 2
@@ -300,7 +393,7 @@ def draw_block(
     src = np.float32([[0, 0], [qw, 0], [qw, qh], [0, qh]])
     h_quad = cv2.getPerspectiveTransform(src, np.float32(quad.points)).astype(np.float64)
     patch = _warp(premul, alpha, h_quad @ to_quad, image_shape)
-    return BlockDrawing(layout, quad, patch, region, (rx0, ry0))
+    return BlockDrawing(layout, quad, patch, plan.region, (rx0, ry0))
 
 
 def draw_masks(
