@@ -17,7 +17,7 @@ from imtrans.check.contrast import (
 )
 from imtrans.check.damage import damage_finding
 from imtrans.check.findings import Finding, quality_of, rank
-from imtrans.check.fit import collision_finding, fit_finding
+from imtrans.check.fit import collision_finding, fit_finding, spill
 from imtrans.check.legibility import legibility_finding
 from imtrans.check.residue import grow_quad, ink_left, residue_finding, residue_regions
 from imtrans.types import Block, BlockQuality, CheckCode, CheckSummary, Line, Page, Quad
@@ -124,10 +124,20 @@ def test_legibility_is_the_cer_of_the_text_read_back() -> None:
     assert not bad.passed and bad.code == CheckCode.ILLEGIBLE and bad.values["legibility_cer"] > 0.5
 
 
-def test_fit_fails_on_overflow_or_a_size_below_the_minimum() -> None:
+def test_fit_fails_on_overflow_onto_other_things_or_a_size_below_the_minimum() -> None:
     assert fit_finding(False, 12, 10).passed
     assert not fit_finding(True, 12, 10).passed
     assert not fit_finding(False, 8, 10).passed
+    # Spilled past its region but only onto the bubble's own white: not seen, not failed.
+    assert fit_finding(True, 10, 10, spilled=0.0).passed
+    assert not fit_finding(True, 10, 10, spilled=0.2).passed
+
+
+def test_spill_is_the_share_of_ink_over_anything_but_the_plain_background() -> None:
+    white = np.full((90, 3), 250, np.uint8)
+    assert spill(white) == 0.0
+    over_outline = np.concatenate([white, np.zeros((10, 3), np.uint8)])
+    assert spill(over_outline) == pytest.approx(0.1)
 
 
 def test_collision_counts_the_share_of_ink_on_other_text() -> None:

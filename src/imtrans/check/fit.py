@@ -17,13 +17,33 @@ from imtrans.types import CheckCode
 COLLISION_SHARE = 0.02
 #: A pixel is ink where the drawing's alpha is above this.
 INK_ALPHA = 0.5
+#: Text that overflowed its region still fits when less than this share of its ink lies on
+#: anything but the plain background under it (a bubble's outline, art, other lettering).
+SPILL_SHARE = 0.03
+#: A background pixel this far (0-255, any channel) from the background's median is not plain.
+PLAIN_DIFFERENCE = 48
 
 
-def fit_finding(overflow: bool, font_px: int, min_px: int) -> Finding:
-    """Fail when the text spilled out of its region, or is drawn below the smallest legible size."""
-    ok = not overflow and font_px >= min_px
+def spill(under: np.ndarray) -> float:
+    """The share of ink pixels over anything but the plain background: ``under`` (N, 3) is the
+    erased image under the ink; pixels far from its median colour are art, outlines, lettering."""
+    if len(under) == 0:
+        return 0.0
+    median = np.median(under, axis=0)
+    far = np.abs(under.astype(np.int16) - median.astype(np.int16)).max(axis=1) > PLAIN_DIFFERENCE
+    return float(far.mean())
+
+
+def fit_finding(overflow: bool, font_px: int, min_px: int, spilled: float = 1.0) -> Finding:
+    """Fail when the text is drawn below the smallest legible size, or spilled out of its region
+    onto something else than its plain background (``spilled``: `spill` of its ink; an overflow
+    that stays on the bubble's or plate's own colour is not seen as one)."""
+    ok = font_px >= min_px and not (overflow and spilled >= SPILL_SHARE)
     score = 1.0 if ok else 0.25
-    return Finding(CheckCode.OVERFLOW, ok, score, {"font_px": float(font_px), "overflow": float(overflow)})
+    values = {"font_px": float(font_px), "overflow": float(overflow)}
+    if overflow:
+        values["spill"] = spilled
+    return Finding(CheckCode.OVERFLOW, ok, score, values)
 
 
 def collision_finding(ink: np.ndarray, others: np.ndarray) -> Finding:

@@ -33,7 +33,7 @@ import numpy as np
 from imtrans.check.contrast import GOOD_CONTRAST, contrast_finding, lettering_contrast, text_contrast
 from imtrans.check.damage import damage_finding
 from imtrans.check.findings import Finding, quality_of, rank
-from imtrans.check.fit import INK_ALPHA, collision_finding, fit_finding
+from imtrans.check.fit import INK_ALPHA, collision_finding, fit_finding, spill
 from imtrans.check.legibility import legibility_finding, read_back
 from imtrans.check.residue import (
     LETTER_DIFFERENCE,
@@ -309,13 +309,13 @@ def _drawn(
     alpha = _alpha_in(patch, win)
     ink = alpha > INK_ALPHA
     layout = render.drawing.layout
-    fit = fit_finding(layout.overflow, layout.font_px, settings.render.min_font_px)
+    under = canvas.erased[y0:y1, x0:x1][ink]
+    fit = fit_finding(layout.overflow, layout.font_px, settings.render.min_font_px, spill(under))
     others = _quads_mask(canvas.kept, win)
     own = canvas.renders.get(block.id)
     own_ink = _alpha_in(own.drawing.patch, win) > INK_ALPHA if own and own.drawing.patch else False
     others |= canvas.inked[y0:y1, x0:x1] > own_ink  # more drawings than its own
     collision = collision_finding(ink, others)
-    under = canvas.erased[y0:y1, x0:x1][ink]
     st = render.style
     contrast = text_contrast(st.text_color, under, st.outline_color, layout.stroke_px)
     contrast_f = contrast_finding(contrast, _source_contrast(canvas, block))
