@@ -10,7 +10,7 @@ DEBIAN_PACKAGES=(
   fortunes fortunes-zh manpages-ja mate-backgrounds
   # the Korean recogniser's training lines (training/train_recognizer.py) draw every Korean face
   fonts-unfonts-core fonts-unfonts-extra fonts-baekmuk fonts-alee fonts-lexi-gulim fonts-lexi-saebom
-  fonts-nanum-eco fonts-woowa-bm
+  fonts-nanum-eco fonts-woowa-bm fonts-noto-cjk-extra fonts-dejavu-core
   chromium  # the web page's browser tests drive it through Playwright
 )
 SUDO=""

@@ -3,6 +3,8 @@ trained recogniser and by Tesseract `kor` in one run; CER of each, and a side-by
 
     python training/korean_rec_eval.py --data ../shared/data/realphotos-dev
     python training/korean_rec_eval.py --data DIR --model runs/korean_rec/best.onnx --sheet /tmp/worst.png --worst 30
+    python training/korean_rec_eval.py --data DIR --model new.onnx --synthetic 200   # + the training's held-out sets
+    python training/korean_rec_eval.py --data DIR --reports CTC_REPORT TESS_REPORT --sheet worst.png   # through detection
 
 Each true box is cut with a margin of 0.1 of its thickness. Boxes much taller than wide with
 more than one character are columns: in an image whose notes say it was photographed rotated,
@@ -125,6 +127,50 @@ def sheet(rows: list[tuple[np.ndarray, str, str, str]], path: Path) -> None:
     canvas.save(path)
 
 
+def synthetic_cer(rec: object, n: int) -> dict[str, float]:
+    """Pooled CER of `rec` (a `KoreanRecognizer`) on the training script's fixed validation sets,
+    drawn as `train_recognizer.py` draws them: `heldout` (held-out fonts over held-out photos,
+    seed 10,000) and `faces` (brush, pen and serif faces over held-out photos, seed 20,000)."""
+    from train_recognizer import fixed_set
+
+    from imtrans.nets.recdata import LineMaker, TextSource
+
+    texts = TextSource.load()
+    train = LineMaker("train", texts=texts)
+    out = {}
+    for name, seed in (("heldout", 10_000), ("faces", 20_000)):
+        crops, refs = fixed_set(LineMaker("test" if name == "heldout" else name, texts=texts, photos=train.photos),
+                                n, seed)  # fmt: skip
+        hyps = [r[0] for r in rec.read_crops(crops)]  # type: ignore[attr-defined]
+        out[name] = pooled_cer(hyps, refs)
+    return out
+
+
+def pipeline_rows(
+    data: Path, new_report: Path, tess_report: Path, worst: int
+) -> list[tuple[np.ndarray, str, str, str]]:
+    """The `worst` Korean lines of two `imtrans eval --stages detect,recognize` reports of `data`
+    (korean-ctc, then Tesseract as the Korean reader), by korean-ctc's CER through detection
+    (a missed line reads as empty): (true-box crop, truth, korean-ctc, Tesseract) rows."""
+
+    def reading(report: Path) -> dict[tuple[str, int], dict]:
+        samples = json.loads((report / "results.json").read_text(encoding="utf-8"))["samples"]
+        return {(s["id"], i): r for s in samples for i, r in enumerate(s["reading"]["imtrans"])}
+
+    new, tess = reading(new_report), reading(tess_report)
+    keys = [k for k, r in new.items() if r["language"] == "ko"]
+    keys.sort(key=lambda k: -new[k]["edits"] / max(1, new[k]["chars"]))
+    rows = []
+    for key in keys[:worst]:
+        image = next(
+            p for p in data.iterdir() if p.stem == key[0] and p.suffix.lower() in (".jpg", ".jpeg", ".png")
+        )
+        img = cv2.imread(str(image), cv2.IMREAD_COLOR)
+        x0, y0, x1, y1 = (int(v) for v in new[key]["box"])
+        rows.append((img[y0:y1, x0:x1], new[key]["truth"], new[key]["read"], tess[key]["read"]))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True)
@@ -132,7 +178,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sheet", type=Path, help="write the worst lines side by side here (PNG)")
     parser.add_argument("--worst", type=int, default=30)
     parser.add_argument("--json", type=Path, help="write every line's readings here")
+    parser.add_argument("--reports", type=Path, nargs=2, metavar=("CTC", "TESSERACT"),
+                        help="only draw --sheet from two eval reports (detect,recognize) of --data")  # fmt: skip
+    parser.add_argument("--synthetic", type=int, default=0,
+                        help="also read N lines of each of the training's held-out sets (200 as in training)")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.reports:
+        sheet(pipeline_rows(args.data, *args.reports, args.worst), args.sheet or Path("worst_pipeline.png"))
+        return 0
 
     from imtrans.recognize.korean import KoreanRecognizer
 
@@ -162,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{rec.name:<12} {c_new:>10.3f} {mean_new:>9.3f} {exact_new:>6.3f} {t_new:>7.4f}")
     print(f"{'tesseract':<12} {c_tess:>10.3f} {mean_tess:>9.3f} {exact_tess:>6.3f} {t_tess:>7.4f}")
     print(f"PP-OCRv6 (no Hangul; time only) on the same crops, same batching: {t_pp:.4f} s/line")
+    if args.synthetic:
+        for name, value in synthetic_cer(rec, args.synthetic).items():
+            print(f"{rec.name} on {args.synthetic} synthetic '{name}' lines: pooled CER {value:.3f}")
     if args.json:
         rows = [{"image": ln.image, "truth": r, "new": h, "tesseract": tt}
                 for ln, r, h, tt in zip(lines, refs, new, tess, strict=True)]  # fmt: skip

@@ -69,3 +69,27 @@ def test_training_script_runs_one_step_and_exports_a_model_onnxruntime_agrees_wi
     assert proc.returncode == 0, proc.stderr[-3000:]
     events = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [e["step"] for e in events if e["event"] == "train"] == [1, 2]
+
+
+def test_round_two_plans_are_training_only_and_never_label_their_pictograms() -> None:
+    from imtrans.nets.recdata import PICTOGRAMS, LineMaker, TextSource
+    from imtrans.recognize.korean import korean_charset
+
+    texts = TextSource.load()
+    train = LineMaker("train", texts=texts)
+    assert train.plan_share == 0.6
+    assert LineMaker("test", texts=texts, photos=train.photos).plan_share == 0.0
+    assert LineMaker("faces", texts=texts, photos=train.photos).plan_share == 0.0
+    rng = np.random.default_rng(11)
+    plans = [train.plan(rng) for _ in range(60)]
+    assert any(not r.read for p in plans for r in p.runs)  # some pictograms drawn
+    assert any(len({r.scale for r in p.runs}) > 1 for p in plans)  # some lines of two sizes
+    assert any(p.neighbours for p in plans)
+    for p in plans:
+        assert p.text and not set(p.text) & set(PICTOGRAMS)
+        assert p.text == p.text.strip() and "  " not in p.text
+    always = LineMaker("train", texts=texts, photos=train.photos, plan_share=1.0)
+    for i in range(6):
+        crop, text = always.sample(np.random.default_rng([1, i]))
+        assert crop.dtype == np.uint8 and crop.shape[0] >= 8 and crop.shape[1] >= 8
+        assert text and set(text.replace("☎", "")) <= set(korean_charset())

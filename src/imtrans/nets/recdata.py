@@ -249,6 +249,113 @@ def _text_layer(text: str, face: FontFace, size: int, rng: np.random.Generator, 
     return np.asarray(fill, np.float32) / 255, np.asarray(outline, np.float32) / 255
 
 
+# --- round 2: lines of mixed runs, pictograms, neighbours ---------------------------------------
+
+#: Pictograms signs carry beside or inside their words; none is in the charset, so none is read
+#: (the real-photo truth writes `위험` for a hazard sign drawn between 위 and 험).
+PICTOGRAMS = "⚠☕♨✈♿⛔☂✂✆✉⚡♻☀☁✔✖⚑☎⚙⛽♫☏⚐"
+#: Leading marks that the truth does write: bullets, arrows, circled digits, reference marks.
+BULLETS = ("·", "·", "*", "-", "ㆍ", "→", "▶", "●", "■", "★", "※", "①", "②", "③", "④", "⑤", "#", "+")
+_PICTO_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+#: Face names (substrings) that count as bold or display faces, drawn more often in round 2.
+_DISPLAY = ("Bold", "EB.", "ExtraBold", "Black", "Medium", "SemiBold", "BM", "Square", "UnGraphic",
+            "UnDinaru", "UnShinmun", "Eunjin", "Guseul")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Run:
+    """Part of a line in one face, size and weight; a pictogram run is drawn but not read."""
+
+    text: str
+    face: FontFace
+    scale: float = 1.0  # size relative to the line's
+    bold: float = 0.0  # strokes thickened by this share of the size (a heavier weight)
+    read: bool = True
+
+
+@dataclass(frozen=True)
+class LinePlan:
+    """A training line of round 2: its runs on one baseline, and the neighbour lines above and
+    below that a loose detector box clips into the crop (not read)."""
+
+    runs: tuple[Run, ...]
+    above: str = ""
+    below: str = ""
+    neighbour_face: FontFace | None = None
+
+    @property
+    def text(self) -> str:
+        return " ".join("".join(r.text for r in self.runs if r.read).split())
+
+    @property
+    def neighbours(self) -> int:
+        return int(bool(self.above)) + int(bool(self.below))
+
+
+def _runs_layer(runs: tuple[Run, ...], size: int, stroke: int,
+                spacing: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Like `_text_layer`, for runs of several faces and sizes sharing one baseline."""
+    glyphs = []
+    for r in runs:
+        font = _font(r.face, max(8, round(size * r.scale)))
+        b = round(r.bold * size)
+        glyphs += [(c, font, b) for c in r.text]
+    pad = size // 2 + stroke
+    widths = [font.getlength(c) + 2 * b for c, font, b in glyphs]
+    ascent = max(font.getmetrics()[0] for _, font, _ in glyphs)
+    descent = max(font.getmetrics()[1] for _, font, _ in glyphs)
+    total = int(sum(widths) + spacing * size * max(0, len(glyphs) - 1)) + 2 * pad
+    fill = Image.new("L", (max(8, total), ascent + descent + 2 * pad), 0)
+    outline = Image.new("L", fill.size, 0)
+    d_fill, d_out = ImageDraw.Draw(fill), ImageDraw.Draw(outline)
+    x, base = float(pad), pad + ascent
+    for (c, font, b), wch in zip(glyphs, widths, strict=True):
+        if stroke:
+            d_out.text(
+                (x + b, base), c, font=font, fill=255, anchor="ls", stroke_width=stroke + b, stroke_fill=255
+            )
+        d_fill.text((x + b, base), c, font=font, fill=255, anchor="ls", stroke_width=b, stroke_fill=255)
+        x += wch + spacing * size
+    return np.asarray(fill, np.float32) / 255, np.asarray(outline, np.float32) / 255
+
+
+def _ink_rows(mask: np.ndarray) -> tuple[int, int]:
+    rows = np.nonzero(mask.max(1) > 0.3)[0]
+    return (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (0, mask.shape[0])
+
+
+def _plan_layer(plan: LinePlan, size: int, stroke: int, spacing: float,
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Coverage of the whole drawing (line and neighbours), of its outline, and of the line alone."""
+    fill, outline = _runs_layer(plan.runs, size, stroke, spacing)
+    parts = [(fill, outline, 0, 0)]  # (fill, outline, top, left) on the canvas, line first
+    top, bottom = _ink_rows(fill)
+    for text, sign in ((plan.above, -1), (plan.below, 1)):
+        if not text or plan.neighbour_face is None:
+            continue
+        nsize = max(12, int(size * rng.uniform(0.6, 1.2)))
+        nf, no = _text_layer(text, plan.neighbour_face, nsize, rng, stroke, spacing)
+        ntop, nbottom = _ink_rows(nf)
+        gap = int(size * rng.uniform(0.08, 0.6))
+        y = top - gap - nbottom if sign < 0 else bottom + gap - ntop
+        x = int(size * rng.uniform(-0.5, 0.5))
+        parts.append((nf, no, y, x))
+    y0 = min(p[2] for p in parts)
+    x0 = min(p[3] for p in parts)
+    h = max(p[2] + p[0].shape[0] for p in parts) - y0
+    w = max(p[3] + p[0].shape[1] for p in parts) - x0
+    canvas_fill = np.zeros((h, w), np.float32)
+    canvas_out = np.zeros((h, w), np.float32)
+    main = np.zeros((h, w), np.float32)
+    for i, (f, o, y, x) in enumerate(parts):
+        sl = np.s_[y - y0 : y - y0 + f.shape[0], x - x0 : x - x0 + f.shape[1]]
+        canvas_fill[sl] = np.maximum(canvas_fill[sl], f)
+        canvas_out[sl] = np.maximum(canvas_out[sl], o)
+        if i == 0:
+            main[sl] = np.maximum(f, o)
+    return canvas_fill, canvas_out, main
+
+
 def _background(style: str, shape: tuple[int, int], rng: np.random.Generator, photos: PhotoLibrary,
                 photo_ids: list[int]) -> tuple[np.ndarray, tuple[int, int, int]]:  # fmt: skip
     """An RGB float background of `shape` for `style`, and its typical colour."""
@@ -285,14 +392,22 @@ def _background(style: str, shape: tuple[int, int], rng: np.random.Generator, ph
 
 
 def render_line(text: str, face: FontFace, style: str, rng: np.random.Generator, photos: PhotoLibrary,
-                photo_ids: list[int]) -> np.ndarray:  # fmt: skip
-    """One line drawn in `style`, cut with a loose, uneven margin, degraded; BGR uint8."""
+                photo_ids: list[int], plan: LinePlan | None = None) -> np.ndarray:  # fmt: skip
+    """One line drawn in `style`, cut with a loose, uneven margin, degraded; BGR uint8.
+
+    With a `plan` (training side, round 2) the line is drawn from the plan's runs (sizes, faces,
+    weights, unlabelled pictograms) with its clipped neighbour lines, and cut as the detector cuts;
+    without one, exactly as round 1 drew it (the validation sets stay the same)."""
     size = int(rng.integers(28, 72))
     stroke = 0
     if style in ("channel", "webtoon", "neon") or rng.random() < 0.12:
         stroke = max(1, int(size * rng.uniform(0.03, 0.12)))
     spacing = rng.uniform(-0.05, 0.25) if rng.random() < 0.6 else 0.0
-    fill, outline = _text_layer(text, face, size, rng, stroke, spacing)
+    if plan is None:
+        fill, outline = _text_layer(text, face, size, rng, stroke, spacing)
+        main = None
+    else:
+        fill, outline, main = _plan_layer(plan, size, stroke, spacing, rng)
     if style == "receipt" and rng.random() < 0.6:  # thermal print: dotted, faded strokes
         dots = (rng.random(fill.shape) > rng.uniform(0.05, 0.35)).astype(np.float32)
         fill = fill * cv2.GaussianBlur(dots, (3, 3), 0.6)
@@ -312,7 +427,10 @@ def render_line(text: str, face: FontFace, style: str, rng: np.random.Generator,
         oc = np.array(_contrasting(rng, tuple(int(v) for v in colour), 90), np.float32)
         bg = bg * (1 - outline[..., None]) + oc * outline[..., None]
     img = bg * (1 - fill[..., None]) + colour * fill[..., None]
-    img = _cut(np.clip(img, 0, 255), np.maximum(fill, outline), rng)
+    if main is None:
+        img = _cut(np.clip(img, 0, 255), np.maximum(fill, outline), rng)
+    else:
+        img = _detector_cut(np.clip(img, 0, 255), main, rng, reach=plan is not None and plan.neighbours > 0)
     return _degrade(img, rng, night=style == "neon")
 
 
@@ -325,10 +443,20 @@ def _cut(img: np.ndarray, ink: np.ndarray, rng: np.random.Generator) -> np.ndarr
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
     th = y1 - y0
     m = [rng.uniform(-0.05, 0.4) * th for _ in range(4)]
+    return _warp_box(img, (x0, y0, x1, y1), m, rng, jitter=0.03, degrees=1.5, interp=cv2.INTER_LINEAR)
+
+
+def _warp_box(img: np.ndarray, ink: tuple[int, int, int, int], m: list[float], rng: np.random.Generator,
+              jitter: float, degrees: float, interp: int) -> np.ndarray:  # fmt: skip
+    """The ink box `ink` (x0, y0, x1, y1) grown by margins `m` (left, top, right, bottom), its
+    corners jittered by `jitter` x the ink's height (perspective), turned by ~N(0, `degrees`),
+    warped upright."""
+    x0, y0, x1, y1 = ink
+    th = y1 - y0
     src = np.array([[x0 - m[0], y0 - m[1]], [x1 + m[2], y0 - m[1]], [x1 + m[2], y1 + m[3]], [x0 - m[0], y1 + m[3]]],
                    np.float32)  # fmt: skip
-    src += rng.normal(0, 0.03 * th, size=src.shape).astype(np.float32)  # perspective and rotation
-    ang = np.deg2rad(rng.normal(0, 1.5))
+    src += rng.normal(0, jitter * th, size=src.shape).astype(np.float32)
+    ang = np.deg2rad(rng.normal(0, degrees))
     c = src.mean(0)
     rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]], np.float32)
     src = (src - c) @ rot.T + c
@@ -336,7 +464,34 @@ def _cut(img: np.ndarray, ink: np.ndarray, rng: np.random.Generator) -> np.ndarr
     oh = max(8, int(np.linalg.norm(src[3] - src[0])))
     dst = np.array([[0, 0], [ow, 0], [ow, oh], [0, oh]], np.float32)
     mat = cv2.getPerspectiveTransform(src, dst)
-    return cv2.warpPerspective(img, mat, (ow, oh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpPerspective(img, mat, (ow, oh), flags=interp, borderMode=cv2.BORDER_REPLICATE)
+
+
+#: Median margins of PP-OCR boxes around the ink (left, top, right, bottom), x the ink's height.
+DETECTOR_MARGINS = (0.18, 0.21, 0.14, 0.12)
+
+
+def _detector_cut(img: np.ndarray, main: np.ndarray, rng: np.random.Generator, reach: bool) -> np.ndarray:
+    """Crop as the pipeline crops a PP-OCR box: the DB box sits around the whole line with
+    margins that move together, then `crop_line` adds 0.05 of the box's height. PPOCRDetector on
+    20 `imtrans synth --lang ko` pages (101 horizontal lines, seed 77) put its box outside the
+    ink by medians of 0.18 (left), 0.21 (top), 0.14 (right), 0.12 (bottom) of the ink's height,
+    5-95% ranges of about +-0.12: `DETECTOR_MARGINS` and the spread below. With `reach`
+    (neighbour lines drawn) the top or bottom margin sometimes runs into the neighbour, as
+    loose boxes on tight menus do."""
+    ys, xs = np.nonzero(main > 0.3)
+    if len(ys) == 0:
+        return img
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    th = y1 - y0
+    shift = rng.uniform(-0.1, 0.1)
+    m = [max(-0.05, med + shift + rng.normal(0, 0.05)) * th for med in DETECTOR_MARGINS]
+    if reach and rng.random() < 0.6:
+        side = 1 if rng.random() < 0.5 else 3
+        m[side] = rng.uniform(0.3, 0.7) * th
+    pad = 0.05 * (th + m[1] + m[3])
+    m = [v + pad for v in m]
+    return _warp_box(img, (x0, y0, x1, y1), m, rng, jitter=0.02, degrees=1.0, interp=cv2.INTER_CUBIC)
 
 
 def _degrade(img: np.ndarray, rng: np.random.Generator, night: bool) -> np.ndarray:
@@ -394,8 +549,13 @@ class LineMaker:
     fonts: list[FontFace] = field(default_factory=list)
     photo_ids: list[int] = field(default_factory=list)
     skipped: int = 0
+    #: Share of lines drawn from a round-2 plan (`LinePlan`); None: 0.6 in training, 0 otherwise,
+    #: so the held-out and brush/pen/serif sets are the lines round 1 was measured on.
+    plan_share: float | None = None
 
     def __post_init__(self) -> None:
+        if self.plan_share is None:
+            self.plan_share = 0.6 if self.split == "train" else 0.0
         self.texts = self.texts or TextSource.load()
         self.photos = self.photos or PhotoLibrary()
         faces = korean_fonts()
@@ -414,6 +574,11 @@ class LineMaker:
 
     def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
         assert self.texts is not None and self.photos is not None
+        if self.plan_share and rng.random() < self.plan_share:
+            plan = self.plan(rng)
+            style = ROUND2_STYLES[int(rng.integers(len(ROUND2_STYLES)))]
+            img = render_line(plan.text, plan.runs[0].face, style, rng, self.photos, self.photo_ids, plan)
+            return img, plan.text
         for _ in range(20):
             text = self.texts.sample(rng)
             face = self.fonts[int(rng.integers(len(self.fonts)))]
@@ -422,6 +587,102 @@ class LineMaker:
             self.skipped += 1  # the font lacks a glyph of the text: draw another pair
         style = STYLES[int(rng.integers(len(STYLES)))]
         return render_line(text, face, style, rng, self.photos, self.photo_ids), text
+
+    def _face(self, rng: np.random.Generator, text: str, display: bool = False) -> FontFace | None:
+        """A training face that covers `text` (a bold or display face when asked), or None."""
+        pool = [f for f in self.fonts if any(k in f.name for k in _DISPLAY)] if display else self.fonts
+        for _ in range(8):
+            face = pool[int(rng.integers(len(pool)))]
+            if covers(face, text):
+                return face
+            self.skipped += 1
+        return None
+
+    def plan(self, rng: np.random.Generator) -> LinePlan:
+        """A round-2 line: mixed sizes and weights, a small parenthesis before a large price, a
+        leading bullet, or a pictogram the truth does not write; with neighbour lines 40% of the
+        time; bold and display faces 35% of the time."""
+        assert self.texts is not None
+        src = self.texts
+        for _ in range(20):
+            text = src.sample(rng)
+            face = self._face(rng, text, display=rng.random() < 0.35)
+            if face is None:
+                continue
+            bold = rng.uniform(0.015, 0.05) if rng.random() < 0.25 else 0.0
+            k = rng.random()
+            if k < 0.15:  # small parenthesis before (or after) large digits
+                small = _paren(rng, src)
+                big = _price(rng) if rng.random() < 0.8 else f"+{_price(rng)}"
+                sface = self._face(rng, small) or face
+                gap = " " if rng.random() < 0.7 else ""
+                a = Run(small + gap, sface, rng.uniform(0.4, 0.75), bold=rng.uniform(0, 0.02))
+                b = Run(big, face, 1.0, bold=bold)
+                runs = (a, b) if rng.random() < 0.75 else (Run(src._word(rng) + " ", face, bold=bold), a)
+            elif k < 0.35:  # one line, two sizes or weights (split at a space, or two words)
+                words = text.split(" ")
+                if len(words) < 2:
+                    words = [text, src._word(rng)]
+                cut = int(rng.integers(1, len(words)))
+                other = self._face(rng, " ".join(words[cut:]), display=rng.random() < 0.5) or face
+                a = Run(" ".join(words[:cut]) + " ", face, 1.0, bold=bold)
+                b = Run(" ".join(words[cut:]), other, rng.uniform(0.45, 1.0), bold=rng.uniform(0, 0.04))
+                runs = (a, b) if rng.random() < 0.5 else (Run(b.text + " ", b.face, b.scale, b.bold), Run(a.text.strip(), face, 1.0, bold))  # fmt: skip
+            elif k < 0.55:  # a leading bullet, arrow or circled digit (read)
+                mark = BULLETS[int(rng.integers(len(BULLETS)))]
+                mface = face if covers(face, mark) else self._face(rng, mark)
+                if mface is None:
+                    continue
+                runs = (Run(mark + (" " if rng.random() < 0.7 else ""), mface, rng.uniform(0.6, 1.0)),
+                        Run(text, face, bold=bold))  # fmt: skip
+            # a pictogram before or inside the line (not read)
+            elif k < 0.75 and (icon := _pictogram(rng)) is not None:
+                at = 0 if rng.random() < 0.5 else int(rng.integers(0, len(text) + 1))
+                pad = " " if rng.random() < 0.5 else ""
+                runs = tuple(r for r in (
+                    Run(text[:at], face, bold=bold),
+                    Run(pad + icon + pad, FontFace(_PICTO_FONT), rng.uniform(0.7, 1.3), read=False),
+                    Run(text[at:], face, bold=bold),
+                ) if r.text)  # fmt: skip
+            else:
+                runs = (Run(text, face, bold=bold),)
+            plan = LinePlan(runs)
+            if not plan.text:
+                continue
+            if rng.random() < 0.4:
+                which = int(rng.integers(1, 4))
+                nface = face if rng.random() < 0.7 else self.fonts[int(rng.integers(len(self.fonts)))]
+                above = src.sample(rng) if which & 1 else ""
+                below = src.sample(rng) if which & 2 else ""
+                if covers(nface, above + below):
+                    plan = LinePlan(runs, above, below, nface)
+            return plan
+        fallback = self._face(rng, "가") or self.fonts[0]
+        return LinePlan((Run("가", fallback),))
+
+
+#: Round 2 draws night, channel-letter, plate and menu looks more often (the real signs' misses).
+ROUND2_STYLES = (*STYLES, "neon", "channel", "plate", "menu")
+
+
+def _paren(rng: np.random.Generator, src: TextSource) -> str:
+    """A small parenthesis of a menu or sign: portion, weight, size, hours or a word."""
+    n, g = int(rng.integers(1, 5)), int(rng.integers(2, 11)) * 50
+    kinds = [f"({n}인분 {g}g)", f"({n}인분)", f"({g}g)", f"({['소', '중', '대', '특'][int(rng.integers(4))]})",
+             f"({n}인)", f"({src._word(rng)})", f"(오후{n + 4}시~오후{n + 9}시)", f"({n}개)"]  # fmt: skip
+    return kinds[int(rng.integers(len(kinds)))]
+
+
+@cache
+def _pictogram_glyphs() -> str:
+    if not Path(_PICTO_FONT).is_file():
+        return ""
+    return "".join(c for c in PICTOGRAMS if covers(FontFace(_PICTO_FONT), c))
+
+
+def _pictogram(rng: np.random.Generator) -> str | None:
+    glyphs = _pictogram_glyphs()
+    return glyphs[int(rng.integers(len(glyphs)))] if glyphs else None
 
 
 def split_of(name: str, share: float, salt: str = "korean-rec") -> bool:
