@@ -8,11 +8,15 @@ DEBIAN_PACKAGES=(
   tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng tesseract-ocr-jpn tesseract-ocr-jpn-vert
   tesseract-ocr-chi-sim fonts-noto-cjk fonts-nanum fonts-nanum-extra fonts-noto-core
   fortunes fortunes-zh manpages-ja mate-backgrounds
+)
+# Only for the tests and training (--test): translating an image needs none of these.
+TEST_PACKAGES=(
   # the Korean recogniser's training lines (training/train_recognizer.py) draw every Korean face
   fonts-unfonts-core fonts-unfonts-extra fonts-baekmuk fonts-alee fonts-lexi-gulim fonts-lexi-saebom
   fonts-nanum-eco fonts-woowa-bm fonts-noto-cjk-extra fonts-dejavu-core
   chromium  # the web page's browser tests drive it through Playwright
 )
+[ "${1:-}" = "--test" ] && DEBIAN_PACKAGES+=("${TEST_PACKAGES[@]}")
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 missing=()
