@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
@@ -465,8 +465,8 @@ def _making_time(page: Page) -> float:
 
 def _with_check(result: PageResult, checked: CheckResult | None) -> PageResult:
     """The result with the check's repaired images, styles, quality, summary and diagnostics."""
-    if checked is None:
-        return result
+    if checked is None:  # no check ran: a page read from JSON must not keep an earlier verdict
+        return replace(result, page=result.page.with_(quality={}, check=None))
     # A block a repair drew again so that it fits no longer overflows: its render note goes.
     fixed = {bid for bid, fits in checked.redrawn.items() if fits}
     kept = tuple(

@@ -129,6 +129,14 @@ def test_a_repair_that_makes_an_overflowing_block_fit_takes_its_overflow_note_aw
     assert not [d for d in repaired.page.diagnostics if d.block_id == "b2" and d.severity != "info"]
 
 
+def test_a_page_drawn_again_with_the_check_off_keeps_no_earlier_verdict() -> None:
+    image = load_image(ROOT / "examples/sign_ko.png")
+    checked = Pipeline(_sign_settings("repair")).translate(image).page
+    assert checked.quality and checked.check is not None
+    again = Pipeline(_sign_settings("off")).rerender(image, checked).page
+    assert again.quality == {} and again.check is None and "check" not in again.to_dict()
+
+
 def test_every_block_of_a_translated_page_carries_its_quality() -> None:
     result = Pipeline(_sign_settings("repair")).translate(load_image(ROOT / "examples/sign_ko.png"))
     page = result.page
