@@ -60,6 +60,18 @@ def test_residue_left_by_a_too_small_mask_is_found_and_erased_by_growing_the_mas
     assert repaired.summary.repaired == 1 and repaired.summary.passed == 1
 
 
+def test_repairs_stop_at_the_time_budget_and_what_is_left_is_reported(pipeline: Pipeline) -> None:
+    image, block, letters = _exit_sign()
+    mask = letters.copy()
+    mask[:, 200:] = 0
+    erased = TeleaEraser().erase(image, mask)
+    settings = _settings("repair").with_overrides({"check.budget": 0.0})
+    result = check_page(image, erased, mask, None, [block], [], [], "en", _engines(pipeline), settings, 10.0)
+    q = result.quality["b0"]
+    assert q.failed == (CheckCode.RESIDUE,) and q.attempts == 0 and result.summary.repaired == 0
+    assert [d.block_id for d in result.diagnostics] == ["b0"] and np.array_equal(result.erased, erased)
+
+
 def test_text_drawn_in_the_backgrounds_colour_is_redrawn_legible(pipeline: Pipeline) -> None:
     image, block, letters = _exit_sign()
     mask = cv2.dilate(letters, np.ones((5, 5), np.uint8))
