@@ -84,3 +84,30 @@ def test_factory_maps_backend_to_eraser(backend: str) -> None:
 
 def test_factory_default_is_telea() -> None:
     assert make_eraser().name == "telea"
+
+
+def test_a_wide_hole_is_filled_smoothly_not_with_a_streak_dragged_across_it(monkeypatch) -> None:
+    # A whole box of huge lettering erased over a textured ramp, with a dark post touching the
+    # box's lower edge from below: inpainted at full scale, the post is dragged up into a streak.
+    from imtrans.erase import telea
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:200, 0:300]
+    background = np.stack([120 + 0.3 * xx, 150 - 0.2 * yy, 90 + 0.1 * xx], -1) + rng.normal(
+        0, 14, (200, 300, 1)
+    )
+    background = np.clip(background, 0, 255).astype(np.uint8)
+    image = background.copy()
+    image[140:200, 148:156] = 10  # the post, outside the hole
+    mask = np.zeros((200, 300), np.uint8)
+    mask[60:140, 60:240] = 255  # 40 px from its middle to its border
+    truth = float(background[60:140, 140:164].mean())
+
+    def darkest_column(out: np.ndarray) -> float:
+        return float(out[60:140, 140:164].mean(axis=(0, 2)).min())
+
+    out = TeleaEraser().erase(image, mask)
+    assert truth - darkest_column(out) < 25  # 20 measured
+    assert np.array_equal(out[mask == 0], image[mask == 0])
+    monkeypatch.setattr(telea, "WIDE_HOLE_PX", 1e9)  # every hole at full scale, as before
+    assert truth - darkest_column(TeleaEraser().erase(image, mask)) > 30  # 37 measured

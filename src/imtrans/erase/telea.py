@@ -8,7 +8,9 @@ crop around it only:
   from a robust colour plane is below ``flat_tolerance``), the cluster is filled with
   that plane: the median-like background colour on a flat background, the ramp on a
   gradient, with no inpainting at all;
-- otherwise ``cv2.inpaint`` runs on the crop plus a margin (never the whole image).
+- otherwise ``cv2.inpaint`` runs on the crop plus a margin (never the whole image); a hole
+  thicker than ``WIDE_HOLE_PX`` (a whole box of huge lettering) is filled at a smaller scale,
+  so that it becomes a smooth blend of its surroundings instead of streaks.
 
 Only masked pixels are ever written: where mask == 0 the output is the input, bit for bit.
 """
@@ -29,6 +31,8 @@ from imtrans.settings import EraseSettings
 _METHODS = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
 #: Default ``flat_tolerance``: the std-dev (0-255) of the ring around its colour plane.
 FLAT_TOLERANCE = 12.0
+#: A hole thicker than this (px from its middle to its border) is inpainted at a smaller scale.
+WIDE_HOLE_PX = 8.0
 
 
 class TeleaSettings(EraseSettings):
@@ -125,8 +129,25 @@ class TeleaEraser:
         ring = cv2.dilate(mine.astype(np.uint8), ring_kernel).astype(bool) & ~crop_mask
         values = flat_fill(crop, mine, ring, self.flat_tolerance)
         if values is None:
-            inpainted = cv2.inpaint(
-                np.ascontiguousarray(crop), crop_mask.astype(np.uint8), self.radius, self._method
-            )
-            values = inpainted[mine]
+            values = self._inpaint(crop, crop_mask)[mine]
         return values
+
+    def _inpaint(self, crop: np.ndarray, crop_mask: np.ndarray) -> np.ndarray:
+        """OpenCV inpainting of the crop; a hole thicker than `WIDE_HOLE_PX` is filled at a smaller scale.
+
+        Inpainting carries the hole's border inwards along its edges: over a glyph's stroke
+        that is a clean fill, over a whole box of huge lettering it drags streaks of whatever
+        touches the border across the box. Filled where the hole is `WIDE_HOLE_PX` thick and
+        scaled back up, the fill is a smooth blend of the surroundings instead.
+        """
+        holes = crop_mask.astype(np.uint8)
+        thick = float(cv2.distanceTransform(holes, cv2.DIST_L2, 3).max())
+        if thick <= WIDE_HOLE_PX:
+            return cv2.inpaint(np.ascontiguousarray(crop), holes, self.radius, self._method)
+        f = WIDE_HOLE_PX / thick
+        h, w = holes.shape
+        size = (max(1, round(w * f)), max(1, round(h * f)))
+        small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+        small_holes = (cv2.resize(holes, size, interpolation=cv2.INTER_AREA) > 0).astype(np.uint8)
+        filled = cv2.inpaint(np.ascontiguousarray(small), small_holes, self.radius, self._method)
+        return cv2.resize(filled, (w, h), interpolation=cv2.INTER_CUBIC)
