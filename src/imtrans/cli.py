@@ -404,7 +404,7 @@ def _summary(page: Any, written: list[Path]) -> None:
     total = sum(page.timings.values())
     names = ", ".join(str(p) for p in written)
     checked = ""
-    if page.check is not None:
+    if page.check is not None and page.check.blocks:  # nothing checked: nothing to say
         c = page.check
         repaired = f", {c.repaired} repaired" if c.repaired else ""
         checked = f"; {c.passed} of {c.blocks} passed the checks{repaired}"

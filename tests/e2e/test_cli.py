@@ -223,3 +223,12 @@ def test_version_and_help_show_what_a_user_needs(tmp_path):
     helptext = imtrans("translate", "--help", cwd=tmp_path).stdout
     assert "LANG" in helptext and "(en)" in helptext and "(auto)" in helptext
     assert "<str>" not in helptext and "<list[str]>" not in helptext
+
+
+def test_a_page_with_nothing_to_draw_says_nothing_about_checks(tmp_path: Path) -> None:
+    # Every block is already in the target language: nothing is erased or drawn, so no block
+    # was checked, and "0 of 0 passed the checks" would only be noise.
+    proc = imtrans("translate", str(EXAMPLES / "sign_ko.png"), "--to", "ko", "-o", "out.png", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines()[-1].endswith("; wrote out.png")
+    assert "passed the checks" not in proc.stderr
