@@ -42,7 +42,7 @@ from imtrans.types import RGB, Block, Diagnostic, Direction, Quad, RenderCode, S
 ANGLE_TOLERANCE = 3.0
 #: Room kept between the text and a bubble's or caption's outline, in source font sizes.
 REGION_INSET_EM = 0.1
-#: A block whose source lettering is this many times another's is drawn no smaller than it.
+#: A block whose source lettering is this many times another's is its heading (`heading_order_caps`).
 HEADING_RATIO = 1.3
 
 
@@ -163,7 +163,7 @@ def block_drawings(
         raise ValueError(f"render_page needs an RGB uint8 image, got {image.dtype} {image.shape}")
     drawn = [b for b in blocks if (t := translations.get(b.id)) is not None and t.text.strip()]
     # Pass 1: every block's layout, so that sizes can be compared across the page.
-    planned: list[tuple[Block, str, Style, FontSpec, BlockLayout | Exception]] = []
+    planned: list[tuple[Block, str, Style, FontSpec, list[Quad], BlockLayout | Exception]] = []
     for block in blocks:
         tr = translations.get(block.id)
         if tr is None or not tr.text.strip():
@@ -183,20 +183,19 @@ def block_drawings(
             )
         except Exception as e:  # one block's failure must not lose the page  # noqa: BLE001
             plan = e
-        planned.append((block, tr.text, style, spec, plan))
+        planned.append((block, tr.text, style, spec, others, plan))
     fitted = [
         (0.0, 0) if isinstance(plan, Exception) else (style.font_size, plan.layout.font_px)
-        for _, _, style, _, plan in planned
+        for _, _, style, _, _, plan in planned
     ]
     caps = heading_order_caps(fitted, settings.min_font_px)
     # Pass 2: shrink body text that came out larger than a heading, then draw one block at a time.
-    for (block, text, style, spec, plan), cap in zip(planned, caps, strict=True):
+    for (block, text, style, spec, others, plan), cap in zip(planned, caps, strict=True):
         try:
             if isinstance(plan, Exception):
                 raise plan
             if cap is not None:
                 capped = settings.model_copy(update={"max_font_px": cap})
-                others = [b.quad for b in drawn if b.id != block.id]
                 plan = layout_block(block, text, style, capped, target, spec, image=image, obstacles=others)
             drawing = paint_block(plan, style, spec, image.shape[:2])
         except Exception as e:  # one block's failure must not lose the page  # noqa: BLE001
