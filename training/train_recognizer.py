@@ -4,6 +4,7 @@
     python training/train_recognizer.py --config rec.yaml --steps 8000             # file, then overrides
     python training/train_recognizer.py --out runs/korean_rec --resume             # continue the last checkpoint
     python training/train_recognizer.py --out runs/korean_rec --resume --steps 12000   # continue, to more steps
+    python training/train_recognizer.py --out runs/korean_rec --resume --new-round --steps 5000 --warmup 50  # a new round
     python training/train_recognizer.py --out runs/korean_rec --real ../shared/data/realphotos-dev  # + real CER
     python training/train_recognizer.py --out runs/korean_rec --export-from best --export src/imtrans/recognize/models/korean_rec.onnx
     python training/train_recognizer.py --smoke --out /tmp/x --export /tmp/x/rec.onnx
@@ -13,7 +14,9 @@ Every field of `Config` is a command-line option (``--lr 3e-4``); a JSON or YAML
 ``OUT/log.jsonl`` gets one JSON object per logged step and per validation, stdout a short line
 for each. ``OUT/last.pt`` is the checkpoint (network, optimiser, step); ``OUT/best.pt`` the
 network with the best held-out CER. ``--resume`` keeps the saved config except the fields given
-again, and trains on to ``steps``.
+again, and trains on to ``steps``. ``--resume --new-round`` starts a new round of training at the
+saved step (``round_start``): the learning rate warms up again over ``warmup`` steps and follows a
+fresh cosine down to ``lr_final`` at ``steps``, instead of staying where the last round's decayed.
 
 Steps (one page):
 1. resolve the config, seed, threads; 2. build the line makers (training fonts and photos; the
@@ -64,6 +67,7 @@ class Config:
     head_lr: float = 2e-3  # the new output layer starts from scratch for Hangul
     lr_final: float = 0.05
     warmup: int = 100
+    round_start: int = 0  # the step this round's warmup and cosine start from (set by --new-round)
     weight_decay: float = 0.01
     clip: float = 5.0
     log_every: int = 10
@@ -92,6 +96,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[Config, argparse.Namespac
     parser.add_argument("--export", type=Path, help="write the network as ONNX here at the end")
     parser.add_argument("--smoke", action="store_true", help="tiny settings: one step, a few lines")
     parser.add_argument("--export-from", choices=["last", "best"], help="only export OUT/last.pt or best.pt")
+    parser.add_argument("--new-round", action="store_true",
+                        help="with --resume: warm up and decay the learning rate again from the saved step")  # fmt: skip
     for f in dataclasses.fields(Config):
         kind = str(f.type)
         parser.add_argument(
@@ -125,10 +131,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[Config, argparse.Namespac
 
 
 def lr_factor(step: int, cfg: Config) -> float:
-    """Linear warmup, then cosine decay from 1 to ``lr_final``."""
-    if step < cfg.warmup:
-        return (step + 1) / cfg.warmup
-    t = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
+    """Linear warmup, then cosine decay from 1 to ``lr_final``, both counted from ``round_start``."""
+    s = step - cfg.round_start
+    if s < cfg.warmup:
+        return (s + 1) / cfg.warmup
+    t = (s - cfg.warmup) / max(1, cfg.steps - cfg.round_start - cfg.warmup)
     return cfg.lr_final + (1 - cfg.lr_final) * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
 
 
@@ -207,7 +214,11 @@ def main(argv: list[str] | None = None) -> int:
     if (args.resume or args.export_from) and last.exists():
         saved = torch.load(last, map_location="cpu", weights_only=False)
         merged = {**saved["config"], **{k: getattr(cfg, k) for k in explicit}}
+        if args.new_round and args.resume:
+            merged["round_start"] = int(saved["step"])
         cfg = Config(**{k: v for k, v in merged.items() if k in Config.__dataclass_fields__})
+    elif args.new_round:
+        raise SystemExit("--new-round continues a saved run: give --resume and an OUT with last.pt")
     torch.set_num_threads(cfg.threads)
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)

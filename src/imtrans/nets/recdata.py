@@ -260,6 +260,20 @@ _PICTO_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 #: Face names (substrings) that count as bold or display faces, drawn more often in round 2.
 _DISPLAY = ("Bold", "EB.", "ExtraBold", "Black", "Medium", "SemiBold", "BM", "Square", "UnGraphic",
             "UnDinaru", "UnShinmun", "Eunjin", "Guseul")  # fmt: skip
+#: Face names (substrings) of thin sans faces, for round 3's small lines.
+_THIN = (
+    "Light",
+    "Thin",
+    "NanumGothic.",
+    "NanumBarunGothic.",
+    "NotoSansCJK-Regular",
+    "UnDotum.",
+    "dotum",
+    "gulim",
+)
+#: Latin that menus and signs put in parentheses after Korean (round 3: `(feat. …)` read ` feat.`).
+_LATIN_PARENS = ("feat. {w}", "{W}", "{w}.", "ver.{n}", "No.{n}", "Ltd.", "Co., Ltd.", "S/M/L", "Hot/Ice",
+                 "{n}ea", "{n}kg", "{n}ml", "Vol.{n}", "ft. {w}", "{W} ver.")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -271,6 +285,7 @@ class Run:
     scale: float = 1.0  # size relative to the line's
     bold: float = 0.0  # strokes thickened by this share of the size (a heavier weight)
     read: bool = True
+    says: str | None = None  # the truth when it differs from the glyphs drawn (`ㆍ` drawn, `·` said)
 
 
 @dataclass(frozen=True)
@@ -282,10 +297,13 @@ class LinePlan:
     above: str = ""
     below: str = ""
     neighbour_face: FontFace | None = None
+    #: Round 3: the crop is shrunk to a glyph height of 12-20 px (a small turned column's cells,
+    #: read upscaled), drawn in a thin face.
+    tiny: bool = False
 
     @property
     def text(self) -> str:
-        return " ".join("".join(r.text for r in self.runs if r.read).split())
+        return " ".join("".join(r.text if r.says is None else r.says for r in self.runs if r.read).split())
 
     @property
     def neighbours(self) -> int:
@@ -578,6 +596,13 @@ class LineMaker:
             plan = self.plan(rng)
             style = ROUND2_STYLES[int(rng.integers(len(ROUND2_STYLES)))]
             img = render_line(plan.text, plan.runs[0].face, style, rng, self.photos, self.photo_ids, plan)
+            if plan.tiny:  # few pixels a glyph: the crop as a small column's cells come, upscaled later
+                h, w = img.shape[:2]
+                f = rng.uniform(16, 26) / h
+                if f < 1:
+                    img = cv2.resize(
+                        img, (max(4, round(w * f)), max(4, round(h * f))), interpolation=cv2.INTER_AREA
+                    )
             return img, plan.text
         for _ in range(20):
             text = self.texts.sample(rng)
@@ -588,9 +613,11 @@ class LineMaker:
         style = STYLES[int(rng.integers(len(STYLES)))]
         return render_line(text, face, style, rng, self.photos, self.photo_ids), text
 
-    def _face(self, rng: np.random.Generator, text: str, display: bool = False) -> FontFace | None:
-        """A training face that covers `text` (a bold or display face when asked), or None."""
-        pool = [f for f in self.fonts if any(k in f.name for k in _DISPLAY)] if display else self.fonts
+    def _face(self, rng: np.random.Generator, text: str, display: bool = False,
+              thin: bool = False) -> FontFace | None:  # fmt: skip
+        """A training face that covers `text` (a bold or display face, or a thin one, when asked), or None."""
+        keys = _DISPLAY if display else _THIN if thin else ()
+        pool = [f for f in self.fonts if any(k in f.name for k in keys)] if keys else self.fonts
         for _ in range(8):
             face = pool[int(rng.integers(len(pool)))]
             if covers(face, text):
@@ -601,12 +628,15 @@ class LineMaker:
     def plan(self, rng: np.random.Generator) -> LinePlan:
         """A round-2 line: mixed sizes and weights, a small parenthesis before a large price, a
         leading bullet, or a pictogram the truth does not write; with neighbour lines 40% of the
-        time; bold and display faces 35% of the time."""
+        time; bold and display faces 35% of the time. Round 3: a leading `ㆍ` is said `·`, a
+        pictogram inside a word leaves a wider gap that is not said, Latin in parentheses after
+        Korean, and 12% small lines of thin faces (`LinePlan.tiny`)."""
         assert self.texts is not None
         src = self.texts
         for _ in range(20):
             text = src.sample(rng)
-            face = self._face(rng, text, display=rng.random() < 0.35)
+            tiny = rng.random() < 0.12
+            face = self._face(rng, text, display=not tiny and rng.random() < 0.35, thin=tiny)
             if face is None:
                 continue
             bold = rng.uniform(0.015, 0.05) if rng.random() < 0.25 else 0.0
@@ -633,20 +663,28 @@ class LineMaker:
                 mface = face if covers(face, mark) else self._face(rng, mark)
                 if mface is None:
                     continue
-                runs = (Run(mark + (" " if rng.random() < 0.7 else ""), mface, rng.uniform(0.6, 1.0)),
-                        Run(text, face, bold=bold))  # fmt: skip
+                sp = " " if rng.random() < 0.7 else ""
+                says = "·" + sp if mark == "ㆍ" else None  # the two look alike; the truth writes `·`
+                runs = (Run(mark + sp, mface, rng.uniform(0.6, 1.0), says=says), Run(text, face, bold=bold))
             # a pictogram before or inside the line (not read)
             elif k < 0.75 and (icon := _pictogram(rng)) is not None:
-                at = 0 if rng.random() < 0.5 else int(rng.integers(0, len(text) + 1))
-                pad = " " if rng.random() < 0.5 else ""
+                at = 0 if rng.random() < 0.35 else int(rng.integers(0, len(text) + 1))
+                pad = " " * int(rng.integers(0, 4))  # the sign's gap around it, never said
                 runs = tuple(r for r in (
                     Run(text[:at], face, bold=bold),
                     Run(pad + icon + pad, FontFace(_PICTO_FONT), rng.uniform(0.7, 1.3), read=False),
                     Run(text[at:], face, bold=bold),
                 ) if r.text)  # fmt: skip
+            elif k < 0.83:  # Latin in parentheses after Korean: `(feat. …)`, `(ver.2)`
+                form = _LATIN_PARENS[int(rng.integers(len(_LATIN_PARENS)))]
+                w = src.en_words[int(rng.integers(len(src.en_words)))] if src.en_words else "new"
+                latin = "(" + form.format(w=w, W=w.upper()[:5], n=int(rng.integers(1, 10))) + ")"
+                lface = self._face(rng, latin) or face
+                runs = (Run(text + (" " if rng.random() < 0.8 else ""), face, bold=bold),
+                        Run(latin, lface, rng.uniform(0.55, 1.0)))  # fmt: skip
             else:
                 runs = (Run(text, face, bold=bold),)
-            plan = LinePlan(runs)
+            plan = LinePlan(runs, tiny=tiny)
             if not plan.text:
                 continue
             if rng.random() < 0.4:
@@ -655,7 +693,7 @@ class LineMaker:
                 above = src.sample(rng) if which & 1 else ""
                 below = src.sample(rng) if which & 2 else ""
                 if covers(nface, above + below):
-                    plan = LinePlan(runs, above, below, nface)
+                    plan = LinePlan(runs, above, below, nface, tiny=tiny)
             return plan
         fallback = self._face(rng, "가") or self.fonts[0]
         return LinePlan((Run("가", fallback),))
