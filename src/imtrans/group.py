@@ -10,18 +10,22 @@ connected components of that relation.
 What keeps blocks apart that geometry alone would join (`separate_items`):
 - a line with no letters (a price, a number, "...") is never joined to one with letters, nor
   stacked with another: it is left as drawn, while its neighbours are translated;
-- a list item (a line with a price or number on its row) is not stacked with other lines: a
-  menu's dishes are translated one by one, not as a paragraph;
+- a list item (a line with a price or number on its row, or ending in a price) is not
+  stacked with other lines: a menu's dishes are translated one by one, not as a paragraph;
 - given the image, two lines with a divider between them, or on backgrounds of different
   colours, are never joined (`detect.geometry.separated`): the two panels of a sign, a
-  bubble and the caption box under it.
+  bubble and the caption box under it;
+- two stacked lines with a line between them that belongs with neither are not joined
+  (`_foreign_line_between`): two dishes with each one's serving size and price under it.
 
 "Thickness" is the glyph size: a horizontal line's height, a vertical column's width.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -122,12 +126,53 @@ def _kept_apart(a: Line, b: Line, items: set[str], image: np.ndarray | None) -> 
     return (separated if one_row else separated_stacked)(image, a.quad.bbox, b.quad.bbox)
 
 
+def _foreign_line_between(a: Line, b: Line, lines: list[Line], joined: Callable[[Line, Line], bool]) -> bool:
+    """Whether a line lies between two stacked lines, beside both, that belongs with neither.
+
+    A paragraph's lines follow one another; a line of another size or language set between
+    two of them (a dish's serving size and price under its name, above the next dish) says
+    they are two items, even when they are as close as a paragraph's lines.
+    """
+    if _same_row(a, b):
+        return False
+    frame = _frame(a)
+    across_a, across_b = _interval(a.quad, frame.across), _interval(b.quad, frame.across)
+    upper, lower = (across_a, across_b) if across_a[0] <= across_b[0] else (across_b, across_a)
+    along_a, along_b = _interval(a.quad, frame.along), _interval(b.quad, frame.along)
+    slack = 0.3 * min(thickness(a), thickness(b))
+    for m in lines:
+        if m is a or m is b or m.direction is not a.direction or not has_letters(m.text):
+            continue
+        # In the gap between the two: its middle below the upper line's foot and above the
+        # lower line's head (give or take the loose boxes of a tight paragraph).
+        centre = float(_centre(m.quad) @ frame.across)
+        if not upper[1] - slack <= centre <= lower[0] + slack:
+            continue
+        along_m = _interval(m.quad, frame.along)
+        beside = all(
+            -_gap(along_m, other) >= _MIN_ALONG_OVERLAP * min(along_m[1] - along_m[0], other[1] - other[0])
+            for other in (along_a, along_b)
+        )
+        if beside and not any(joined(m, x) for x in (a, b)):
+            return True
+    return False
+
+
+#: A price at the end of a line: digits in groups of three ("12,000", "1.500") or with a
+#: currency sign or word ("₩9000", "3000원", "$12.50").
+_PRICE_AT_END = re.compile(r"(?:\d{1,3}(?:[,.]\d{3})+|[₩$€£¥]\s*\d+(?:[.,]\d{1,2})?|\d+\s*(?:원|円|元))\s*$")
+
+
 def _list_items(lines: list[Line]) -> set[str]:
-    """Ids of lines with letters that have a line without letters (a price) on their row, after them."""
+    """Ids of lines with letters that end in a price, or have a line without letters (a price)
+    on their row after them."""
     numbers = [ln for ln in lines if not has_letters(ln.text)]
     out = set()
     for ln in lines:
         if not has_letters(ln.text) or ln.direction is Direction.VERTICAL:
+            continue
+        if _PRICE_AT_END.search(ln.text):
+            out.add(ln.id)
             continue
         start = _interval(ln.quad, _frame(ln).along)[0]
         for n in numbers:
@@ -159,12 +204,15 @@ def group_lines(
             i = parent[i]
         return i
 
+    def joined(a: Line, b: Line) -> bool:
+        """Geometry joins them and, with `separate_items`, nothing keeps them apart."""
+        together = lines_belong_together(a, b, settings) or lines_belong_together(b, a, settings)
+        return together and not (settings.separate_items and _kept_apart(a, b, items, image))
+
     for i in range(len(lines)):
         for j in range(i + 1, len(lines)):
-            together = lines_belong_together(lines[i], lines[j], settings) or lines_belong_together(
-                lines[j], lines[i], settings
-            )
-            if together and not (settings.separate_items and _kept_apart(lines[i], lines[j], items, image)):
+            a, b = lines[i], lines[j]
+            if joined(a, b) and not (settings.separate_items and _foreign_line_between(a, b, lines, joined)):
                 parent[find(i)] = find(j)
 
     components: dict[int, list[Line]] = {}
@@ -253,15 +301,25 @@ def enclosing_quad(quads: list[Quad], reference: Quad) -> Quad:
     return Quad.from_list(corners)
 
 
+#: Line starts that spread at most this many line heights more than the centres still make
+#: a left-aligned block (lines of about one length line up both ways: left wins the tie).
+_LEFT_TIE = 0.05
+
+
 def _alignment(members: list[Line]) -> Alignment:
-    """Left when line starts line up better than line centres; centred otherwise (bubbles, signs)."""
+    """Left when line starts line up better than line centres; centred otherwise (bubbles, signs).
+
+    Centres that line up much better than starts make a centred block even when the starts
+    lie within a quarter line height of each other (a notice of three centred lines of
+    nearly one length, realphotos ko16).
+    """
     if len(members) < 2 or members[0].direction is Direction.VERTICAL:
         return Alignment.CENTRE
     frame = _frame(members[0])
     starts = [_interval(m.quad, frame.along)[0] for m in members]
     centres = [_centre(m.quad) @ frame.along for m in members]
     t = float(np.median([thickness(m) for m in members]))
-    if float(np.std(starts)) <= float(np.std(centres)) or float(np.std(starts)) < 0.25 * t:
+    if float(np.std(starts)) <= float(np.std(centres)) + _LEFT_TIE * t:
         return Alignment.LEFT
     return Alignment.CENTRE
 

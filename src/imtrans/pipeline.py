@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
@@ -54,6 +54,8 @@ class PageResult:
     image: np.ndarray
     erased: np.ndarray | None = None
     mask: np.ndarray | None = None
+    #: Where each block's translation was drawn: its ink's bounds (x0, y0, x1, y1) in the image.
+    drawn: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
 
     @property
     def blocks(self) -> tuple[Block, ...]:
@@ -223,15 +225,16 @@ class Pipeline:
         translations = {k: v for k, v in translations.items() if k not in missed}
         todo = [b for b in todo if b.id in translations]
         # 5. erase the source lettering (styles are read from the original pixels first)
-        erased, text, erase_notes = self._erase(image, todo + unserved, timings)
+        erased, text, erase_notes = self._erase(image, todo + unserved, timings, page.blocks)
         diagnostics += erase_notes
         with _timed(timings, "style"):
             styles: dict[str, Style] = estimate_styles(
                 image, todo + unserved, text.mask, text.fallback_line_ids
             )
-        # 6. render the translations in the original style
+        # 6. render the translations in the original style, clear of the lettering left as it is
+        kept = [b for b in page.blocks if b.id not in {x.id for x in todo + unserved}]
         with _timed(timings, "render"):
-            out, render_notes, renders = self._render(erased, todo, translations, styles, target)
+            out, render_notes, renders = self._render(erased, todo, translations, styles, target, kept)
         diagnostics += render_notes
         page = page.with_(
             translations=translations,
@@ -241,9 +244,9 @@ class Pipeline:
             target_lang=target,
         )
         # 7. check every block's output; repair what fails, within the time budget
-        kept = [b for b in page.blocks if b.id not in {x.id for x in todo + unserved}]
         checked = self._check(image, erased, text.mask, out, todo + unserved, renders, kept, target, timings)
-        return _with_check(PageResult(page=page, image=out, erased=erased, mask=text.mask), checked)
+        result = PageResult(page=page, image=out, erased=erased, mask=text.mask, drawn=_ink_bounds(renders))
+        return _with_check(result, checked)
 
     def erase_page(self, image: np.ndarray, page: Page) -> PageResult:
         """Erase the lines of an already-read page (no detection or recognition again)."""
@@ -260,19 +263,22 @@ class Pipeline:
 
         timings: dict[str, float] = {}
         todo = [b for b in page.blocks if b.id in page.translations]
-        erased, text, erase_notes = self._erase(image, todo, timings)
+        erased, text, erase_notes = self._erase(image, todo, timings, page.blocks)
         unstyled = [b for b in todo if not page.styles.get(b.id)]
         missing = estimate_styles(image, unstyled, text.mask, text.fallback_line_ids)
         styles = {b.id: page.styles.get(b.id) or missing[b.id] for b in todo}
+        kept = [b for b in page.blocks if b.id not in page.translations]
         with _timed(timings, "render"):
-            out, notes, renders = self._render(erased, todo, page.translations, styles, page.target_lang)
+            out, notes, renders = self._render(
+                erased, todo, page.translations, styles, page.target_lang, kept
+            )
         earlier = _making_time(page)
         page = page.with_(styles=styles, diagnostics=erase_notes + tuple(notes), timings=timings)
-        kept = [b for b in page.blocks if b.id not in page.translations]
         checked = self._check(
             image, erased, text.mask, out, todo, renders, kept, page.target_lang, timings, earlier
         )
-        return _with_check(PageResult(page=page, image=out, erased=erased, mask=text.mask), checked)
+        result = PageResult(page=page, image=out, erased=erased, mask=text.mask, drawn=_ink_bounds(renders))
+        return _with_check(result, checked)
 
     # -- steps shared by the jobs -----------------------------------------------------------
     def _read(self, image: np.ndarray, timings: dict[str, float]) -> Page:
@@ -361,20 +367,20 @@ class Pipeline:
         translations: dict[str, Translation],
         styles: dict[str, Style],
         target: str,
+        kept: Sequence[Block] = (),
     ) -> tuple[np.ndarray, list[Diagnostic], list[BlockRender]]:
-        """Step 6: the translations drawn on the erased image; with the check on, also each
-        block's drawing (the check reads and repairs them). With ``check.mode=off`` it is
-        `render_page`, exactly as it was."""
-        from imtrans.render import render_page
+        """Step 6: the translations drawn on the erased image, clear of the ``kept`` blocks'
+        lettering (what `render_page` draws), and each block's drawing (the check reads and
+        repairs them; the result says where each was drawn)."""
         from imtrans.render.draw import block_drawings, composite
 
-        if self.settings.check.mode == "off":
-            out, notes = render_page(erased, blocks, translations, styles, self.settings.render, target)
-            return out, notes, []
+        fixed = [b.quad for b in kept]
         notes: list[Diagnostic] = []
         out = erased.copy()
         renders = []
-        for r in block_drawings(erased, blocks, translations, styles, self.settings.render, target, notes):
+        for r in block_drawings(
+            erased, blocks, translations, styles, self.settings.render, target, notes, fixed
+        ):
             assert r.drawing.patch is not None  # block_drawings leaves out blocks off the image
             composite(out, r.drawing.patch)
             renders.append(r)
@@ -430,9 +436,16 @@ class Pipeline:
         return self._switch_eraser
 
     def _erase(
-        self, image: np.ndarray, blocks: list[Block] | tuple[Block, ...], timings: dict[str, float]
+        self,
+        image: np.ndarray,
+        blocks: list[Block] | tuple[Block, ...],
+        timings: dict[str, float],
+        page_blocks: Sequence[Block] = (),
     ) -> tuple[np.ndarray, TextMask, tuple[Diagnostic, ...]]:
         """Step 5: the text mask of every line of ``blocks`` and the image with it filled.
+
+        The lines of ``page_blocks`` left in place (already in the target language, not
+        translated) are text all the same: not read as the background of a line beside them.
 
         Returns:
             The erased image, the mask (with the lines masked as whole boxes), and a
@@ -442,7 +455,8 @@ class Pipeline:
 
         with _timed(timings, "erase"):
             lines = [ln for b in blocks for ln in b.lines]
-            text = build_text_mask(image, lines, self.settings.erase.dilate)
+            kept = [ln for b in page_blocks for ln in b.lines if ln.id not in {x.id for x in lines}]
+            text = build_text_mask(image, lines, self.settings.erase.dilate, kept)
             erased = self.eraser.erase(image, text.mask) if lines else image.copy()
         block_of = {ln.id: b.id for b in blocks for ln in b.lines}
         notes = tuple(
@@ -479,7 +493,19 @@ def _with_check(result: PageResult, checked: CheckResult | None) -> PageResult:
         check=checked.summary,
     )
     image = checked.image if checked.image is not None else checked.erased
-    return PageResult(page=page, image=image, erased=checked.erased, mask=checked.mask)
+    drawn = {**result.drawn, **checked.drawn}
+    return PageResult(page=page, image=image, erased=checked.erased, mask=checked.mask, drawn=drawn)
+
+
+def _ink_bounds(renders: Sequence[BlockRender]) -> dict[str, tuple[int, int, int, int]]:
+    """Where each drawing put ink, by block id (see `render.draw.ink_bounds`)."""
+    from imtrans.render.draw import ink_bounds
+
+    out = {}
+    for r in renders:
+        if r.drawing.patch is not None and (box := ink_bounds(r.drawing.patch)) is not None:
+            out[r.block.id] = box
+    return out
 
 
 def _versions(packages: list[str]) -> dict[str, str]:

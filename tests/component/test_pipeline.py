@@ -86,6 +86,14 @@ def test_rerender_draws_an_edited_translation_without_reading_again(tmp_path, ve
     assert again.page.translations[block.id].text == "Nothing at all"
     assert "detect" not in again.page.timings and "recognize" not in again.page.timings
     assert not np.array_equal(again.image, first.image)
+    # The result says where the translation was drawn: the bounds of every changed pixel
+    # there (eval reads the drawing back inside them, not inside the source column).
+    for result in (first, again):
+        x0, y0, x1, y1 = result.drawn[block.id]
+        changed = np.any(result.image != result.erased, axis=2)
+        ys, xs = np.nonzero(changed)
+        assert (xs.min(), ys.min()) >= (x0 - 2, y0 - 2) and (xs.max(), ys.max()) < (x1 + 2, y1 + 2)
+        assert x1 - x0 > block.quad.width  # a horizontal line wider than the column it replaces
 
 
 @pytest.mark.slow

@@ -85,6 +85,12 @@ def test_centred_lines_make_a_centred_block_and_left_aligned_a_left_block():
     left = [line("a", 0, 0, 300, 30), line("b", 0, 40, 350, 70), line("c", 0, 80, 120, 110)]
     assert group_lines(centred)[0].alignment is Alignment.CENTRE
     assert group_lines(left)[0].alignment is Alignment.LEFT
+    # Three centred lines of nearly one length (realphotos ko16): the starts lie within a
+    # quarter line height, but the centres line up far better.
+    notice = [line("a", 41, 0, 369, 86), line("b", 9, 84, 399, 170), line("c", 0, 164, 404, 250)]
+    assert group_lines(notice)[0].alignment is Alignment.CENTRE
+    # Lines of one length line up both ways: left.
+    assert group_lines([line("a", 0, 0, 300, 30), line("b", 2, 40, 301, 70)])[0].alignment is Alignment.LEFT
 
 
 def test_empty_lines_are_not_grouped():
@@ -126,6 +132,40 @@ def test_a_price_stays_apart_from_its_dish_and_dishes_stay_apart_from_each_other
     assert sorted(ids(blocks)) == [["d0"], ["d1"], ["d2"], ["p0"], ["p1"], ["p2"]]
     # Without separate_items they form a single block, as before.
     assert len(group_lines(lines, GroupSettings(separate_items=False))) == 1
+
+
+def test_dishes_with_their_serving_size_and_price_under_them_stay_apart():
+    # realphotos ko01: "주먹화로구이" / "(1인분 200g) 12,000" / "양념꼬치구이" / "(1인분 200g) 12,000",
+    # the details a little smaller than the names and as close as a paragraph's lines. The
+    # details end in a price (a list item); a dish is not joined to the next one across them.
+    rows = (
+        ("주먹화로구이", 30),
+        ("(1인분 200g) 12,000", 24),
+        ("양념꼬치구이", 30),
+        ("(1인분 200g) 12,000", 24),
+    )
+    lines, y = [], 0
+    for i, (text, h) in enumerate(rows):
+        lines.append(line(f"r{i}", 0, y, 12 * len(text), y + h, text, "ko"))
+        y += h + 6
+    assert sorted(ids(group_lines(lines))) == [["r0"], ["r1"], ["r2"], ["r3"]]
+    # Two lines of a paragraph with a line between them that belongs with both stay one block.
+    para = [
+        line(f"p{i}", 0, 36 * i, 240, 36 * i + 30, t, "ko")
+        for i, t in enumerate(("화장실 키는", "매장 직원에게", "문의해 주세요."))
+    ]
+    assert ids(group_lines(para)) == [["p0", "p1", "p2"]]
+
+
+@pytest.mark.parametrize(
+    ("text", "item"),
+    [("(1인분 200g) 12,000", True), ("Latte 4.500", True), ("Espresso $3.50", True), ("김밥 3000원", True),
+     ("Opening hours 10 to 22", False), ("Room 1203", False), ("2024년 12월", False)],
+)  # fmt: skip
+def test_a_line_ending_in_a_price_is_a_list_item(text, item):
+    # A list item is not stacked with the line under it (a dish's description).
+    lines = [line("a", 0, 0, 300, 30, text), line("b", 0, 36, 300, 66, "Served with rice and soup")]
+    assert (len(group_lines(lines)) == 2) == item
 
 
 def test_a_paragraph_of_short_lines_without_prices_stays_one_block():

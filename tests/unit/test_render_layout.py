@@ -22,7 +22,7 @@ from imtrans.render.layout import (
     text_region,
     vertical_cells,
 )
-from imtrans.render.regions import enclosing_region
+from imtrans.render.regions import enclosing_region, room_along
 from imtrans.settings import RenderSettings
 from imtrans.types import Alignment, Block, Direction, Line, Quad, Style, Translation
 
@@ -310,3 +310,83 @@ def test_an_icon_on_a_sign_plate_stays_out_of_the_region() -> None:
         assert _region_corners(quad, box)[:, 1].min() >= 160  # below the icon
     x0, _, x1, _ = region.boxes[0]
     assert x1 - x0 > 250  # the plate's width
+
+
+def _menu_board() -> tuple[np.ndarray, Quad]:
+    """A dark open board (its background runs to the image's edges) with a price in white at
+    the right of an item's row; the item's quad at the left, its lettering already erased."""
+    img = np.full((200, 800, 3), 20, np.uint8)
+    cv2.putText(img, "18,000", (560, 115), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (255, 255, 255), 2)
+    return img, Quad.from_rect(100, 85, 300, 115)
+
+
+def _drawn_columns(out: np.ndarray, img: np.ndarray) -> np.ndarray:
+    return np.nonzero((np.abs(out.astype(int) - img.astype(int)).max(axis=2) > 0).any(axis=0))[0]
+
+
+@pytest.mark.parametrize("alignment", [Alignment.LEFT, Alignment.CENTRE, Alignment.RIGHT])
+def test_a_line_on_an_open_background_runs_on_along_its_row_up_to_the_next_lettering(alignment) -> None:
+    img, quad = _menu_board()
+    room = room_along(img, quad, [], alignment, gap_px=15)
+    assert room is not None
+    x0, y0, x1, y1 = room
+    assert (y0, y1) == (0.0, pytest.approx(quad.height))
+    # Left-aligned: from its own start up to the price, less the gap; right-aligned: leftwards
+    # up to the image's edge, less the gap; centred: the lesser of the two both ways.
+    expected = {
+        Alignment.LEFT: (0.0, 560 - 100 - 15),
+        Alignment.CENTRE: (-85.0, 200 + 85.0),
+        Alignment.RIGHT: (-85.0, 200.0),
+    }[alignment]
+    assert x0 == pytest.approx(expected[0], abs=3) and x1 == pytest.approx(expected[1], abs=3)
+
+
+def test_another_blocks_box_stops_the_row_only_where_it_reaches_the_rows_middle() -> None:
+    img, quad = _menu_board()
+    below = Quad.from_rect(350, 106, 450, 140)  # the next item's loose box overlaps this row by 9 px
+    beside = Quad.from_rect(350, 88, 450, 112)  # a block on the same row
+    assert room_along(img, quad, [below], Alignment.LEFT, 15)[2] > 400
+    assert room_along(img, quad, [beside], Alignment.LEFT, 15)[2] == pytest.approx(350 - 100 - 15, abs=3)
+
+
+def test_a_long_translation_of_a_menu_item_keeps_its_size_on_one_line_instead_of_wrapping() -> None:
+    img, quad = _menu_board()
+    block = Block("a", quad, (Line("a.0", quad),), Direction.HORIZONTAL, Alignment.LEFT)
+    text = "Pork neck cube steak"
+    drawing = draw_block(block, text, Style(font_size=24), SETTINGS, "en", EN, img.shape[:2], image=img)
+    assert drawing.layout.lines == (text,) and drawing.layout.font_px == 24
+    out, _ = render_page(
+        img,
+        [block],
+        {"a": Translation("a", text, "ko", "en", "t")},
+        {"a": Style(font_size=24)},
+        SETTINGS,
+        "en",
+    )
+    cols = _drawn_columns(out, img)
+    assert (
+        98 <= cols.min() <= 106 and cols.max() < 560 - 10
+    )  # starts where the item did, stops before the price
+    # Where the text fits its own box at its size it stays there, and the row's free room
+    # does not make it larger than its source.
+    short = draw_block(block, "Rice", Style(font_size=24), SETTINGS, "en", EN, img.shape[:2], image=img)
+    assert short.layout.region == pytest.approx((quad.width, quad.height))
+
+
+def test_a_translation_is_not_drawn_over_a_line_left_as_it_is() -> None:
+    # A plate with the erased name at the top and a faint line kept below it (text already in
+    # the target language, too faint to be a wall for the region search): the long
+    # translation takes the plate's room above, not the kept line's (realphotos ko22).
+    img = np.full((300, 500, 3), 120, np.uint8)
+    cv2.rectangle(img, (50, 50), (450, 250), (255, 255, 255), -1)
+    cv2.putText(img, "Exhibition Hall", (100, 170), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (222, 222, 222), 2)
+    kept = Quad.from_rect(98, 150, 300, 176)
+    quad = Quad.from_rect(100, 118, 200, 146)
+    block = Block("a", quad, (Line("a.0", quad),), Direction.HORIZONTAL, Alignment.LEFT)
+    tr = {"a": Translation("a", "Exhibition Hall A and the Devil's Door craft beer pub", "ko", "en", "t")}
+    style = {"a": Style(font_size=24, text_color=(0, 0, 0))}
+    out, diags = render_page(img, [block], tr, style, SETTINGS, "en", kept=[kept])
+    assert diags == []
+    ink = np.abs(out.astype(int) - img.astype(int)).max(axis=2) > 0
+    x0, y0, x1, y1 = (int(v) for v in kept.bbox)
+    assert ink.sum() > 500 and not ink[y0:y1, x0:x1].any()

@@ -34,6 +34,7 @@ def read_back(
     pad: float = READ_PAD,
     turns: int = 0,
     min_pad: float = 0.0,
+    centred_inside: bool = False,
 ) -> str:
     """The text found and read inside ``box`` (x0, y0, x1, y1) of ``image``, grown by ``pad``
     of its longer side (at least ``min_pad`` px); lines joined in the order the detector gives
@@ -42,6 +43,9 @@ def read_back(
     Args:
         turns: Quarter turns clockwise that set the text upright (text drawn at 90 degrees
             reads upright after one): the crop is turned before it is read.
+        centred_inside: Keep only the lines whose centre lies inside ``box`` itself: the
+            room around it is for the detector, and text drawn beside it there (a
+            neighbour's) is not what was drawn in it.
     """
     x0, y0, x1, y1 = box
     grow = max(pad * max(x1 - x0, y1 - y0, 10), min_pad)
@@ -52,9 +56,23 @@ def read_back(
     if crop.shape[0] < 8 or crop.shape[1] < 8:
         return ""
     lines = detector.detect(crop)
+    if centred_inside:
+        # The box in the turned crop's frame: turn its corners as the crop was turned.
+        inner = np.zeros(image[ya:yb, xa:xb].shape[:2], bool)
+        inner[
+            max(0, int(y0) - ya) : max(0, math.ceil(y1) - ya),
+            max(0, int(x0) - xa) : max(0, math.ceil(x1) - xa),
+        ] = True
+        inner = np.rot90(inner, -(turns % 4))
+        lines = [ln for ln in lines if _centre_in(ln.quad.centre, inner)]
     lines = recognizer.recognize(crop, lines, language)
     joiner = "" if language in NO_SPACE_LANGUAGES else " "
     return joiner.join(ln.text for ln in lines if ln.text)
+
+
+def _centre_in(centre: tuple[float, float], inside: np.ndarray) -> bool:
+    x, y = int(centre[0]), int(centre[1])
+    return 0 <= y < inside.shape[0] and 0 <= x < inside.shape[1] and bool(inside[y, x])
 
 
 def legibility_finding(read: str, meant: str) -> Finding:

@@ -51,7 +51,7 @@ from imtrans.erase.mask import line_mask
 from imtrans.evaluate.metrics import source_script_chars
 from imtrans.recognize.base import Recognizer
 from imtrans.render.colours import legible_on
-from imtrans.render.draw import BlockRender, Patch, composite, draw_block
+from imtrans.render.draw import BlockRender, Patch, composite, draw_block, ink_bounds
 from imtrans.render.layout import layout_direction
 from imtrans.settings import Settings
 from imtrans.types import (
@@ -107,6 +107,8 @@ class CheckResult:
     timings: dict[str, float]
     #: Blocks drawn again by a repair, and whether each new drawing fits its region.
     redrawn: dict[str, bool] = field(default_factory=dict)
+    #: Where each block's final drawing put ink (x0, y0, x1, y1), by block id.
+    drawn: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -246,6 +248,11 @@ def check_page(
             bid: not r.drawing.layout.overflow
             for bid, r in canvas.renders.items()
             if r is not original_renders.get(bid)
+        },
+        drawn={
+            bid: box
+            for bid, r in canvas.renders.items()
+            if r.drawing.patch is not None and (box := ink_bounds(r.drawing.patch, INK_ALPHA)) is not None
         },
     )
 

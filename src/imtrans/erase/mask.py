@@ -30,6 +30,7 @@ the result says so (`TextMask.fallback_line_ids`; the pipeline reports each as a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -84,6 +85,19 @@ _GROW_NOISE = 1.25
 # commonest colour, is the lettering's, even where the outline reaches into the ring.
 _HALO_SHARE = 0.5
 _HALO_BAND = 3
+# A background whose ring is this flat (colour distance, 80th percentile) is a screenshot's:
+# compression ringing up to `_RINGING_REACH` px from the text and `_RINGING_CONTRAST`
+# levels off the background is masked with it.
+# The ring must hold nothing else (its 99th percentile under `MIN_CONTRAST`): a speech
+# bubble's ring holds its outline or the next column, whose faint edges are not ripple.
+_FLAT_NOISE = 2.0
+_RINGING_REACH = 7
+_RINGING_CONTRAST = 3.0
+# A rule (an underline, a divider) through the region: at most this share of the line's
+# thickness wide, at least this many thicknesses long, filling this share of its rotated box.
+_RULE_WIDTH = 0.2
+_RULE_LENGTH = 2.0
+_RULE_FILL = 0.6
 
 
 @dataclass(frozen=True)
@@ -114,13 +128,15 @@ def text_mask(image: np.ndarray, lines: list[Line], dilate: int) -> np.ndarray:
     return build_text_mask(image, lines, dilate).mask
 
 
-def build_text_mask(image: np.ndarray, lines: list[Line], dilate: int) -> TextMask:
+def build_text_mask(image: np.ndarray, lines: list[Line], dilate: int, kept: Sequence[Line] = ()) -> TextMask:
     """Like `text_mask`, also reporting the lines that fell back to their whole box.
 
     Args:
         image: RGB uint8 (H, W, 3) (greyscale (H, W) works too).
         lines: Detected lines; only their quads are used.
         dilate: Pixels to grow the mask by (kept inside each line's slightly grown quad).
+        kept: Other lines of the page, left as they are (not masked): their lettering is
+            not taken for the background of a line beside them, nor masked with it.
 
     Returns:
         The mask and the ids of lines masked as whole boxes.
@@ -137,7 +153,12 @@ def build_text_mask(image: np.ndarray, lines: list[Line], dilate: int) -> TextMa
     fallbacks: list[str] = []
     # Lines are independent; OpenCV and NumPy's large loops release the GIL.
     with ThreadPoolExecutor(max_workers=workers(len(lines))) as pool:
-        results = list(pool.map(lambda ln: line_mask(image, ln.quad, dilate), lines))
+        results = list(
+            pool.map(
+                lambda ln: line_mask(image, ln.quad, dilate, _neighbours(ln, kept)),
+                lines,
+            )
+        )
     for line, result in zip(lines, results, strict=True):
         if result is None:
             continue
@@ -149,13 +170,18 @@ def build_text_mask(image: np.ndarray, lines: list[Line], dilate: int) -> TextMa
     return TextMask(out, tuple(fallbacks))
 
 
-def line_mask(image: np.ndarray, quad: Quad, dilate: int) -> tuple[tuple[int, int], np.ndarray, bool] | None:
+def line_mask(
+    image: np.ndarray, quad: Quad, dilate: int, kept: Sequence[Quad] = ()
+) -> tuple[tuple[int, int], np.ndarray, bool] | None:
     """The text mask of one line, on the line's bounding crop.
 
     Args:
         image: RGB uint8 (H, W, 3) or greyscale (H, W).
         quad: The line's outline.
         dilate: Pixels to grow the text pixels by, kept inside the grown quad.
+        kept: Outlines of lines near this one whose lettering stays (not erased): their
+            lettering is not the background, so their part of the margin is not read as it,
+            and what lies more in their boxes than in this line's is theirs, not masked.
 
     Returns:
         ``((y0, x0), crop_mask, fell_back)``: the crop's top-left corner in the image, a uint8
@@ -188,6 +214,9 @@ def line_mask(image: np.ndarray, quad: Quad, dilate: int) -> tuple[tuple[int, in
     if not region.any():
         return None
     ring = region & ~inner
+    others = _quads_mask(kept, offset, ch, cw)
+    if others.any() and (ring & ~others).sum() >= _MIN_RING:
+        ring &= ~others
     if ring.sum() < _MIN_RING:
         ring = region
 
@@ -218,13 +247,39 @@ def line_mask(image: np.ndarray, quad: Quad, dilate: int) -> tuple[tuple[int, in
         text = refine_by_lettering_colour(crop, dist, text, strong, region, inner, ring, thickness)
         text = _grow_over_halo(text, crop, region, ring, thickness)
         text = _grow_over_outline(text, dist, ring_noise, reach) & region
-        text = _drop_outside_parts(text, inner, _outer_edge(region, clipped))
+        if ring_noise <= _FLAT_NOISE and float(np.percentile(ring_residual, 99)) < _MIN_CONTRAST:
+            text = _grow_over_ringing(text, dist, ring_noise) & region
+        edge = _outer_edge(region, clipped)
+        text = _drop_rules(_drop_neighbours_glyphs(text, inner, others), edge, thickness)
+        text = _drop_outside_parts(text, inner, edge)
     text_u8 = np.where(text, np.uint8(255), np.uint8(0))
     if dilate > 0:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * dilate + 1, 2 * dilate + 1))
         text_u8 = cv2.dilate(text_u8, kernel)
     text_u8[~keep_inside] = 0
     return (y0, x0), text_u8, fell_back
+
+
+def _quads_mask(quads: Sequence[Quad], offset: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Boolean (h, w) raster of the quads, shifted by ``-offset`` (a crop's corner)."""
+    out = np.zeros((h, w), bool)
+    for q in quads:
+        out |= _poly_mask(np.asarray(q.points, np.float64) - offset, h, w)
+    return out
+
+
+def _neighbours(line: Line, lines: Sequence[Line]) -> list[Quad]:
+    """The other lines whose boxes come within half this line's thickness of its box."""
+    x0, y0, x1, y1 = line.quad.bbox
+    pad = 0.5 * min(line.quad.width, line.quad.height)
+    out = []
+    for other in lines:
+        if other is line:
+            continue
+        a0, b0, a1, b1 = other.quad.bbox
+        if a0 < x1 + pad and a1 > x0 - pad and b0 < y1 + pad and b1 > y0 - pad:
+            out.append(other.quad)
+    return out
 
 
 def _local_background(crop: np.ndarray, ring: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
@@ -314,6 +369,23 @@ def _grow_over_outline(text: np.ndarray, dist: np.ndarray, noise: float, reach: 
     smooth = cv2.medianBlur(np.ascontiguousarray(dist, np.float32), 3)
     near = cv2.distanceTransform((~text).astype(np.uint8), cv2.DIST_L2, 3) <= reach
     return _connected_to(text, (smooth > low) & near)
+
+
+def _grow_over_ringing(text: np.ndarray, dist: np.ndarray, noise: float) -> np.ndarray:
+    """On a flat background, grow the text over the faint ringing around it.
+
+    A screenshot or scan saved as JPEG carries, in the 8x8 blocks that hold lettering, a
+    faint ripple a few levels off the background: below any text threshold, but once the
+    letters are filled, the ripple alone draws grey boxes where the line was. On a background
+    flat to a level or two it cannot be anything else: every pixel within `_RINGING_REACH` px
+    of the text that stands `_RINGING_CONTRAST` levels (or 3 noise levels) off it, but less
+    than lettering does (`MIN_CONTRAST`: a highlight the lettering's colour left out stays), is
+    added.
+    """
+    if not text.any():
+        return text
+    near = cv2.distanceTransform((~text).astype(np.uint8), cv2.DIST_L2, 3) <= _RINGING_REACH
+    return text | (near & (dist > max(_RINGING_CONTRAST, 3.0 * noise)) & (dist < _MIN_CONTRAST))
 
 
 def _connected_to(text: np.ndarray, candidate: np.ndarray) -> np.ndarray:
@@ -495,6 +567,59 @@ def _drop_outside_parts(text: np.ndarray, inner: np.ndarray, edge: np.ndarray) -
     if not reach.any():
         return text
     return text & ~reach[labels]
+
+
+def _drop_neighbours_glyphs(text: np.ndarray, inner: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Drop the glyphs of kept lines beside this one that reach into its region.
+
+    Boxes of tightly set lines overlap: the feet of the line above lie in this line's box. A
+    piece of lettering with more than twice as many pixels in the boxes of lines left as they
+    are (``others``, outside this line's box) as in this line's box (outside theirs) is
+    theirs, and stays. Pieces of lines erased too are not looked at: masked twice, nothing is
+    lost, where a piece dropped here and cut off at that line's own region edge (the frame
+    drawn around each item of a menu) would be left half erased.
+    """
+    if not others.any():
+        return text
+    n, labels = cv2.connectedComponents(text.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return text
+    own = np.bincount(labels[inner & ~others], minlength=n)
+    theirs = np.bincount(labels[others & ~inner], minlength=n)
+    foreign = theirs > 2 * own
+    foreign[0] = False
+    return text & ~foreign[labels]
+
+
+def _drop_rules(text: np.ndarray, edge: np.ndarray, thickness: float) -> np.ndarray:
+    """Drop rules that run through the region: an underline, a divider, a table's line.
+
+    A rule enters through the region's outer edge like a bubble border, but also runs on
+    inside the quad (an underline under a title sits inside its padded box), where
+    `_drop_outside_parts` keeps it. A glyph never reaches the outer edge as a thin straight
+    band: what does, at most `_RULE_WIDTH` of the line's thickness wide, at least
+    `_RULE_LENGTH` thicknesses long and filling its rotated box, is left as it is, whole.
+    """
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(text.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return text
+    touching = np.bincount(labels[edge], minlength=n) > 0
+    touching[0] = False
+    rules = np.zeros(n, bool)
+    for k in np.nonzero(touching)[0]:
+        if stats[k, cv2.CC_STAT_AREA] < _RULE_LENGTH * thickness:
+            continue
+        ys, xs = np.nonzero(labels == k)
+        (_, _), (w, h), _ = cv2.minAreaRect(np.column_stack([xs, ys]).astype(np.float32))
+        width, length = sorted((w + 1.0, h + 1.0))
+        rules[k] = (
+            width <= max(2.0, _RULE_WIDTH * thickness)
+            and length >= _RULE_LENGTH * thickness
+            and stats[k, cv2.CC_STAT_AREA] >= _RULE_FILL * width * length
+        )
+    if not rules.any():
+        return text
+    return text & ~rules[labels]
 
 
 def _outer_edge(region: np.ndarray, clipped: tuple[bool, bool, bool, bool]) -> np.ndarray:

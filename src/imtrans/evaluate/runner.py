@@ -479,7 +479,9 @@ class Evaluator:
         legibility = []
         delivered: set[int] = set()
         for b in drawn:
-            read_back = self._read_back(result.image, b, target, result.page.styles.get(b.id))
+            read_back = self._read_back(
+                result.image, b, target, result.page.styles.get(b.id), result.drawn.get(b.id)
+            )
             c = cer(read_back, translations[b.id].text)
             legibility.append(c)
             if c > ILLEGIBLE_CER:
@@ -496,13 +498,33 @@ class Evaluator:
         _style_agreement(result.page, drawn, sample.blocks, owners, out)
         return pairs
 
-    def _read_back(self, image: np.ndarray, block: Block, language: str, style: Style | None = None) -> str:
-        """Read the rendered text inside one block's region, in the target language, turned
-        upright when it was drawn at 90, 180 or 270 degrees (a page read turned)."""
+    def _read_back(
+        self,
+        image: np.ndarray,
+        block: Block,
+        language: str,
+        style: Style | None = None,
+        drawn: tuple[int, int, int, int] | None = None,
+    ) -> str:
+        """Read the rendered text where it was drawn (its ink's bounds, with room around them as
+        the check reads it; else the block's box), in the target language, turned upright when
+        it was drawn at 90, 180 or 270 degrees (a page read turned). Text drawn past the block's
+        box (a bubble, a row run on along) is read whole, and neighbours' text stays out."""
         turns = round(style.angle / 90.0) % 4 if style is not None else 0
+        if drawn is None:
+            return read_back(
+                self.pipeline.detector,
+                self.pipeline.recognizer,
+                image,
+                block.quad.bbox,
+                language,
+                turns=turns,
+            )
+        size = style.font_size if style is not None and style.font_size > 0 else 0.2 * (drawn[3] - drawn[1])
         return read_back(
-            self.pipeline.detector, self.pipeline.recognizer, image, block.quad.bbox, language, turns=turns
-        )
+            self.pipeline.detector, self.pipeline.recognizer, image, tuple(float(v) for v in drawn),
+            language, pad=0.0, turns=turns, min_pad=0.6 * size, centred_inside=True,
+        )  # fmt: skip
 
 
 def reference_translations(

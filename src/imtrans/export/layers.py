@@ -109,8 +109,9 @@ def page_layers(
         settings = RenderSettings.model_validate(page.settings.get("render", {}))
     todo = [b for b in page.blocks if b.id in page.translations]
     notes: list[Diagnostic] = []
+    kept = [b.quad for b in page.blocks if b.id not in page.translations]
     drawings = block_drawings(
-        result.erased, todo, page.translations, page.styles, settings, page.target_lang, notes
+        result.erased, todo, page.translations, page.styles, settings, page.target_lang, notes, kept
     )
     texts = tuple(_text_layer(r) for r in drawings)
     return PageLayers(page.width, page.height, original, result.erased, texts, tuple(notes))

@@ -33,15 +33,28 @@ from imtrans.render.layout import (
     vertical_cells,
     vertical_features,
 )
-from imtrans.render.regions import Region, enclosing_region
+from imtrans.render.regions import Box, Region, enclosing_region, room_along
 from imtrans.settings import RenderSettings
-from imtrans.types import RGB, Block, Diagnostic, Direction, Quad, RenderCode, Severity, Style, Translation
+from imtrans.types import (
+    RGB,
+    Alignment,
+    Block,
+    Diagnostic,
+    Direction,
+    Quad,
+    RenderCode,
+    Severity,
+    Style,
+    Translation,
+)
 
 #: A block quad whose angle differs from the style's by more than this (degrees) is not
 #: trusted for orientation: the text is drawn in a rectangle at the style's angle instead.
 ANGLE_TOLERANCE = 3.0
 #: Room kept between the text and a bubble's or caption's outline, in source font sizes.
 REGION_INSET_EM = 0.1
+#: Room kept before a wall when a line runs on along an open background, in line heights.
+ALONG_GAP_EM = 0.5
 #: A block whose source lettering is this many times another's is its heading (`heading_order_caps`).
 HEADING_RATIO = 1.3
 
@@ -61,6 +74,19 @@ class Patch:
     y0: int
     premul: np.ndarray
     alpha: np.ndarray
+
+
+def ink_bounds(patch: Patch, threshold: float = 0.5) -> tuple[int, int, int, int] | None:
+    """Where a drawing put ink: (x0, y0, x1, y1) in the image (x1, y1 exclusive), or None."""
+    ys, xs = np.nonzero(patch.alpha > threshold)
+    if len(xs) == 0:
+        return None
+    return (
+        patch.x0 + int(xs.min()),
+        patch.y0 + int(ys.min()),
+        patch.x0 + int(xs.max()) + 1,
+        patch.y0 + int(ys.max()) + 1,
+    )
 
 
 @dataclass(frozen=True)
@@ -108,6 +134,7 @@ def render_page(
     styles: dict[str, Style],
     settings: RenderSettings,
     target: str,
+    kept: Sequence[Quad] = (),
 ) -> tuple[np.ndarray, list[Diagnostic]]:
     """Draw every block's translation onto a copy of the erased image.
 
@@ -125,13 +152,15 @@ def render_page(
             default style (black or white text on the erased background).
         settings: Render settings (font size limits, vertical CJK, font override).
         target: Target language code (fonts and line breaking).
+        kept: Quads of lettering left on the page (text already in the target language, a
+            block not translated): no translation is drawn over them.
 
     Returns:
         The drawn image and the diagnostics, in block order.
     """
     diags: list[Diagnostic] = []
     out = image.copy()
-    for render in block_drawings(image, blocks, translations, styles, settings, target, diags):
+    for render in block_drawings(image, blocks, translations, styles, settings, target, diags, kept):
         assert render.drawing.patch is not None  # block_drawings leaves out blocks off the image
         composite(out, render.drawing.patch)
     return out, diags
@@ -145,6 +174,7 @@ def block_drawings(
     settings: RenderSettings,
     target: str,
     diags: list[Diagnostic],
+    kept: Sequence[Quad] = (),
 ) -> Iterator[BlockRender]:
     """Lay out and draw each block's translation, without compositing: `render_page`'s work.
 
@@ -176,7 +206,7 @@ def block_drawings(
         style = styles.get(block.id) or default_style(image, block)
         # A translation may keep source-script words (names, untranslated terms): pick a font that has them.
         spec = font_for(language_of_script(tr.text, target), override=settings.font_path)
-        others = [b.quad for b in drawn if b.id != block.id]
+        others = [b.quad for b in drawn if b.id != block.id] + list(kept)
         try:
             plan: BlockLayout | Exception = layout_block(
                 block, tr.text, style, settings, target, spec, image=image, obstacles=others
@@ -291,7 +321,8 @@ def layout_block(
     block (`regions.enclosing_region`): it may grow past the block's own box inside it, and
     stops at its outline where the box runs past it. Without one (text on a photo, a
     background that runs on past the searched window), the block's own box is used
-    (`layout.text_region`).
+    (`layout.text_region`); where the text would come out smaller than its source there, it
+    may run on along its lines over free background (`regions.room_along`).
 
     Args:
         block: The block (its quad, direction and alignment).
@@ -321,7 +352,9 @@ def layout_block(
     outlined = style.outline_color is not None and style.font_size > 0
     stroke_ratio = style.outline_width / style.font_size if outlined else 0.0
 
-    def fit(w: float, h: float, min_px: int = settings.min_font_px) -> Layout:
+    def fit(
+        w: float, h: float, min_px: int = settings.min_font_px, max_px: int = settings.max_font_px
+    ) -> Layout:
         return fit_block(
             text,
             target,
@@ -330,12 +363,16 @@ def layout_block(
             direction,
             font_spec,
             min_px,
-            settings.max_font_px,
+            max_px,
             style.font_size,
             alignment=block.alignment,
             stroke_ratio=stroke_ratio,
         )
 
+    if region.bounded and block.direction is direction is Direction.HORIZONTAL:
+        # A left-aligned label on a plate starts where its source started (a right-aligned
+        # one ends there), not at the plate's edge; a centred one may use the plate's width.
+        region = Region(tuple(_keep_start(box, own, block.alignment) for box in region.boxes))
     if region.bounded:
         # The bubble's rectangle that fits the text with whole words at the largest size; the
         # largest rectangle on a tie.
@@ -363,7 +400,28 @@ def layout_block(
     else:
         rx0, ry0 = own[0], own[1]
         layout = fit(own_w, own_h)
+        shrunk = style.font_size > 0 and layout.font_px < style.font_size - 0.5
+        if image is not None and shrunk and block.direction is direction is Direction.HORIZONTAL:
+            # On an open background the row beside the block may be empty: run the text on
+            # along it, no larger than its source, rather than wrap and shrink in place.
+            line_px = qh / max(1, len(block.lines))
+            room = room_along(image, quad, obstacles, block.alignment, ALONG_GAP_EM * line_px)
+            if room is not None:
+                source_px = max(settings.min_font_px, min(settings.max_font_px, math.ceil(style.font_size)))
+                trial = fit(room[2] - room[0], own_h, max_px=source_px)
+                if not trial.overflow and trial.font_px > layout.font_px:
+                    layout, rx0, ry0 = trial, room[0], 0.0
     return BlockLayout(layout, quad, region, (rx0, ry0))
+
+
+def _keep_start(box: Box, own: Box, alignment: Alignment) -> Box:
+    """`box` cut so that the block's lines start (left) or end (right) where its own box does."""
+    x0, y0, x1, y1 = box
+    if alignment is Alignment.LEFT and x0 < own[0] < x1:
+        return (own[0], y0, x1, y1)
+    if alignment is Alignment.RIGHT and x0 < own[2] < x1:
+        return (x0, y0, own[2], y1)
+    return box
 
 
 def paint_block(

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from imtrans.types import Quad
+from imtrans.types import Alignment, Quad
 
 Box = tuple[float, float, float, float]
 
@@ -146,6 +146,89 @@ def enclosing_region(
         if inside and filled[wy0:wy1, wx0:wx1].all():
             boxes.append(box)
     return Region(tuple(boxes))
+
+
+#: How far past its own box a line on an open background may run along its direction, in
+#: shares of the box's length on each side (see `room_along`).
+ALONG_REACH = 1.5
+#: Share of a column's rows (the middle of the block's band) that may differ from the
+#: background before the column stops the text: JPEG noise and a stray pixel do not.
+ALONG_WALL_SHARE = 0.03
+#: Rows at the top and bottom of the band left out of the test: loose boxes of the lines
+#: above and below reach into it.
+ALONG_BAND_TRIM = 0.15
+#: Rows at the top and bottom of the band where another block's box does not stop the text.
+ALONG_OBSTACLE_TRIM = 0.4
+
+
+def room_along(
+    image: np.ndarray,
+    quad: Quad,
+    obstacles: Sequence[Quad],
+    alignment: Alignment,
+    gap_px: float,
+) -> Box | None:
+    """The block's own box run on along its lines over free background, keeping its alignment.
+
+    A menu item, a label or a caption on a plain background that runs on past any outline
+    (`enclosing_region` finds none) is fitted into its own box, where a translation longer
+    than its source wraps and shrinks while the background beside it lies empty. This is the
+    band of the block's own rows, widened along them over columns of the background's
+    colour up to the first wall (lettering left in place, a price, an edge of the plate,
+    another block) less `gap_px`: to the right of left-aligned text, to the left of
+    right-aligned text, by the same amount both ways for centred text, so the translation
+    starts (ends, or is centred) where the source did.
+
+    Args:
+        image: The erased RGB uint8 image.
+        quad: The block's quad (its own frame: x along the lines).
+        obstacles: Quads of other blocks drawn on the page.
+        alignment: The block's alignment.
+        gap_px: Room kept free before a wall, in quad units.
+
+    Returns:
+        (x0, 0, x1, height) in the quad's own coordinates, or None when the background beside
+        the block is not free on the side(s) the alignment grows into.
+    """
+    qw, qh = quad.width, quad.height
+    if qw < 2 or qh < 2:
+        return None
+    reach = ALONG_REACH * qw
+    win_w = qw + 2 * reach
+    scale = min(1.0, math.sqrt(MAX_WINDOW_PIXELS / (win_w * qh)))
+    size = (max(3, round(win_w * scale)), max(3, round(qh * scale)))
+    to_quad = np.array([[1 / scale, 0, -reach], [0, 1 / scale, 0], [0, 0, 1]], np.float64)
+    src = np.float32([[0, 0], [qw, 0], [qw, qh], [0, qh]])
+    to_image = cv2.getPerspectiveTransform(src, np.float32(quad.points)).astype(np.float64) @ to_quad
+    wall, outside, bg_ok = _walls(image, quad, to_image, size, scale)
+    if not bg_ok:
+        return None
+    stopped = _middle(wall | outside, ALONG_BAND_TRIM).mean(axis=0) > ALONG_WALL_SHARE
+    if obstacles:
+        taken = np.zeros(wall.shape, np.uint8)
+        from_image = np.linalg.inv(to_image)
+        for q in obstacles:
+            pts = cv2.perspectiveTransform(np.float64(q.points).reshape(-1, 1, 2), from_image).reshape(-1, 2)
+            cv2.fillPoly(taken, [np.round(pts).astype(np.int32)], 1)
+        # Detector boxes of tightly set lines overlap by a third of their height: only a box
+        # that reaches the middle of the band is in the way.
+        stopped |= _middle(taken > 0, ALONG_OBSTACLE_TRIM).any(axis=0)
+    own_x0, own_x1 = round(reach * scale), round((reach + qw) * scale)
+    gap = gap_px * scale
+    right_stop = np.nonzero(stopped[own_x1:])[0]
+    right = (int(right_stop[0]) if len(right_stop) else size[0] - own_x1) - gap
+    left_stop = np.nonzero(stopped[:own_x0][::-1])[0]
+    left = (int(left_stop[0]) if len(left_stop) else own_x0) - gap
+    right, left = max(0.0, right / scale), max(0.0, left / scale)
+    if alignment is Alignment.LEFT:
+        left = 0.0
+    elif alignment is Alignment.RIGHT:
+        right = 0.0
+    else:
+        left = right = min(left, right)
+    if left + right < 1.0:
+        return None
+    return (-left, 0.0, qw + right, qh)
 
 
 _OPEN_WINDOW = "open_window"
@@ -330,6 +413,13 @@ def _rectangles(region: np.ndarray, own: np.ndarray) -> list[tuple[int, int, int
         if r not in out:
             out.append(r)
     return out
+
+
+def _middle(rows: np.ndarray, trim: float) -> np.ndarray:
+    """The rows of a mask without `trim` of its height at the top and at the bottom (one row at least)."""
+    n = rows.shape[0]
+    cut = min(math.floor(trim * n), (n - 1) // 2)
+    return rows[cut : n - cut]
 
 
 def _run_lengths(stack: np.ndarray) -> np.ndarray:
