@@ -18,7 +18,7 @@ from imtrans.check.contrast import (
 from imtrans.check.damage import damage_finding
 from imtrans.check.findings import Finding, quality_of, rank
 from imtrans.check.fit import collision_finding, fit_finding, spill
-from imtrans.check.legibility import legibility_finding
+from imtrans.check.legibility import legibility_cer, legibility_finding
 from imtrans.check.residue import grow_quad, ink_left, residue_finding, residue_regions
 from imtrans.types import Block, BlockQuality, CheckCode, CheckSummary, Line, Page, Quad
 
@@ -122,6 +122,21 @@ def test_legibility_is_the_cer_of_the_text_read_back() -> None:
     bad = legibility_finding("Seo", "Seoul Station")
     assert ok.passed and ok.values["legibility_cer"] == 0.0
     assert not bad.passed and bad.code == CheckCode.ILLEGIBLE and bad.values["legibility_cer"] > 0.5
+
+
+@pytest.mark.parametrize(
+    ("read", "meant", "expected"),
+    [
+        ("And", "And ...", 0.0),  # the dots of a small ellipsis are not read back
+        ("(you)", "you", 0.0),  # brackets read that are not there
+        ("", "....?", 0.0),  # nothing to read but marks
+        ("", "I...", 1.0),
+        ("안녕 하세요", "안녕, 하세요!", 0.0),
+        ("Seo", "Seoul Station", 10 / 13),
+    ],
+)
+def test_legibility_is_measured_on_letters_and_digits(read, meant, expected) -> None:
+    assert legibility_cer(read, meant) == pytest.approx(expected)
 
 
 def test_fit_fails_on_overflow_onto_other_things_or_a_size_below_the_minimum() -> None:

@@ -348,7 +348,7 @@ def _drawn(
         box = (float(xs.min() + dx), float(ys.min() + dy), float(xs.max() + 1 + dx), float(ys.max() + 1 + dy))
         turns = round(render.style.angle / 90.0) % 4  # text at 90 degrees reads upright after a turn
         read = read_back(engines.detector(), engines.recognizer(), composed, box, target,
-                         turns=turns, min_pad=0.6 * layout.font_px)  # fmt: skip
+                         turns=turns, min_pad=0.6 * layout.font_px, centred_inside=True)  # fmt: skip
         canvas.read_back.add(block.id)
         findings.append(legibility_finding(read, render.text))
     return findings

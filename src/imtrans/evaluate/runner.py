@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from imtrans.check.legibility import ILLEGIBLE_CER, read_back
+from imtrans.check.legibility import ILLEGIBLE_CER, legibility_cer, read_back
 from imtrans.errors import ConfigError, ImtransError
 from imtrans.evaluate.baselines import Baseline, make_baseline, package_version
 from imtrans.evaluate.dataset import Dataset, GTBlock, Sample
@@ -482,7 +482,7 @@ class Evaluator:
             read_back = self._read_back(
                 result.image, b, target, result.page.styles.get(b.id), result.drawn.get(b.id)
             )
-            c = cer(read_back, translations[b.id].text)
+            c = legibility_cer(read_back, translations[b.id].text)
             legibility.append(c)
             if c > ILLEGIBLE_CER:
                 out.failures[FailureClass.ILLEGIBLE_RENDER] += 1
