@@ -192,6 +192,7 @@ class Pipeline:
     def translate(self, image: np.ndarray) -> PageResult:
         """The whole job: read, translate, erase, render."""
         from imtrans.render import estimate_styles
+        from imtrans.render.draw import drawn_bounds
 
         timings: dict[str, float] = {}
         target = self.settings.translate.target
@@ -245,7 +246,7 @@ class Pipeline:
         )
         # 7. check every block's output; repair what fails, within the time budget
         checked = self._check(image, erased, text.mask, out, todo + unserved, renders, kept, target, timings)
-        result = PageResult(page=page, image=out, erased=erased, mask=text.mask, drawn=_ink_bounds(renders))
+        result = PageResult(page=page, image=out, erased=erased, mask=text.mask, drawn=drawn_bounds(renders))
         return _with_check(result, checked)
 
     def erase_page(self, image: np.ndarray, page: Page) -> PageResult:
@@ -260,6 +261,7 @@ class Pipeline:
     def rerender(self, image: np.ndarray, page: Page) -> PageResult:
         """Draw a page's (edited) translations again, without detecting or recognising."""
         from imtrans.render import estimate_styles
+        from imtrans.render.draw import drawn_bounds
 
         timings: dict[str, float] = {}
         todo = [b for b in page.blocks if b.id in page.translations]
@@ -277,7 +279,7 @@ class Pipeline:
         checked = self._check(
             image, erased, text.mask, out, todo, renders, kept, page.target_lang, timings, earlier
         )
-        result = PageResult(page=page, image=out, erased=erased, mask=text.mask, drawn=_ink_bounds(renders))
+        result = PageResult(page=page, image=out, erased=erased, mask=text.mask, drawn=drawn_bounds(renders))
         return _with_check(result, checked)
 
     # -- steps shared by the jobs -----------------------------------------------------------
@@ -495,17 +497,6 @@ def _with_check(result: PageResult, checked: CheckResult | None) -> PageResult:
     image = checked.image if checked.image is not None else checked.erased
     drawn = {**result.drawn, **checked.drawn}
     return PageResult(page=page, image=image, erased=checked.erased, mask=checked.mask, drawn=drawn)
-
-
-def _ink_bounds(renders: Sequence[BlockRender]) -> dict[str, tuple[int, int, int, int]]:
-    """Where each drawing put ink, by block id (see `render.draw.ink_bounds`)."""
-    from imtrans.render.draw import ink_bounds
-
-    out = {}
-    for r in renders:
-        if r.drawing.patch is not None and (box := ink_bounds(r.drawing.patch)) is not None:
-            out[r.block.id] = box
-    return out
 
 
 def _versions(packages: list[str]) -> dict[str, str]:

@@ -51,7 +51,7 @@ from imtrans.erase.mask import line_mask
 from imtrans.evaluate.metrics import source_script_chars
 from imtrans.recognize.base import Recognizer
 from imtrans.render.colours import legible_on
-from imtrans.render.draw import BlockRender, Patch, composite, draw_block, ink_bounds
+from imtrans.render.draw import BlockRender, Patch, composite, draw_block, drawn_bounds
 from imtrans.render.layout import layout_direction
 from imtrans.settings import Settings
 from imtrans.types import (
@@ -249,11 +249,7 @@ def check_page(
             for bid, r in canvas.renders.items()
             if r is not original_renders.get(bid)
         },
-        drawn={
-            bid: box
-            for bid, r in canvas.renders.items()
-            if r.drawing.patch is not None and (box := ink_bounds(r.drawing.patch, INK_ALPHA)) is not None
-        },
+        drawn=drawn_bounds(canvas.renders.values(), INK_ALPHA),
     )
 
 

@@ -12,7 +12,7 @@ pixels the warped alpha does not touch stay bit-for-bit unchanged.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -125,6 +125,17 @@ class BlockRender:
     style: Style
     font_spec: FontSpec
     drawing: BlockDrawing
+
+
+def drawn_bounds(
+    renders: Iterable[BlockRender], threshold: float = 0.5
+) -> dict[str, tuple[int, int, int, int]]:
+    """Where each drawing put ink (`ink_bounds`), by block id; drawings without ink are left out."""
+    out = {}
+    for r in renders:
+        if r.drawing.patch is not None and (box := ink_bounds(r.drawing.patch, threshold)) is not None:
+            out[r.block.id] = box
+    return out
 
 
 def render_page(

@@ -116,12 +116,7 @@ def enclosing_region(
     filled = win.filled
     # Other blocks' room is theirs (two blocks in one bubble); our own box stays ours.
     if obstacles:
-        taken = np.zeros(filled.shape, np.uint8)
-        from_image = np.linalg.inv(win.to_image)
-        for q in obstacles:
-            pts = cv2.perspectiveTransform(np.float64(q.points).reshape(-1, 1, 2), from_image).reshape(-1, 2)
-            cv2.fillPoly(taken, [np.round(pts).astype(np.int32)], 1)
-        filled = filled & ~((taken > 0) & ~win.own)
+        filled = filled & ~(_quads_in_window(obstacles, win.to_image, filled.shape) & ~win.own)
     rects = [win.to_quad(r) for r in _rectangles(filled, win.own)]
     if not rects:
         return Region((), _REASONS["not_on_region"])
@@ -194,25 +189,16 @@ def room_along(
     if qw < 2 or qh < 2:
         return None
     reach = ALONG_REACH * qw
-    win_w = qw + 2 * reach
-    scale = min(1.0, math.sqrt(MAX_WINDOW_PIXELS / (win_w * qh)))
-    size = (max(3, round(win_w * scale)), max(3, round(qh * scale)))
-    to_quad = np.array([[1 / scale, 0, -reach], [0, 1 / scale, 0], [0, 0, 1]], np.float64)
-    src = np.float32([[0, 0], [qw, 0], [qw, qh], [0, qh]])
-    to_image = cv2.getPerspectiveTransform(src, np.float32(quad.points)).astype(np.float64) @ to_quad
+    to_image, size, scale = _window(quad, reach, 0.0)
     wall, outside, bg_ok = _walls(image, quad, to_image, size, scale)
     if not bg_ok:
         return None
     stopped = _middle(wall | outside, ALONG_BAND_TRIM).mean(axis=0) > ALONG_WALL_SHARE
     if obstacles:
-        taken = np.zeros(wall.shape, np.uint8)
-        from_image = np.linalg.inv(to_image)
-        for q in obstacles:
-            pts = cv2.perspectiveTransform(np.float64(q.points).reshape(-1, 1, 2), from_image).reshape(-1, 2)
-            cv2.fillPoly(taken, [np.round(pts).astype(np.int32)], 1)
         # Detector boxes of tightly set lines overlap by a third of their height: only a box
         # that reaches the middle of the band is in the way.
-        stopped |= _middle(taken > 0, ALONG_OBSTACLE_TRIM).any(axis=0)
+        taken = _quads_in_window(obstacles, to_image, wall.shape)
+        stopped |= _middle(taken, ALONG_OBSTACLE_TRIM).any(axis=0)
     own_x0, own_x1 = round(reach * scale), round((reach + qw) * scale)
     gap = gap_px * scale
     right_stop = np.nonzero(stopped[own_x1:])[0]
@@ -260,14 +246,7 @@ class _Window:
 def _closed_region(image: np.ndarray, quad: Quad, margin: float) -> _Window | str:
     """The closed region of the block's background colour around it, or why there is none."""
     qw, qh = quad.width, quad.height
-    win_w, win_h = qw + 2 * margin, qh + 2 * margin
-    scale = min(1.0, math.sqrt(MAX_WINDOW_PIXELS / (win_w * win_h)))
-    size = (max(3, round(win_w * scale)), max(3, round(win_h * scale)))
-    # window pixel -> quad coordinates -> image
-    to_quad = np.array([[1 / scale, 0, -margin], [0, 1 / scale, -margin], [0, 0, 1]], np.float64)
-    src = np.float32([[0, 0], [qw, 0], [qw, qh], [0, qh]])
-    h_quad = cv2.getPerspectiveTransform(src, np.float32(quad.points)).astype(np.float64)
-    to_image = h_quad @ to_quad
+    to_image, size, scale = _window(quad, margin, margin)
     wall, outside, bg_ok = _walls(image, quad, to_image, size, scale)
     if not bg_ok:
         return "no_background"
@@ -295,6 +274,31 @@ def _closed_region(image: np.ndarray, quad: Quad, margin: float) -> _Window | st
     if filled[own].mean() < MIN_COVER:
         return "not_on_region"
     return _Window(filled, own, to_image, scale, margin)
+
+
+def _window(quad: Quad, margin_x: float, margin_y: float) -> tuple[np.ndarray, tuple[int, int], float]:
+    """A window of the block's upright frame reaching ``margin_x`` / ``margin_y`` quad units past
+    its box: the homography window pixel -> image, the window's (width, height) and its pixels
+    per quad unit (below 1 for windows over `MAX_WINDOW_PIXELS`)."""
+    qw, qh = quad.width, quad.height
+    win_w, win_h = qw + 2 * margin_x, qh + 2 * margin_y
+    scale = min(1.0, math.sqrt(MAX_WINDOW_PIXELS / (win_w * win_h)))
+    size = (max(3, round(win_w * scale)), max(3, round(win_h * scale)))
+    # window pixel -> quad coordinates -> image
+    to_quad = np.array([[1 / scale, 0, -margin_x], [0, 1 / scale, -margin_y], [0, 0, 1]], np.float64)
+    src = np.float32([[0, 0], [qw, 0], [qw, qh], [0, qh]])
+    h_quad = cv2.getPerspectiveTransform(src, np.float32(quad.points)).astype(np.float64)
+    return h_quad @ to_quad, size, scale
+
+
+def _quads_in_window(quads: Sequence[Quad], to_image: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Boolean mask of a window (``shape``) covered by the image-space ``quads``."""
+    taken = np.zeros(shape[:2], np.uint8)
+    from_image = np.linalg.inv(to_image)
+    for q in quads:
+        pts = cv2.perspectiveTransform(np.float64(q.points).reshape(-1, 1, 2), from_image).reshape(-1, 2)
+        cv2.fillPoly(taken, [np.round(pts).astype(np.int32)], 1)
+    return taken > 0
 
 
 def _walls(
