@@ -299,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         if (step + 1) % cfg.log_every == 0:
             rec = {"event": "train", "step": step + 1, "loss": round(loss_sum / seen, 4),
                    "lr": round(opt.param_groups[0]["lr"], 7), "s_per_step": round((time.time() - t0) / seen, 2),
-                   "width": int(x.shape[3]), "font_misses": train.skipped}  # fmt: skip
+                   "width": int(x.shape[3]), "font_misses": train.skipped, "blank": train.blank}  # fmt: skip
             log.write(json.dumps(rec) + "\n")
             log.flush()
             print(json.dumps(rec), flush=True)

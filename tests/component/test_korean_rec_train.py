@@ -148,3 +148,38 @@ def test_round_three_plans_say_the_dot_draw_latin_parentheses_and_small_thin_lin
     always = LineMaker("train", texts=texts, photos=train.photos, plan_share=1.0)
     heights = [always.sample(np.random.default_rng([2, i]))[0].shape[0] for i in range(40)]
     assert min(heights) <= 26
+
+
+def test_round_four_plans_draw_pens_confusable_syllables_and_shapes_and_redraw_blank_crops() -> None:
+    from imtrans.nets import recdata
+    from imtrans.nets.recdata import _HAND, SHAPES, LineMaker, TextSource, is_confusable
+
+    assert [c for c in "찌피돼대가나" if is_confusable(c)] == ["찌", "피", "돼", "대"]
+    texts = TextSource.load()
+    assert texts.ko_confusable and all(any(is_confusable(c) for c in w) for w in texts.ko_confusable[:50])
+    train = LineMaker("train", texts=texts)
+    rng = np.random.default_rng(8)
+    plans = [train.plan(rng) for _ in range(300)]
+    hand = [p for p in plans if any(k in p.runs[0].face.name for k in _HAND)]
+    assert 0.12 < len(hand) / len(plans) < 0.4
+    assert any(p.wobble for p in hand) and any(p.wobble for p in plans if p not in hand)
+    assert not any(p.wobble for p in plans if p.tiny)
+    assert sum(any(is_confusable(c) for c in p.text) for p in plans) / len(plans) > 0.3
+    shapes = [p for p in plans if any(r.face.path == SHAPES for r in p.runs)]
+    assert shapes and all(r.face.path != SHAPES or not r.read for p in shapes for r in p.runs)
+    assert all(not set(p.text) & set(recdata._SHAPE_KINDS) for p in plans)
+    always = LineMaker("train", texts=texts, photos=train.photos, plan_share=1.0)
+    for i in range(8):
+        crop, text = always.sample(np.random.default_rng([4, i]))
+        assert crop.dtype == np.uint8 and crop.shape[0] >= 8 and text
+    # a crop with no visible text is drawn again on the training side, never in the validation sets
+    flat = np.full((32, 64, 3), 128, np.uint8)
+    assert recdata._contrast(flat) < recdata.MIN_CONTRAST
+    text_like = flat.copy()
+    text_like[8:24, 10:50] = 20
+    calls = iter([(flat, "a"), (flat, "b"), (text_like, "c")])
+    train._draw = lambda rng: next(calls)  # type: ignore[method-assign]
+    assert train.sample(np.random.default_rng(0))[1] == "c" and train.blank == 2
+    test = LineMaker("test", texts=texts, photos=train.photos)
+    test._draw = lambda rng: (flat, "x")  # type: ignore[method-assign]
+    assert test.sample(np.random.default_rng(0))[1] == "x" and test.blank == 0
