@@ -209,3 +209,32 @@ def test_a_line_masked_as_its_whole_box_is_read_against_its_plate() -> None:
 
     assert _close(style.text_color, (20, 60, 150), 40), style
     assert _close(style.background_color, (240, 235, 220)), style
+
+
+def test_a_plate_lit_unevenly_is_read_as_the_background_under_outlined_lettering() -> None:
+    # A sign's price line: navy figures with a thick white outline on a yellow plate lit from
+    # one side (dim to bright along the line), the sign's dark edge just below the line. No
+    # one colour fills the quads, but a ramp does: the plate is the background, not the
+    # outline's white and the edge's dark mixed.
+    from imtrans.erase import text_mask
+
+    h, w = 200, 760
+    ramp = np.linspace(0.4, 1.0, w)[None, :, None]
+    image = np.broadcast_to(np.array([250.0, 238.0, 95.0]) * ramp, (h, w, 3)).astype(np.uint8).copy()
+    image[150:] = (52, 48, 44)  # below the sign
+    img = Image.fromarray(image)
+    draw = ImageDraw.Draw(img)
+    font = font_for("en", bold=True).load(64)
+    draw.text(
+        (40, 60), "One 25 Half 50", font=font, fill=(40, 40, 90), stroke_width=5, stroke_fill=(250, 250, 245)
+    )
+    image = np.asarray(img)
+    x0, y0, x1, y1 = draw.textbbox((40, 60), "One 25 Half 50", font=font, stroke_width=5)
+    quad = Quad.from_rect(x0 - 4, y0 - 4, x1 + 4, y1 + 4)
+    mask = text_mask(image, [Line("l0", quad)], 2)
+
+    style = estimate_style(image, _block([quad]), mask)
+
+    bg = style.background_color
+    assert bg is not None and bg[2] < 90 and bg[0] > 120, style  # yellow, not grey
+    assert sum(style.text_color) < 300, style  # the navy (or its outline), never drawn white on the yellow

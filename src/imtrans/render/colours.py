@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 
-from imtrans.erase.background import dominant_colour, vector_norm
+from imtrans.erase.background import dominant_colour, fit_plane, vector_norm
 from imtrans.erase.threads import workers
 from imtrans.types import RGB, Block, Direction, Line, Quad, Style
 
@@ -45,6 +45,8 @@ _PURE_SHARE = 0.1
 _MIN_BACKGROUND = 20
 _MIN_PLATE_SHARE = 0.4
 _PLATE_SPREAD = 24.0
+# A ramp's plane is first fitted to the pixels this many spreads from the commonest colour.
+_RAMP_SEED = 2.0
 
 
 def estimate_styles(
@@ -233,7 +235,17 @@ def _plate_pixels(img: np.ndarray, mask: np.ndarray, inner: np.ndarray) -> np.nd
         return None
     near = vector_norm(px - dominant_colour(px)) < _PLATE_SPREAD
     if near.mean() < _MIN_PLATE_SHARE:
-        return None
+        # A plate lit unevenly along a long line (a sign under a lamp) is a ramp: a plane
+        # through the pixels near its commonest colour, then through those near the plane.
+        ys, xs = np.nonzero(free)
+        near = vector_norm(px - dominant_colour(px)) < _RAMP_SEED * _PLATE_SPREAD
+        for _ in range(2):
+            if near.sum() < _MIN_BACKGROUND:
+                return None
+            plane, _ = fit_plane(ys[near], xs[near], px[near])
+            near = vector_norm(px - plane.at(ys, xs)) < _PLATE_SPREAD
+        if near.mean() < _MIN_PLATE_SHARE:
+            return None
     sel = np.zeros(free.shape, bool)
     sel[free] = near
     return sel
