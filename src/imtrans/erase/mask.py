@@ -98,6 +98,21 @@ _RINGING_CONTRAST = 3.0
 _RULE_WIDTH = 0.2
 _RULE_LENGTH = 2.0
 _RULE_FILL = 0.6
+# Large lettering on a busy, unevenly lit plate (a shop sign under a lamp): the plate's
+# colours are the commonest of the margin's (up to `_PLATE_COLOURS`, each of at least
+# `_MIN_PLATE_COLOUR` of it), compared by chromaticity (a lamp changes a colour's brightness,
+# not its hue); brightness offset `_CHROMA_OFFSET` keeps dark pixels' hue from being noise.
+_PLATE_COLOURS = 4
+_MIN_PLATE_COLOUR = 0.05
+_PLATE_SPREAD = 2 * _MIN_CONTRAST
+_CHROMA_OFFSET = 30.0
+# The lettering must stand this far from the plate (chromaticity, Otsu's split), and cover
+# this share of the line's core at least and at most; an outline within `_HALO_CHROMA` of a
+# plate colour (white on a glare) does not stop the growth over it.
+_LETTERING_CHROMA = 2 * _MIN_CONTRAST
+_MIN_LETTERING_SHARE = 0.05
+_MAX_LETTERING_SHARE = 0.5
+_HALO_CHROMA = 60.0
 
 
 @dataclass(frozen=True)
@@ -152,10 +167,11 @@ def build_text_mask(image: np.ndarray, lines: list[Line], dilate: int, kept: Seq
     out = np.zeros((h, w), np.uint8)
     fallbacks: list[str] = []
     # Lines are independent; OpenCV and NumPy's large loops release the GIL.
+    every = [*lines, *kept]
     with ThreadPoolExecutor(max_workers=workers(len(lines))) as pool:
         results = list(
             pool.map(
-                lambda ln: line_mask(image, ln.quad, dilate, _neighbours(ln, kept)),
+                lambda ln: line_mask(image, ln.quad, dilate, _neighbours(ln, kept), _neighbours(ln, every)),
                 lines,
             )
         )
@@ -171,7 +187,7 @@ def build_text_mask(image: np.ndarray, lines: list[Line], dilate: int, kept: Seq
 
 
 def line_mask(
-    image: np.ndarray, quad: Quad, dilate: int, kept: Sequence[Quad] = ()
+    image: np.ndarray, quad: Quad, dilate: int, kept: Sequence[Quad] = (), near: Sequence[Quad] = ()
 ) -> tuple[tuple[int, int], np.ndarray, bool] | None:
     """The text mask of one line, on the line's bounding crop.
 
@@ -182,6 +198,8 @@ def line_mask(
         kept: Outlines of lines near this one whose lettering stays (not erased): their
             lettering is not the background, so their part of the margin is not read as it,
             and what lies more in their boxes than in this line's is theirs, not masked.
+        near: Outlines of every other line near this one, erased or kept: where the plate
+            of a large sign's line is read (`_lettering_on_plate`), their lettering is not it.
 
     Returns:
         ``((y0, x0), crop_mask, fell_back)``: the crop's top-left corner in the image, a uint8
@@ -237,7 +255,17 @@ def line_mask(
         core = _poly_mask(_grow(pts, -_CORE_INSET * thickness) - offset, ch, cw)
         panel = _panel_text(crop, region, core, sigma)
     reach = min(_MAX_OUTLINE_PX, max(1, round(_OUTLINE_REACH * thickness)))
-    if panel is not None:
+    on_plate = None
+    if round(_OUTLINE_REACH * thickness) > _MAX_OUTLINE_PX and ring_noise > _BUSY_RING and panel is None:
+        core = _poly_mask(_grow(pts, -_CORE_INSET * thickness) - offset, ch, cw)
+        plate_ring = ring & ~_quads_mask(near, offset, ch, cw)
+        if plate_ring.sum() >= _MIN_RING:
+            edge = _outer_edge(region, clipped)
+            on_plate = _lettering_on_plate(crop, region, inner, core, plate_ring, edge, others, thickness)
+    if on_plate is not None:
+        text = on_plate
+        fell_back = False
+    elif panel is not None:
         text, keep_inside, panel_dist, panel_noise = panel
         text = _grow_over_outline(text, panel_dist, panel_noise, reach) & keep_inside
         fell_back = False
@@ -397,6 +425,12 @@ def _connected_to(text: np.ndarray, candidate: np.ndarray) -> np.ndarray:
     return text | touching[labels]
 
 
+def _band_around(text: np.ndarray, within: np.ndarray) -> np.ndarray:
+    """The pixels just around the text (`_HALO_BAND` px), inside ``within``."""
+    size = 2 * _HALO_BAND + 1
+    return (cv2.dilate(text.astype(np.uint8), np.ones((size, size), np.uint8)) > 0) & ~text & within
+
+
 def _grow_over_halo(
     text: np.ndarray, crop: np.ndarray, region: np.ndarray, ring: np.ndarray, thickness: float
 ) -> np.ndarray:
@@ -417,8 +451,7 @@ def _grow_over_halo(
     reach = round(_OUTLINE_REACH * thickness)
     if reach <= _MAX_OUTLINE_PX or not text.any():
         return text
-    size = 2 * _HALO_BAND + 1
-    band = (cv2.dilate(text.astype(np.uint8), np.ones((size, size), np.uint8)) > 0) & ~text & region
+    band = _band_around(text, region)
     if band.sum() < _MIN_RING:
         return text
     background = dominant_colour(crop[ring])
@@ -447,6 +480,101 @@ def _grow_over_halo(
     fill[np.unique(labels[_outer_edge(region, (False,) * 4)])] = False
     fill[0] = False
     return text | fill[labels]
+
+
+def _chromaticity(rgb: np.ndarray) -> np.ndarray:
+    """Colours with their brightness divided out (scaled so that a grey reads about 255)."""
+    return rgb / (rgb.sum(axis=-1, keepdims=True) + _CHROMA_OFFSET) * 765.0
+
+
+def _lettering_on_plate(
+    crop: np.ndarray,
+    region: np.ndarray,
+    inner: np.ndarray,
+    core: np.ndarray,
+    ring: np.ndarray,
+    edge: np.ndarray,
+    kept: np.ndarray,
+    thickness: float,
+) -> np.ndarray | None:
+    """Large lettering on a busy plate: what, inside the line, has none of the plate's colours.
+
+    A shop sign's title (red letters with a white outline on a yellow plate, lit by a lamp
+    with a glare beside it) defeats the colour plane: the margin holds the plate from dim to
+    bright, the glare's white and other lines' lettering, so its noise is as large as the
+    letters' contrast, and the fill either takes the plate for text or gives up to the box.
+    Compared by chromaticity, though, the plate is one colour however it is lit, and the
+    glare another: the margin's commonest colours (`_PLATE_COLOURS`, other lines' boxes cut
+    out) are the plate, and the letters are what stands out from all of them (Otsu's split).
+    An outline that shares a plate colour (white on white glare) is taken by growing the
+    letters by the outline reach (`_OUTLINE_REACH` of the thickness): the plate's own colour
+    next to the letters is filled with itself; then the counters they enclose, and
+    `_MAX_OUTLINE_PX` more, over the outline's soft edge. Pieces mostly in kept lines' boxes (``kept``) are theirs: they are
+    dropped first, and nothing grows over them. None when the letters do not show
+    that way (too little or too much of the core, or much of the margin or of the
+    box's own edge, stands out, or not by far; a plate fitting the text tightly, whose colour
+    the margin lacks, stands out all along the box's edge): the caller goes on as before.
+    """
+    if crop.ndim != 3 or crop.shape[2] < 3:
+        return None
+    chroma = _chromaticity(crop[:, :, :3])
+    ring_px = chroma[ring]
+    colours: list[np.ndarray] = []
+    left = np.ones(len(ring_px), bool)
+    for _ in range(_PLATE_COLOURS):
+        if left.mean() < _MIN_PLATE_COLOUR:
+            break
+        colour = dominant_colour(ring_px[left])
+        colours.append(colour)
+        left &= vector_norm(ring_px - colour) >= _PLATE_SPREAD
+    dist = np.min(np.stack([vector_norm(chroma - c) for c in colours]), axis=0)
+    threshold, separability = _otsu(dist[region])
+    strong = _drop_outside_parts((dist > threshold) & region, inner, edge)
+    # A piece mostly in kept lines' boxes is theirs (small lettering set inside the title's box).
+    n, labels = cv2.connectedComponents(strong.astype(np.uint8), connectivity=8)
+    theirs = 2 * np.bincount(labels[kept], minlength=n) > np.bincount(labels.ravel(), minlength=n)
+    theirs[0] = False
+    text = strong & ~theirs[labels]
+    # Kept lines' lettering, with room for its own outline: nothing grows over it.
+    guard = (
+        cv2.dilate((strong & ~text).astype(np.uint8), np.ones((2 * _MAX_OUTLINE_PX + 1,) * 2, np.uint8)) > 0
+    )
+    share = float(text[core].mean()) if core.any() else 0.0
+    border = inner & ~cv2.erode(inner.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    if (
+        threshold < _LETTERING_CHROMA
+        or separability < _MIN_SEPARABILITY
+        or float(text[ring].mean()) > _MAX_RING_TEXT
+        or float(strong[border].mean()) > _MAX_RING_TEXT
+        or not _MIN_LETTERING_SHARE <= share <= _MAX_LETTERING_SHARE
+    ):
+        return None
+    # The outline: the colour just around the letters, and the plate colours like it, are
+    # grown over up to the reach; the other plate colours stop the growth.
+    band = _band_around(text, inner)
+    if band.sum() < _MIN_RING:
+        return text
+    halo = dominant_colour(chroma[band])
+    stops = [c for c in colours if float(np.linalg.norm(c - halo)) > _HALO_CHROMA]
+    grow = cv2.distanceTransform((~text).astype(np.uint8), cv2.DIST_L2, 3) <= round(
+        _OUTLINE_REACH * thickness
+    )
+    grow &= region & ~guard
+    if stops:  # nearer a stopping plate colour than the outline's: the plate
+        grow &= vector_norm(chroma - halo) < np.min(
+            np.stack([vector_norm(chroma - c) for c in stops]), axis=0
+        )
+    text = _connected_to(text, grow)
+    # Counters the letters enclose (white inside a red letter's outline, like the glare) go
+    # with them: left, the fill spreads them over the letter's place.
+    n, labels = cv2.connectedComponents((region & ~text).astype(np.uint8), connectivity=4)
+    enclosed = np.ones(n, bool)
+    enclosed[np.unique(labels[edge])] = False
+    enclosed[0] = False
+    text |= enclosed[labels] & ~guard
+    # The outline's soft outer edge, half plate already, would be copied inward by the fill.
+    rim = cv2.dilate(text.astype(np.uint8), np.ones((2 * _MAX_OUTLINE_PX + 1,) * 2, np.uint8)) > 0
+    return rim & region & ~guard
 
 
 def _panel_text(
