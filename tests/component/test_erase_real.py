@@ -37,6 +37,15 @@ CASES = {
         (580, 800, 640, 860),
         [(676.0, 843.7), (1849.3, 878.9), (1837.9, 1257.8), (664.7, 1222.7)],
     ),
+    # White letters on a small blue plate lit by the shop's lamps (ko35's 眞露 sign): the
+    # ring is the white disc above and the wood below, and no one blue covers a quarter of
+    # the core; the line fell back to its whole box and was smeared grey and black.
+    "white_letters_on_a_lamp_lit_blue_plate": (
+        "ko35_sign_bbq_restaurant_front.jpg",
+        (1900, 2200, 2270, 2520),
+        (2160, 2350, 2175, 2370),
+        [(1996.1, 2312.5), (2171.9, 2312.5), (2171.9, 2429.7), (1996.1, 2429.7)],
+    ),
 }
 # Letters: pixels this far (RGB distance) from the plate sample before erasing.
 _LETTER = 60.0
@@ -97,3 +106,58 @@ def test_thick_white_outline_is_erased_to_the_sign() -> None:
     assert np.median(left) < 40.0
     # Little is left in the outline's colour (blue far above the yellow's).
     assert (erased[masked][:, 2] > yellow[2] + 30).mean() < 0.15
+
+
+# zh01's sign as the detector boxes it on the full photo: the title 葱油 and 餅, the name
+# 何佳佳 and 純手工 above, the price line below, and the slogan 外酥內柔 層次感豐富 (left as it
+# is) set inside the title's box.
+_ZH01_LINES = {
+    "name": [(920.1, -11.8), (2086.9, 0.0), (2082.2, 458.7), (915.5, 446.9)],
+    "handmade": [(2038.7, 161.4), (2457.0, 196.9), (2438.3, 417.5), (2019.9, 381.9)],
+    "title_left": [(1283.6, 328.8), (2930.4, 328.8), (2930.4, 1126.1), (1283.6, 1126.1)],
+    "title_right": [(2759.4, 484.3), (3482.7, 474.5), (3491.4, 1112.3), (2768.1, 1122.2)],
+    "price": [(2775.9, 1126.1), (3526.7, 1090.7), (3533.9, 1244.3), (2783.2, 1279.7)],
+}
+_ZH01_SLOGAN = [(2102.6, 939.1), (3089.0, 939.1), (3089.0, 1185.2), (2102.6, 1185.2)]
+
+
+@pytest.mark.slow
+def test_a_lit_signs_title_and_price_are_erased_to_the_plate_and_its_slogan_kept() -> None:
+    # Red letters with a thick white outline on a yellow plate under a lamp, its glare over
+    # 餅: 葱油 took the plate for text and 餅 fell back to its whole box (a blurred plate with
+    # a white ghost of 油's outline, the slogan half erased); the price line's mask took in
+    # the plate's edge and the stall below, and the fill dragged their dark into purple blots.
+    photo = load_image(shared_dataset("realphotos-dev") / "zh01_menu_scallion_pancake_stall.jpg")
+    x0, y0, x1, y1 = 1000, 0, 3700, 1400
+    crop = np.ascontiguousarray(photo[y0:y1, x0:x1])
+
+    def line(name: str, points: list[tuple[float, float]]) -> Line:
+        return Line(id=name, quad=Quad.from_list([(x - x0, y - y0) for x, y in points]))
+
+    lines = [line(name, points) for name, points in _ZH01_LINES.items()]
+    text = build_text_mask(crop, lines, 2, kept=[line("slogan", _ZH01_SLOGAN)])
+    masked = text.mask > 0
+    erased = make_eraser(TeleaSettings()).erase(crop, text.mask).astype(int)
+
+    assert text.fallback_line_ids == ()
+    rgb = crop.astype(int)
+    title = np.zeros(masked.shape, np.uint8)
+    for ln in lines[2:4]:
+        cv2.fillPoly(title, [np.round(np.asarray(ln.quad.points)).astype(np.int32)], 1)
+    red = (title > 0) & (rgb[..., 0] > rgb[..., 1] + 50) & (rgb[..., 0] > 120)
+    assert (masked & red).sum() > 0.97 * red.sum()
+    # The slogan's dark letters are untouched.
+    slogan = np.zeros(masked.shape, bool)
+    slogan[1000 - y0 : 1120 - y0, 2150 - x0 : 3050 - x0] = True
+    slogan &= rgb.max(axis=2) < 110
+    assert (masked & slogan).mean() < 0.01 * slogan.mean()
+    # Where 油 stood: the plate, neither its white outline nor its red.
+    you = erased[430 - y0 : 1000 - y0, 2230 - x0 : 2770 - x0]
+    assert (you.min(axis=2) > 200).mean() < 0.01
+    assert (you[..., 0] > you[..., 1] + 50).mean() < 0.02
+    # Nothing below the plate's bottom edge (a line from (2790, 1262) to (3520, 1228)) is masked.
+    below = np.zeros(masked.shape, bool)
+    for x in range(2800, 3500):
+        edge = 1262 + (1228 - 1262) * (x - 2790) / (3520 - 2790)
+        below[int(edge) + 30 - y0 :, x - x0] = True
+    assert (masked & below).sum() < 500

@@ -72,6 +72,9 @@ _CORE_INSET = 0.15
 _PANEL_CANDIDATES = 2
 # Core pixels sampled to find the panel.
 _PANEL_SAMPLE = 4096
+# A plate lit unevenly: its plane is first fitted to the core's pixels within this many
+# `MIN_CONTRAST`s of the candidate colour.
+_RAMP_SEED = 2.5
 # Outlines, shadows and halos: the text grows by at most this fraction of the line's
 # thickness (and this many px: a blur or a sharpening halo is the camera's, not the
 # font's) over pixels this far from the background (colour distance, and multiples of
@@ -247,16 +250,18 @@ def line_mask(
     ring_noise = float(np.percentile(ring_residual, _NOISE_PERCENTILE))
     text, strong, fell_back = _separate(dist, region, ring, ring_noise)
     thickness = min(quad.width, quad.height)
+    # A sign's large lettering (its outline may be wider than a camera's halo): lit by a lamp.
+    signage = round(_OUTLINE_REACH * thickness) > _MAX_OUTLINE_PX
     keep_inside = region
     panel = None
     if fell_back or ring_noise > _BUSY_RING:
         # A busy ring may lie off a panel that fits the text tightly (a label, a button, a
         # sign plate): then the panel, not the ring, is the text's background.
         core = _poly_mask(_grow(pts, -_CORE_INSET * thickness) - offset, ch, cw)
-        panel = _panel_text(crop, region, core, sigma)
+        panel = _panel_text(crop, region, core, sigma, lamp_lit=signage)
     reach = min(_MAX_OUTLINE_PX, max(1, round(_OUTLINE_REACH * thickness)))
     on_plate = None
-    if round(_OUTLINE_REACH * thickness) > _MAX_OUTLINE_PX and ring_noise > _BUSY_RING and panel is None:
+    if signage and ring_noise > _BUSY_RING and panel is None:
         core = _poly_mask(_grow(pts, -_CORE_INSET * thickness) - offset, ch, cw)
         plate_ring = ring & ~_quads_mask(near, offset, ch, cw)
         if plate_ring.sum() >= _MIN_RING:
@@ -529,7 +534,9 @@ def _lettering_on_plate(
         left &= vector_norm(ring_px - colour) >= _PLATE_SPREAD
     dist = np.min(np.stack([vector_norm(chroma - c) for c in colours]), axis=0)
     threshold, separability = _otsu(dist[region])
+    # What stands out only in the margin is other lettering (the line below's), not this line's.
     strong = _drop_outside_parts((dist > threshold) & region, inner, edge)
+    strong = _connected_to(strong & inner, strong)
     # A piece mostly in kept lines' boxes is theirs (small lettering set inside the title's box).
     n, labels = cv2.connectedComponents(strong.astype(np.uint8), connectivity=8)
     theirs = 2 * np.bincount(labels[kept], minlength=n) > np.bincount(labels.ravel(), minlength=n)
@@ -566,19 +573,19 @@ def _lettering_on_plate(
         )
     text = _connected_to(text, grow)
     # Counters the letters enclose (white inside a red letter's outline, like the glare) go
-    # with them: left, the fill spreads them over the letter's place.
+    # with them, inside the box: left, the fill spreads them over the letter's place.
     n, labels = cv2.connectedComponents((region & ~text).astype(np.uint8), connectivity=4)
     enclosed = np.ones(n, bool)
     enclosed[np.unique(labels[edge])] = False
     enclosed[0] = False
-    text |= enclosed[labels] & ~guard
+    text |= enclosed[labels] & inner & ~guard
     # The outline's soft outer edge, half plate already, would be copied inward by the fill.
     rim = cv2.dilate(text.astype(np.uint8), np.ones((2 * _MAX_OUTLINE_PX + 1,) * 2, np.uint8)) > 0
     return rim & region & ~guard
 
 
 def _panel_text(
-    crop: np.ndarray, region: np.ndarray, core: np.ndarray, sigma: float
+    crop: np.ndarray, region: np.ndarray, core: np.ndarray, sigma: float, lamp_lit: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
     """The text on a flat panel that holds the line's core, when the ring is off the panel.
 
@@ -607,7 +614,7 @@ def _panel_text(
             break
         colour = dominant_colour(core_px[untried])
         untried &= vector_norm(core_px - colour) >= _MIN_CONTRAST
-        found = _panel_of_colour(crop, region, core, (cy, cx), colour, sigma)
+        found = _panel_of_colour(crop, region, core, (cy, cx), colour, sigma, lamp_lit)
         if found is not None:
             return found
     return None
@@ -620,6 +627,7 @@ def _panel_of_colour(
     core_yx: tuple[np.ndarray, np.ndarray],
     colour: np.ndarray,
     sigma: float,
+    lamp_lit: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
     """`_panel_text` for one candidate colour, given the (sampled) core pixels' positions.
 
@@ -632,33 +640,44 @@ def _panel_of_colour(
     core_px = crop[cy, cx]
     residual = vector_norm(core_px - colour)
     on_panel = residual < _MIN_CONTRAST
-    if on_panel.mean() < _MIN_PANEL_SHARE:
+    # A large sign's plate lit by a lamp (``lamp_lit``: lines whose outline reach exceeds
+    # `_MAX_OUTLINE_PX`) holds too few pixels of any one colour: its model is seeded with
+    # the pixels of a wider band around the colour, and its noise may be as much larger.
+    # Not on small lines: a product label's glyph on a photo then passed for a panel.
+    tol = _MIN_CONTRAST
+    if on_panel.mean() >= _MIN_PANEL_SHARE:
+        noise = float(np.percentile(residual[on_panel], _NOISE_PERCENTILE))
+        if noise <= _BUSY_RING:
+            return _panel_area(region, core, vector_norm(crop - colour), noise)
+    elif not lamp_lit:
         return None
-    noise = float(np.percentile(residual[on_panel], _NOISE_PERCENTILE))
-    if noise <= _BUSY_RING:
-        return _panel_area(region, core, vector_norm(crop - colour), noise)
+    else:
+        tol = _RAMP_SEED * _MIN_CONTRAST
+        on_panel = residual < tol
+        if on_panel.mean() < _MIN_PANEL_SHARE:
+            return None
     for _ in range(2):  # a plane through the panel's pixels, then through those near the plane
         plane, _ = fit_plane(cy[on_panel], cx[on_panel], core_px[on_panel])
         residual = vector_norm(core_px - plane.at(cy, cx))
-        on_panel = residual < _MIN_CONTRAST
+        on_panel = residual < tol
         if on_panel.mean() < _MIN_PANEL_SHARE:
             return None
     noise = float(np.percentile(residual[on_panel], _NOISE_PERCENTILE))
     dist = vector_norm(crop - plane.grid(*region.shape))
     if noise > _BUSY_RING:
         for _ in range(2):
-            background, seed_residual = _local_background(crop, region & (dist < _MIN_CONTRAST), sigma)
+            background, seed_residual = _local_background(crop, region & (dist < tol), sigma)
             dist = vector_norm(crop - background)
         noise = float(np.percentile(seed_residual, _NOISE_PERCENTILE))
-    return _panel_area(region, core, dist, noise)
+    return _panel_area(region, core, dist, noise, _MAX_PANEL_NOISE * tol / _MIN_CONTRAST)
 
 
 def _panel_area(
-    region: np.ndarray, core: np.ndarray, dist: np.ndarray, noise: float
+    region: np.ndarray, core: np.ndarray, dist: np.ndarray, noise: float, max_noise: float = _MAX_PANEL_NOISE
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
     """The panel's filled area and the text on it, given each pixel's distance from the
-    panel's model and its noise; None when the core does not lie on it."""
-    if noise > _MAX_PANEL_NOISE:
+    panel's model and its noise; None when the core does not lie on it or is too noisy."""
+    if noise > max_noise:
         return None
     threshold = max(_MIN_CONTRAST, _NOISE_FACTOR * noise)
     panel = ((dist <= threshold) & region).astype(np.uint8)
