@@ -253,16 +253,14 @@ def line_mask(
     # A sign's large lettering (its outline may be wider than a camera's halo): lit by a lamp.
     signage = round(_OUTLINE_REACH * thickness) > _MAX_OUTLINE_PX
     keep_inside = region
-    panel = None
+    panel = on_plate = None
     if fell_back or ring_noise > _BUSY_RING:
         # A busy ring may lie off a panel that fits the text tightly (a label, a button, a
         # sign plate): then the panel, not the ring, is the text's background.
         core = _poly_mask(_grow(pts, -_CORE_INSET * thickness) - offset, ch, cw)
-        panel = _panel_text(crop, region, core, sigma, lamp_lit=signage)
+        panel = _panel_text(crop, region, core, sigma, signage)
     reach = min(_MAX_OUTLINE_PX, max(1, round(_OUTLINE_REACH * thickness)))
-    on_plate = None
     if signage and ring_noise > _BUSY_RING and panel is None:
-        core = _poly_mask(_grow(pts, -_CORE_INSET * thickness) - offset, ch, cw)
         plate_ring = ring & ~_quads_mask(near, offset, ch, cw)
         if plate_ring.sum() >= _MIN_RING:
             edge = _outer_edge(region, clipped)
@@ -514,11 +512,13 @@ def _lettering_on_plate(
     An outline that shares a plate colour (white on white glare) is taken by growing the
     letters by the outline reach (`_OUTLINE_REACH` of the thickness): the plate's own colour
     next to the letters is filled with itself; then the counters they enclose, and
-    `_MAX_OUTLINE_PX` more, over the outline's soft edge. Pieces mostly in kept lines' boxes (``kept``) are theirs: they are
-    dropped first, and nothing grows over them. None when the letters do not show
-    that way (too little or too much of the core, or much of the margin or of the
-    box's own edge, stands out, or not by far; a plate fitting the text tightly, whose colour
-    the margin lacks, stands out all along the box's edge): the caller goes on as before.
+    `_MAX_OUTLINE_PX` more, over the outline's soft edge. Pieces mostly in kept lines'
+    boxes (``kept``) are theirs: they are dropped first, and nothing grows over them.
+
+    None when the letters do not show that way (too little or too much of the core, or much
+    of the margin or of the box's own edge, stands out, or not by far; a plate fitting the
+    text tightly, whose colour the margin lacks, stands out all along the box's edge): the
+    caller goes on as before.
     """
     if crop.ndim != 3 or crop.shape[2] < 3:
         return None
@@ -543,9 +543,8 @@ def _lettering_on_plate(
     theirs[0] = False
     text = strong & ~theirs[labels]
     # Kept lines' lettering, with room for its own outline: nothing grows over it.
-    guard = (
-        cv2.dilate((strong & ~text).astype(np.uint8), np.ones((2 * _MAX_OUTLINE_PX + 1,) * 2, np.uint8)) > 0
-    )
+    soft_edge = np.ones((2 * _MAX_OUTLINE_PX + 1,) * 2, np.uint8)
+    guard = cv2.dilate((strong & ~text).astype(np.uint8), soft_edge) > 0
     share = float(text[core].mean()) if core.any() else 0.0
     border = inner & ~cv2.erode(inner.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     if (
@@ -580,12 +579,11 @@ def _lettering_on_plate(
     enclosed[0] = False
     text |= enclosed[labels] & inner & ~guard
     # The outline's soft outer edge, half plate already, would be copied inward by the fill.
-    rim = cv2.dilate(text.astype(np.uint8), np.ones((2 * _MAX_OUTLINE_PX + 1,) * 2, np.uint8)) > 0
-    return rim & region & ~guard
+    return (cv2.dilate(text.astype(np.uint8), soft_edge) > 0) & region & ~guard
 
 
 def _panel_text(
-    crop: np.ndarray, region: np.ndarray, core: np.ndarray, sigma: float, lamp_lit: bool = False
+    crop: np.ndarray, region: np.ndarray, core: np.ndarray, sigma: float, signage: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
     """The text on a flat panel that holds the line's core, when the ring is off the panel.
 
@@ -614,7 +612,7 @@ def _panel_text(
             break
         colour = dominant_colour(core_px[untried])
         untried &= vector_norm(core_px - colour) >= _MIN_CONTRAST
-        found = _panel_of_colour(crop, region, core, (cy, cx), colour, sigma, lamp_lit)
+        found = _panel_of_colour(crop, region, core, (cy, cx), colour, sigma, signage)
         if found is not None:
             return found
     return None
@@ -627,7 +625,7 @@ def _panel_of_colour(
     core_yx: tuple[np.ndarray, np.ndarray],
     colour: np.ndarray,
     sigma: float,
-    lamp_lit: bool = False,
+    signage: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
     """`_panel_text` for one candidate colour, given the (sampled) core pixels' positions.
 
@@ -640,7 +638,7 @@ def _panel_of_colour(
     core_px = crop[cy, cx]
     residual = vector_norm(core_px - colour)
     on_panel = residual < _MIN_CONTRAST
-    # A large sign's plate lit by a lamp (``lamp_lit``: lines whose outline reach exceeds
+    # A large sign's plate lit by a lamp (``signage``: lines whose outline reach exceeds
     # `_MAX_OUTLINE_PX`) holds too few pixels of any one colour: its model is seeded with
     # the pixels of a wider band around the colour, and its noise may be as much larger.
     # Not on small lines: a product label's glyph on a photo then passed for a panel.
@@ -649,7 +647,7 @@ def _panel_of_colour(
         noise = float(np.percentile(residual[on_panel], _NOISE_PERCENTILE))
         if noise <= _BUSY_RING:
             return _panel_area(region, core, vector_norm(crop - colour), noise)
-    elif not lamp_lit:
+    elif not signage:
         return None
     else:
         tol = _RAMP_SEED * _MIN_CONTRAST
