@@ -511,9 +511,11 @@ def _lettering_on_plate(
     out) are the plate, and the letters are what stands out from all of them (Otsu's split).
     An outline that shares a plate colour (white on white glare) is taken by growing the
     letters by the outline reach (`_OUTLINE_REACH` of the thickness): the plate's own colour
-    next to the letters is filled with itself; then the counters they enclose, and
-    `_MAX_OUTLINE_PX` more, over the outline's soft edge. Pieces mostly in kept lines'
-    boxes (``kept``) are theirs: they are dropped first, and nothing grows over them.
+    next to the letters is filled with itself; then what goes on from them inside the box
+    standing out at least half as far (a stroke the glare washes out), the counters they
+    enclose, and `_MAX_OUTLINE_PX` more, over the outline's soft edge. Pieces mostly in
+    kept lines' boxes (``kept``) are theirs: they are dropped first, and nothing grows
+    over them.
 
     None when the letters do not show that way (too little or too much of the core, or much
     of the margin or of the box's own edge, stands out, or not by far; a plate fitting the
@@ -571,6 +573,8 @@ def _lettering_on_plate(
             np.stack([vector_norm(chroma - c) for c in stops]), axis=0
         )
     text = _connected_to(text, grow)
+    # A stroke washed out by the glare stands out less, but goes on from the letters (hysteresis).
+    text = _connected_to(text, (dist > threshold / 2) & inner & ~guard)
     # Counters the letters enclose (white inside a red letter's outline, like the glare) go
     # with them, inside the box: left, the fill spreads them over the letter's place.
     n, labels = cv2.connectedComponents((region & ~text).astype(np.uint8), connectivity=4)
