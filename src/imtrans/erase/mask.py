@@ -534,7 +534,9 @@ def _lettering_on_plate(
         colour = dominant_colour(ring_px[left])
         colours.append(colour)
         left &= vector_norm(ring_px - colour) >= _PLATE_SPREAD
-    dist = np.min(np.stack([vector_norm(chroma - c) for c in colours]), axis=0)
+    # Each pixel's distance from each plate colour (the outline's growth reads them again).
+    apart = np.stack([vector_norm(chroma - c) for c in colours])
+    dist = apart.min(axis=0)
     threshold, separability = _otsu(dist[region])
     # What stands out only in the margin is other lettering (the line below's), not this line's.
     strong = _drop_outside_parts((dist > threshold) & region, inner, edge)
@@ -563,15 +565,13 @@ def _lettering_on_plate(
     if band.sum() < _MIN_RING:
         return text
     halo = dominant_colour(chroma[band])
-    stops = [c for c in colours if float(np.linalg.norm(c - halo)) > _HALO_CHROMA]
+    stops = [k for k, c in enumerate(colours) if float(np.linalg.norm(c - halo)) > _HALO_CHROMA]
     grow = cv2.distanceTransform((~text).astype(np.uint8), cv2.DIST_L2, 3) <= round(
         _OUTLINE_REACH * thickness
     )
     grow &= region & ~guard
     if stops:  # nearer a stopping plate colour than the outline's: the plate
-        grow &= vector_norm(chroma - halo) < np.min(
-            np.stack([vector_norm(chroma - c) for c in stops]), axis=0
-        )
+        grow &= vector_norm(chroma - halo) < apart[stops].min(axis=0)
     text = _connected_to(text, grow)
     # A stroke washed out by the glare stands out less, but goes on from the letters (hysteresis).
     text = _connected_to(text, (dist > threshold / 2) & inner & ~guard)

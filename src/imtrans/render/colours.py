@@ -233,12 +233,13 @@ def _plate_pixels(img: np.ndarray, mask: np.ndarray, inner: np.ndarray) -> np.nd
     px = img[free]
     if len(px) < _MIN_BACKGROUND:
         return None
-    near = vector_norm(px - dominant_colour(px)) < _PLATE_SPREAD
+    off = vector_norm(px - dominant_colour(px))
+    near = off < _PLATE_SPREAD
     if near.mean() < _MIN_PLATE_SHARE:
         # A plate lit unevenly along a long line (a sign under a lamp) is a ramp: a plane
         # through the pixels near its commonest colour, then through those near the plane.
         ys, xs = np.nonzero(free)
-        near = vector_norm(px - dominant_colour(px)) < _RAMP_SEED * _PLATE_SPREAD
+        near = off < _RAMP_SEED * _PLATE_SPREAD
         for _ in range(2):
             if near.sum() < _MIN_BACKGROUND:
                 return None
