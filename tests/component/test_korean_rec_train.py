@@ -136,7 +136,7 @@ def test_round_three_plans_say_the_dot_draw_latin_parentheses_and_small_thin_lin
     assert any(p.runs[-1].text.startswith("(") and p.runs[-1].text.isascii() and p.runs[0].text[0] >= "가"
                for p in plans)  # fmt: skip
     # a pictogram inside a word, with the sign's gap around it, is never said as a space
-    inside = [p for p in plans if len(p.runs) == 3 and not p.runs[1].read]
+    inside = [p for p in plans if len(p.runs) == 3 and not p.runs[1].read and p.runs[1].says is None]
     assert inside
     for p in inside:
         a, b = p.runs[0].text, p.runs[2].text
@@ -162,8 +162,9 @@ def test_round_four_plans_draw_pens_confusable_syllables_and_shapes_and_redraw_b
     plans = [train.plan(rng) for _ in range(300)]
     hand = [p for p in plans if any(k in p.runs[0].face.name for k in _HAND)]
     assert 0.12 < len(hand) / len(plans) < 0.4
-    assert any(p.wobble for p in hand) and any(p.wobble for p in plans if p not in hand)
-    assert not any(p.wobble for p in plans if p.tiny)
+    # (round 5 jitters glyphs one by one where round 4 bent the whole line)
+    assert any(p.jitter for p in hand) and any(p.jitter for p in plans if p not in hand)
+    assert not any(p.jitter for p in plans if p.tiny)
     assert sum(any(is_confusable(c) for c in p.text) for p in plans) / len(plans) > 0.3
     shapes = [p for p in plans if any(r.face.path == SHAPES for r in p.runs)]
     assert shapes and all(r.face.path != SHAPES or not r.read for p in shapes for r in p.runs)
@@ -183,3 +184,38 @@ def test_round_four_plans_draw_pens_confusable_syllables_and_shapes_and_redraw_b
     test = LineMaker("test", texts=texts, photos=train.photos)
     test._draw = lambda rng: (flat, "x")  # type: ignore[method-assign]
     assert test.sample(np.random.default_rng(0))[1] == "x" and test.blank == 0
+
+
+def test_round_five_plans_jitter_hangul_glyphs_say_gaps_between_words_and_keep_codes_whole() -> None:
+    from imtrans.nets import recdata
+    from imtrans.nets.recdata import _DISPLAY, FontFace, LineMaker, LinePlan, Run, TextSource, is_confusable
+
+    texts = TextSource.load()
+    train = LineMaker("train", texts=texts)
+    rng = np.random.default_rng(21)
+    plans = [train.plan(rng) for _ in range(400)]
+    # a pictogram between two words is said as the space between them; inside a word it is not said
+    between = [p for p in plans if len(p.runs) == 3 and not p.runs[1].read and p.runs[1].says == " "]
+    assert between
+    for p in between:
+        assert p.text == " ".join(p.runs[0].text.split() + p.runs[2].text.split())
+    # signs' codes of letters and digits come whole, a space between them and the Korean word
+    codes = [
+        p.text for p in plans if any(w[:1].isdigit() and any(c.isupper() for c in w) for w in p.text.split())
+    ]
+    assert codes
+    # confusable syllables are drawn in bold and display faces more often than other lines
+    conf = [p for p in plans if any(is_confusable(c) for c in p.runs[0].text)]
+    share = sum(any(k in p.runs[0].face.name for k in _DISPLAY) for p in conf) / len(conf)
+    assert share > 0.4
+    # jitter moves Hangul glyphs one by one and leaves digits where they were drawn
+    face = next(f for f in train.fonts if "NanumGothic.ttf" in f.name)
+    straight = LinePlan((Run("12 가나다", face),))
+    jittered = LinePlan((Run("12 가나다", face),), jitter=1.0)
+    a, _ = recdata._runs_layer(straight.runs, 48, 0, 0.0)
+    b, _ = recdata._runs_layer(jittered.runs, 48, 0, 0.0, jittered.jitter, np.random.default_rng(3))
+    assert a.shape == b.shape
+    digits = int(recdata._font(face, 48).getlength("12")) + 24  # pad 24, then the digits
+    assert np.array_equal(a[:, :digits], b[:, :digits])
+    assert not np.allclose(a[:, digits:], b[:, digits:])
+    assert FontFace(recdata.SHAPES).path == recdata.SHAPES

@@ -337,21 +337,27 @@ class LinePlan:
     #: Round 3: the crop is shrunk to a glyph height of 12-20 px (a small turned column's cells,
     #: read upscaled), drawn in a thin face.
     tiny: bool = False
-    #: Round 4: the drawing bent as handwriting bends (`_wobble`): displacement x the size.
-    wobble: float = 0.0
+    #: Round 5 (replaces round 4's `wobble`, one smooth field over the whole line): each Hangul
+    #: glyph turned, sheared, scaled and shifted on its own as a hand draws it (`_jitter`), by this
+    #: strength (0-1); digits and Latin stay straight.
+    jitter: float = 0.0
 
     @property
     def text(self) -> str:
-        return " ".join("".join(r.text if r.says is None else r.says for r in self.runs if r.read).split())
+        """The truth: the read runs as drawn (or as they are said), and what an unread run says
+        (round 5: a pictogram between two words is said as the space between them)."""
+        said = (r.says if r.says is not None else r.text if r.read else "" for r in self.runs)
+        return " ".join("".join(said).split())
 
     @property
     def neighbours(self) -> int:
         return int(bool(self.above)) + int(bool(self.below))
 
 
-def _runs_layer(runs: tuple[Run, ...], size: int, stroke: int,
-                spacing: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """Like `_text_layer`, for runs of several faces and sizes sharing one baseline."""
+def _runs_layer(runs: tuple[Run, ...], size: int, stroke: int, spacing: float, jitter: float = 0.0,
+                rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Like `_text_layer`, for runs of several faces and sizes sharing one baseline; with `jitter`
+    (round 5) each Hangul glyph is drawn on its own and moved by `_jitter`."""
     glyphs = []
     for r in runs:
         px = max(8, round(size * r.scale))
@@ -371,7 +377,12 @@ def _runs_layer(runs: tuple[Run, ...], size: int, stroke: int,
     outline = Image.new("L", fill.size, 0)
     d_fill, d_out = ImageDraw.Draw(fill), ImageDraw.Draw(outline)
     x, base = float(pad), pad + ascent
+    moved = []  # round 5: (glyph, font, weight, x) drawn apart and jittered
     for (c, font, b), wch in zip(glyphs, widths, strict=True):
+        if jitter and rng is not None and not isinstance(font, int) and c >= "\u3131":
+            moved.append((c, font, b, x))
+            x += wch + spacing * size
+            continue
         if isinstance(font, int):
             box = (x + 0.05 * font, base - 0.9 * font, x + 1.05 * font, base + 0.1 * font)
             _draw_shape(d_fill, c, box)
@@ -385,7 +396,48 @@ def _runs_layer(runs: tuple[Run, ...], size: int, stroke: int,
             )
         d_fill.text((x + b, base), c, font=font, fill=255, anchor="ls", stroke_width=b, stroke_fill=255)
         x += wch + spacing * size
-    return np.asarray(fill, np.float32) / 255, np.asarray(outline, np.float32) / 255
+    fill_a, out_a = np.asarray(fill, np.float32) / 255, np.asarray(outline, np.float32) / 255
+    if moved:
+        assert rng is not None
+        fill_a, out_a = fill_a.copy(), out_a.copy()
+        for c, font, b, gx in moved:
+            _jitter(fill_a, out_a, c, font, b, stroke, gx, base, size, jitter, rng)
+    return fill_a, out_a
+
+
+def _jitter(fill: np.ndarray, outline: np.ndarray, c: str, font: ImageFont.FreeTypeFont, b: int, stroke: int,
+            x: float, base: int, size: int, amount: float, rng: np.random.Generator) -> None:  # fmt: skip
+    """Round 5: one glyph drawn on its own and moved as a hand moves from glyph to glyph (turned by
+    ~N(0, 6 degrees), sheared ~N(0, 0.12), scaled by 0.88-1.12 in each direction, shifted by
+    ~N(0, 0.05) of the size up or down and ~N(0, 0.03) sideways, all x `amount`), then laid on
+    `fill` and `outline` in place. Round 4 bent the whole line by one smooth field instead, which
+    also bent digits (Bandal's digits were read as Hangul more often)."""
+    h, w = fill.shape
+    m = size  # the glyph's own box: its advance plus a size of margin each side
+    x0 = max(0, int(x) - m)
+    x1 = min(w, int(x + font.getlength(c)) + 2 * b + m)
+    if x1 <= x0:
+        return
+    g_fill = Image.new("L", (x1 - x0, h), 0)
+    g_out = Image.new("L", g_fill.size, 0)
+    at = (x + b - x0, base)
+    if stroke:
+        ImageDraw.Draw(g_out).text(
+            at, c, font=font, fill=255, anchor="ls", stroke_width=stroke + b, stroke_fill=255
+        )
+    ImageDraw.Draw(g_fill).text(at, c, font=font, fill=255, anchor="ls", stroke_width=b, stroke_fill=255)
+    cx, cy = x + font.getlength(c) / 2 - x0, base - 0.4 * size
+    ang = np.deg2rad(rng.normal(0, 6 * amount))
+    shear = rng.normal(0, 0.12 * amount)
+    sx, sy = 1 + rng.uniform(-0.12, 0.12, size=2) * amount
+    dx, dy = rng.normal(0, 0.03 * amount) * size, rng.normal(0, 0.05 * amount) * size
+    rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
+    a = rot @ np.array([[1.0, shear], [0.0, 1.0]]) @ np.diag([sx, sy])
+    t = np.array([cx + dx, cy + dy]) - a @ np.array([cx, cy])
+    mat = np.hstack([a, t[:, None]]).astype(np.float32)
+    for src, dst in ((g_fill, fill), (g_out, outline)):
+        moved = cv2.warpAffine(np.asarray(src, np.float32) / 255, mat, src.size, flags=cv2.INTER_LINEAR)
+        np.maximum(dst[:, x0:x1], moved, out=dst[:, x0:x1])
 
 
 #: The face path of a pictogram drawn as shapes (`_draw_shape`): a warning triangle with its
@@ -432,21 +484,6 @@ def _draw_shape(draw: ImageDraw.ImageDraw, kind: str, box: tuple[float, float, f
         draw.line([(cx, y0 + 0.25 * w), (cx, y1 - 0.25 * w)], fill=255, width=line)
 
 
-def _wobble(layers: list[np.ndarray], size: int, amount: float, rng: np.random.Generator) -> list[np.ndarray]:
-    """Round 4: the layers bent by one smooth random displacement field, as handwriting and
-    hand-lettered signs bend (a baseline that wanders, glyphs leaning and swelling, strokes not
-    straight): a slow field of `amount` x `size` pixels and a fast one of a third of it."""
-    h, w = layers[0].shape
-    dx = np.zeros((h, w), np.float32)
-    dy = np.zeros((h, w), np.float32)
-    for sigma, share in ((0.6 * size, 1.0), (0.12 * size, 0.35)):
-        for d in (dx, dy):
-            noise = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), sigma)
-            d += noise / max(1e-6, float(np.abs(noise).max())) * amount * size * share
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    return [cv2.remap(m, xs + dx, ys + dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT) for m in layers]
-
-
 def _ink_rows(mask: np.ndarray) -> tuple[int, int]:
     rows = np.nonzero(mask.max(1) > 0.3)[0]
     return (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (0, mask.shape[0])
@@ -455,7 +492,7 @@ def _ink_rows(mask: np.ndarray) -> tuple[int, int]:
 def _plan_layer(plan: LinePlan, size: int, stroke: int, spacing: float,
                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """Coverage of the whole drawing (line and neighbours), of its outline, and of the line alone."""
-    fill, outline = _runs_layer(plan.runs, size, stroke, spacing)
+    fill, outline = _runs_layer(plan.runs, size, stroke, spacing, plan.jitter, rng)
     parts = [(fill, outline, 0, 0)]  # (fill, outline, top, left) on the canvas, line first
     top, bottom = _ink_rows(fill)
     for text, sign in ((plan.above, -1), (plan.below, 1)):
@@ -481,8 +518,6 @@ def _plan_layer(plan: LinePlan, size: int, stroke: int, spacing: float,
         canvas_out[sl] = np.maximum(canvas_out[sl], o)
         if i == 0:
             main[sl] = np.maximum(f, o)
-    if plan.wobble:
-        canvas_fill, canvas_out, main = _wobble([canvas_fill, canvas_out, main], size, plan.wobble, rng)
     return canvas_fill, canvas_out, main
 
 
@@ -767,18 +802,25 @@ class LineMaker:
         leading bullet, or a pictogram the truth does not write; with neighbour lines 40% of the
         time; bold and display faces 35% of the time. Round 3: a leading `ㆍ` is said `·`, a
         pictogram inside a word leaves a wider gap that is not said, Latin in parentheses after
-        Korean, and 12% small lines of thin faces (`LinePlan.tiny`)."""
+        Korean, and 12% small lines of thin faces (`LinePlan.tiny`). Round 5: Hangul glyphs jittered
+        one by one (`LinePlan.jitter`, 60% of pen lines, 10% of others) instead of round 4's bent
+        line; confusable syllables drawn in bold and display faces 60% of the time; a pictogram
+        between two words said as a space; signs' codes (`서R 1R2`, `B2`) 8% of the time."""
         assert self.texts is not None
         src = self.texts
         for _ in range(20):
-            text = src.confusable(rng) if rng.random() < 0.12 else src.sample(rng)
+            confusable = rng.random() < 0.12
+            text = src.confusable(rng) if confusable else src.sample(rng)
             tiny = rng.random() < 0.12
             look = rng.random()  # round 4: pens and brushes 20%, bold and display 30%
-            hand = not tiny and look < 0.2
-            face = self._face(rng, text, display=not tiny and 0.2 <= look < 0.5, thin=tiny, hand=hand)
+            if confusable:  # round 5: 찌/피 and 돼/대 in bold display faces (the lunch sign's 찌개)
+                hand, display = not tiny and look < 0.15, not tiny and look >= 0.4
+            else:
+                hand, display = not tiny and look < 0.2, not tiny and 0.2 <= look < 0.5
+            face = self._face(rng, text, display=display, thin=tiny, hand=hand)
             if face is None:
                 continue
-            wobble = rng.uniform(0.02, 0.06) if rng.random() < (0.6 if hand else 0.15) and not tiny else 0.0
+            jitter = rng.uniform(0.4, 1.0) if rng.random() < (0.6 if hand else 0.1) and not tiny else 0.0
             bold = rng.uniform(0.015, 0.05) if rng.random() < 0.25 else 0.0
             k = rng.random()
             if k < 0.15:  # small parenthesis before (or after) large digits
@@ -809,12 +851,21 @@ class LineMaker:
             # a pictogram before or inside the line (not read)
             elif k < 0.75 and (icon := _pictogram(rng)) is not None:
                 at = 0 if rng.random() < 0.35 else int(rng.integers(0, len(text) + 1))
-                pad = " " * int(rng.integers(0, 4))  # the sign's gap around it, never said
+                pad = " " * int(rng.integers(0, 4))  # the sign's gap around it
+                says = None  # inside a word (or at an end) the gap is not said: `위⚠험` is `위험`
+                spaces = [i for i, c in enumerate(text) if c == " "]
+                if at and spaces and rng.random() < 0.6:  # round 5: between two words, said as a space
+                    cut = spaces[int(rng.integers(len(spaces)))]
+                    text, at, says = text[:cut] + text[cut + 1 :], cut, " "
                 if rng.random() < 0.5:  # round 4: drawn shapes (a real ⚠ was read `o`)
                     icon = _SHAPE_KINDS[int(rng.integers(len(_SHAPE_KINDS)))]
-                    picto = Run(pad + icon + pad, FontFace(SHAPES), rng.uniform(0.7, 1.2), read=False)
+                    picto = Run(
+                        pad + icon + pad, FontFace(SHAPES), rng.uniform(0.7, 1.2), read=False, says=says
+                    )
                 else:
-                    picto = Run(pad + icon + pad, FontFace(_PICTO_FONT), rng.uniform(0.7, 1.3), read=False)
+                    picto = Run(
+                        pad + icon + pad, FontFace(_PICTO_FONT), rng.uniform(0.7, 1.3), read=False, says=says
+                    )
                 runs = tuple(r for r in (
                     Run(text[:at], face, bold=bold),
                     picto,
@@ -827,9 +878,15 @@ class LineMaker:
                 lface = self._face(rng, latin) or face
                 runs = (Run(text + (" " if rng.random() < 0.8 else ""), face, bold=bold),
                         Run(latin, lface, rng.uniform(0.55, 1.0)))  # fmt: skip
+            elif k < 0.91:  # round 5: a sign's code of letters and digits, one token (`서R 1R2`)
+                line = _code_line(rng, src)
+                cface = face if covers(face, line) else self._face(rng, line)
+                if cface is None:
+                    continue
+                runs = (Run(line, cface, bold=bold),)
             else:
                 runs = (Run(text, face, bold=bold),)
-            plan = LinePlan(runs, tiny=tiny, wobble=wobble)
+            plan = LinePlan(runs, tiny=tiny, jitter=jitter)
             if not plan.text:
                 continue
             if rng.random() < 0.4:
@@ -838,7 +895,7 @@ class LineMaker:
                 above = src.sample(rng) if which & 1 else ""
                 below = src.sample(rng) if which & 2 else ""
                 if covers(nface, above + below):
-                    plan = LinePlan(runs, above, below, nface, tiny=tiny, wobble=wobble)
+                    plan = LinePlan(runs, above, below, nface, tiny=tiny, jitter=jitter)
             return plan
         fallback = self._face(rng, "가") or self.fonts[0]
         return LinePlan((Run("가", fallback),))
@@ -846,6 +903,32 @@ class LineMaker:
 
 #: Round 2 draws night, channel-letter, plate and menu looks more often (the real signs' misses).
 ROUND2_STYLES = (*STYLES, "neon", "channel", "plate", "menu")
+
+
+def _code(rng: np.random.Generator) -> str:
+    """Round 5: a code of capitals and digits as signs print them in one token (`1R2`, `R4`, `B2`,
+    `3F`, `A-3`, `A`)."""
+    cap = [chr(ord("A") + int(i)) for i in rng.integers(26, size=2)]
+    d = [str(int(i)) for i in rng.integers(1, 10, size=2)]
+    forms = [f"{d[0]}{cap[0]}{d[1]}", f"{cap[0]}{d[0]}", cap[0], f"{d[0]}{cap[0]}", f"{cap[0]}{d[0]}{d[1]}",
+             f"{cap[0]}-{d[0]}", f"{d[0]}F", f"B{d[0]}", f"{cap[0]}{cap[1]}{d[0]}", f"{d[0]}{d[1]}{cap[0]}"]  # fmt: skip
+    return forms[int(rng.integers(len(forms)))]
+
+
+def _code_line(rng: np.random.Generator, src: TextSource) -> str:
+    """Round 5: a Korean word and a sign's code, the code kept in one token and a space between
+    them as written (`전시홀 A`, `서R 1R2`, `B2 주차장`): round 4 lost such spaces."""
+    word, code = src._word(rng)[:6], _code(rng)
+    k = int(rng.integers(5))
+    if k == 0:
+        return f"{word} {code}"
+    if k == 1:  # a syllable with a capital, then the code
+        return f"{word[:2]}{chr(ord('A') + int(rng.integers(26)))} {code}"
+    if k == 2:
+        return f"{code} {word}"
+    if k == 3:
+        return f"{word} {code} {src._word(rng)[:6]}"
+    return f"{word} {code}, {_code(rng)}"
 
 
 def _paren(rng: np.random.Generator, src: TextSource) -> str:
