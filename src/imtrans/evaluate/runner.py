@@ -425,11 +425,9 @@ class Evaluator:
                         image, clean, mask
                     )  # before erasing: the floor
         again = self.pipeline.ocr(erased.image).page
-        languages = [gt.language or sample.source_language for gt in sample.blocks]
-        truth_chars = sum(
-            source_script_chars(gt.text, lang) for gt, lang in zip(sample.blocks, languages, strict=True)
-        )
-        per_block = residue_chars([(gt.to_quad(), lang) for gt, lang in zip(sample.blocks, languages, strict=True)],
+        regions = residue_regions(sample)
+        truth_chars = sum(source_script_chars(text, lang) for _, text, lang in regions)
+        per_block = residue_chars([(quad, lang) for quad, _, lang in regions],
                                   [(ln.quad, ln.text) for ln in again.lines])  # fmt: skip
         left = sum(per_block)
         if any(per_block):
@@ -709,6 +707,19 @@ def _add_check_time(out: SampleOutcome, page: Page) -> None:
     if page.check is not None:
         spent = page.timings.get("check", 0.0) + page.timings.get("repair", 0.0)
         out.timings[Stage.CHECK] = out.timings.get(Stage.CHECK, 0.0) + spent
+
+
+def residue_regions(sample: Sample) -> list[tuple[Quad, str, str]]:
+    """(quad, text, language) of each true block residue is counted in.
+
+    Illegible regions ("###", null text) are left out, as everywhere else: what was written
+    there is not known, so what is read there after erasing cannot be scored.
+    """
+    return [
+        (gt.to_quad(), gt.text, gt.language or sample.source_language)
+        for gt in sample.blocks
+        if not _dont_care(gt)
+    ]
 
 
 def _dont_care(block: GTBlock) -> bool:

@@ -51,6 +51,10 @@ _STAND_INS = set("#☒□")
 SENTENCE_MARKS = set("!?！？…‥・.。、,，~〜ー-―♪♡❤→←↑↓")
 #: A line of sentence marks only must be read at least this confidently (art reads as "-" or "|").
 _MIN_MARKS = 0.8
+#: A box taller than wide whose reading across failed is read down it (a two-kana column, "ふふ",
+#: is too short to be taken for a column by its shape); that reading must be this confident,
+#: and kana or Han only (bits of art read down come back as Latin letters or Hangul).
+_SHORT_COLUMN_CONF = 0.6
 
 
 def expected_chars(line: Line) -> float:
@@ -192,7 +196,36 @@ class RoutingRecognizer:
             read = self.ppocr.recognize(image, lines, language)
         else:
             read = self._auto(image, lines)
+        if language != "ko":
+            read = self._short_columns(image, read, language)
         return [self._keep_confident(ln) for ln in read]
+
+    def _short_columns(self, image: np.ndarray, lines: list[Line], language: str) -> list[Line]:
+        """Boxes taller than wide that read as nothing across, read again down as columns."""
+        which = [
+            i
+            for i, ln in enumerate(lines)
+            if ln.direction is Direction.HORIZONTAL
+            and ln.quad.height > ln.quad.width
+            and not self._keep_confident(ln).text
+        ]
+        if not which:
+            return lines
+        columns = [replace(lines[i], direction=Direction.VERTICAL) for i in which]
+        out = list(lines)
+        page_has_kana = any(script_counts(ln.text)["kana"] for ln in lines)
+        for i, col, (text, conf) in zip(
+            which, columns, self.ppocr.read_lines(image, columns, language), strict=True
+        ):
+            c = script_counts(text)
+            if conf >= _SHORT_COLUMN_CONF and c["kana"] + c["han"] and not c["latin"] + c["hangul"]:
+                lang = (
+                    language
+                    if language in ("ja", "zh")
+                    else language_of(text, page_has_kana or bool(c["kana"]))
+                )
+                out[i] = replace(col, text=text, confidence=conf, language=lang, recognizer="ppocr")
+        return out
 
     def _auto(self, image: np.ndarray, lines: list[Line]) -> list[Line]:
         first = self.ppocr.read_lines(image, lines, "auto")
