@@ -43,7 +43,7 @@ from imtrans.types import (
 
 if TYPE_CHECKING:
     from imtrans.check.stage import CheckResult
-    from imtrans.render.draw import BlockRender
+    from imtrans.render.draw import BlockRender, DrawnInk
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,8 @@ class PageResult:
     mask: np.ndarray | None = None
     #: Where each block's translation was drawn: its ink's bounds (x0, y0, x1, y1) in the image.
     drawn: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
+    #: Each block's drawing: its ink and size (`render.draw.DrawnInk`).
+    ink: dict[str, DrawnInk] = field(default_factory=dict)
 
     @property
     def blocks(self) -> tuple[Block, ...]:
@@ -192,7 +194,7 @@ class Pipeline:
     def translate(self, image: np.ndarray) -> PageResult:
         """The whole job: read, translate, erase, render."""
         from imtrans.render import estimate_styles
-        from imtrans.render.draw import drawn_bounds
+        from imtrans.render.draw import drawn_bounds, drawn_ink
 
         timings: dict[str, float] = {}
         target = self.settings.translate.target
@@ -246,7 +248,10 @@ class Pipeline:
         )
         # 7. check every block's output; repair what fails, within the time budget
         checked = self._check(image, erased, text.mask, out, todo + unserved, renders, kept, target, timings)
-        result = PageResult(page=page, image=out, erased=erased, mask=text.mask, drawn=drawn_bounds(renders))
+        result = PageResult(
+            page=page, image=out, erased=erased, mask=text.mask, drawn=drawn_bounds(renders),
+            ink=drawn_ink(renders),
+        )  # fmt: skip
         return _with_check(result, checked)
 
     def erase_page(self, image: np.ndarray, page: Page) -> PageResult:
@@ -261,7 +266,7 @@ class Pipeline:
     def rerender(self, image: np.ndarray, page: Page) -> PageResult:
         """Draw a page's (edited) translations again, without detecting or recognising."""
         from imtrans.render import estimate_styles
-        from imtrans.render.draw import drawn_bounds
+        from imtrans.render.draw import drawn_bounds, drawn_ink
 
         timings: dict[str, float] = {}
         todo = [b for b in page.blocks if b.id in page.translations]
@@ -279,7 +284,10 @@ class Pipeline:
         checked = self._check(
             image, erased, text.mask, out, todo, renders, kept, page.target_lang, timings, earlier
         )
-        result = PageResult(page=page, image=out, erased=erased, mask=text.mask, drawn=drawn_bounds(renders))
+        result = PageResult(
+            page=page, image=out, erased=erased, mask=text.mask, drawn=drawn_bounds(renders),
+            ink=drawn_ink(renders),
+        )  # fmt: skip
         return _with_check(result, checked)
 
     # -- steps shared by the jobs -----------------------------------------------------------
@@ -496,7 +504,8 @@ def _with_check(result: PageResult, checked: CheckResult | None) -> PageResult:
     )
     image = checked.image if checked.image is not None else checked.erased
     drawn = {**result.drawn, **checked.drawn}
-    return PageResult(page=page, image=image, erased=checked.erased, mask=checked.mask, drawn=drawn)
+    ink = {**result.ink, **checked.ink}
+    return PageResult(page=page, image=image, erased=checked.erased, mask=checked.mask, drawn=drawn, ink=ink)
 
 
 def _versions(packages: list[str]) -> dict[str, str]:

@@ -167,3 +167,24 @@ def test_read_back_turns_text_drawn_at_90_degrees_upright(pipeline: Pipeline) ->
     h, w = turned.shape[:2]
     box = (0.0, 0.0, float(w), float(h))
     assert read_back(pipeline.detector, pipeline.recognizer, turned, box, "en", turns=1) == "EXIT 3 SOUTH"
+
+
+def test_read_back_reads_a_line_drawn_close_above_another_on_its_own(pipeline: Pipeline) -> None:
+    """Menu lines drawn 0.9 of their size apart: read on the drawn page, the next line's tops
+    come into the crop and garble the first ("주멍활로구이."); read alone (its own ink over the
+    erased page, here the plain board), it reads as drawn."""
+    from imtrans.check.legibility import read_back
+    from imtrans.render.draw import DrawnInk
+
+    board = (20, 20, 20)
+    r = render_lines(["주먹화로구이", "(1인분 200g) 12,000"], "ko", size=20, width=260, spacing=0.9,
+                     color=(240, 240, 240), background=board)  # fmt: skip
+    erased = np.zeros_like(r.image)
+    erased[:] = board
+    x0, y0, x1, y1 = (round(v) for v in r.quads[0].bbox)
+    first = DrawnInk(x0, y0, r.mask[y0:y1, x0:x1] > 0, 20)
+    box = (float(x0), float(y0), float(x1), float(y1))
+    kw = {"pad": 0.0, "min_pad": 12.0, "centred_inside": True}
+    assert read_back(pipeline.detector, pipeline.recognizer, r.image, box, "ko", **kw) != "주먹화로구이"
+    alone = read_back(pipeline.detector, pipeline.recognizer, r.image, box, "ko", alone=(first, erased), **kw)
+    assert alone == "주먹화로구이"

@@ -204,3 +204,20 @@ def test_quality_and_the_check_summary_go_through_the_page_json() -> None:
     back = Page.from_json(page.to_json())
     assert back.quality["b0"] == q and back.check == summary
     assert "check" not in Page(20, 20, (block,)).to_dict()
+
+
+@pytest.mark.parametrize(
+    ("meant", "target", "expected"),
+    [
+        ("Exit 3", "en", "en"),
+        ("전시홀 A", "en", "en"),  # a translation is read in its target, whatever it holds
+        ("전시홀 A", "auto", "ko"),  # drawn in its own text: read by its script
+        ("[ノラン袋ポテト] チーズスティック", "auto", "ja"),
+        ("芝士条、炸薯角", "auto", "zh"),
+        ("12,000", "auto", "auto"),
+    ],
+)
+def test_a_drawing_is_read_back_in_its_target_or_its_own_scripts_language(meant, target, expected):
+    from imtrans.check.legibility import read_language
+
+    assert read_language(meant, target) == expected

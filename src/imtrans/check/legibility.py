@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import unicodedata
 
+import cv2
 import numpy as np
 
 from imtrans.check.findings import Finding
@@ -19,12 +20,15 @@ from imtrans.detect.base import Detector
 from imtrans.evaluate.metrics import cer
 from imtrans.languages import NO_SPACE_LANGUAGES
 from imtrans.recognize.base import Recognizer
+from imtrans.render.draw import DrawnInk
 from imtrans.types import CheckCode
 
 #: A drawn block read back with a higher CER than this is illegible (eval's `illegible_render`).
 ILLEGIBLE_CER = 0.5
 #: Room read around the box, as a share of its longer side.
 READ_PAD = 0.15
+#: Drawn text smaller than this (px) is read enlarged to it, at most `MAX_ENLARGE` times.
+READ_PX, MAX_ENLARGE = 24.0, 3.0
 
 
 def read_back(
@@ -37,6 +41,7 @@ def read_back(
     turns: int = 0,
     min_pad: float = 0.0,
     centred_inside: bool = False,
+    alone: tuple[DrawnInk, np.ndarray] | None = None,
 ) -> str:
     """The text found and read inside ``box`` (x0, y0, x1, y1) of ``image``, grown by ``pad``
     of its longer side (at least ``min_pad`` px); lines joined in the order the detector gives
@@ -48,28 +53,64 @@ def read_back(
         centred_inside: Keep only the lines whose centre lies inside ``box`` itself: the
             room around it is for the detector, and text drawn beside it there (a
             neighbour's) is not what was drawn in it.
+        alone: The drawing's ink and the image under it (the erased page): the drawing is read
+            alone, its own ink (grown by a pixel) over the erased page, so that its neighbours'
+            drawings are not read with it (the detector joins a menu's packed lines into one);
+            where their ink lies on its own, it is read as it is. Text drawn smaller than
+            `READ_PX` is then read enlarged (at most `MAX_ENLARGE` times): the recogniser
+            misreads 10-16 px text that a person reads ("no ..." as "no m").
     """
     x0, y0, x1, y1 = box
     grow = max(pad * max(x1 - x0, y1 - y0, 10), min_pad)
     h, w = image.shape[:2]
     xa, ya = max(0, int(x0 - grow)), max(0, int(y0 - grow))
     xb, yb = min(w, math.ceil(x1 + grow)), min(h, math.ceil(y1 + grow))
-    crop = np.ascontiguousarray(np.rot90(image[ya:yb, xa:xb], -(turns % 4)))
-    if crop.shape[0] < 8 or crop.shape[1] < 8:
+    if yb - ya < 8 or xb - xa < 8:
         return ""
+    inner = np.zeros((yb - ya, xb - xa), bool)
+    inner[
+        max(0, int(y0) - ya) : max(0, math.ceil(y1) - ya),
+        max(0, int(x0) - xa) : max(0, math.ceil(x1) - xa),
+    ] = True
+    crop = image[ya:yb, xa:xb]
+    if alone is not None:
+        ink, under = alone
+        own = np.zeros(inner.shape, np.uint8)
+        mh, mw = ink.mask.shape
+        ox, oy = ink.x0 - xa, ink.y0 - ya
+        sx, sy = max(0, -ox), max(0, -oy)
+        ex, ey = min(mw, own.shape[1] - ox), min(mh, own.shape[0] - oy)
+        if ex > sx and ey > sy:
+            own[oy + sy : oy + ey, ox + sx : ox + ex] = ink.mask[sy:ey, sx:ex]
+        own = cv2.dilate(own, np.ones((3, 3), np.uint8)) > 0
+        crop = np.where(own[..., None], crop, under[ya:yb, xa:xb])
+    text_px = alone[0].font_px if alone is not None else 0
+    if 0 < text_px < READ_PX:
+        scale = min(MAX_ENLARGE, READ_PX / text_px)
+        size = (round(crop.shape[1] * scale), round(crop.shape[0] * scale))
+        crop = cv2.resize(crop, size, interpolation=cv2.INTER_CUBIC)
+        inner = cv2.resize(inner.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+    # Turned as the text was drawn (the box turns with it).
+    crop = np.ascontiguousarray(np.rot90(crop, -(turns % 4)))
+    inner = np.rot90(inner, -(turns % 4))
     lines = detector.detect(crop)
     if centred_inside:
-        # The box in the turned crop's frame: turn its corners as the crop was turned.
-        inner = np.zeros(image[ya:yb, xa:xb].shape[:2], bool)
-        inner[
-            max(0, int(y0) - ya) : max(0, math.ceil(y1) - ya),
-            max(0, int(x0) - xa) : max(0, math.ceil(x1) - xa),
-        ] = True
-        inner = np.rot90(inner, -(turns % 4))
         lines = [ln for ln in lines if _centre_in(ln.quad.centre, inner)]
     lines = recognizer.recognize(crop, lines, language)
     joiner = "" if language in NO_SPACE_LANGUAGES else " "
     return joiner.join(ln.text for ln in lines if ln.text)
+
+
+def read_language(meant: str, target: str) -> str:
+    """The language to read a drawing back in: the target's; with target "auto" (each block
+    drawn in its own text, as eval's reference translator does without references) the one the
+    drawn text's script implies, a block at a time (a sign's block mixes Korean, English and
+    Chinese lines)."""
+    if target != "auto":
+        return target
+    from imtrans.recognize.route import language_of
+
+    return language_of(meant) or target
 
 
 def _centre_in(centre: tuple[float, float], inside: np.ndarray) -> bool:

@@ -6,13 +6,14 @@ Top to bottom, per page:
    is read again with the page's recogniser (`residue.read_residue`);
 2. fit, collision and contrast, per drawn block, from its drawing (layout, ink, colours);
 3. legibility, per drawn block the cheap checks find suspicious (or every block with
-   ``check.read_back=all``): its ink read back in the target language;
+   ``check.read_back=all``): its ink read back alone (over the erased page) in the target
+   language;
 4. damage, per block: pixels changed outside the text mask and the drawn ink;
 5. repair (``check.mode=repair``), within ``check.budget`` of the page's time, block by block
    in reading order: a block with residue is erased again with a grown mask, then its lines'
    whole boxes, then with the other classical eraser; a drawn block that failed is drawn
-   again recoloured, outlined, in a grown box, or horizontally; each attempt is checked by
-   the same checks and the best one is kept (the first drawing wins ties);
+   again recoloured, outlined, smaller, in a grown box, or horizontally; each attempt is
+   checked by the same checks and the best one is kept (the first drawing wins ties);
 6. what still fails is reported: a `Diagnostic` per failed check, and every block's
    `BlockQuality` (score, failed checks, values, repairs kept).
 
@@ -34,7 +35,7 @@ from imtrans.check.contrast import GOOD_CONTRAST, contrast_finding, lettering_co
 from imtrans.check.damage import damage_finding
 from imtrans.check.findings import Finding, quality_of, rank
 from imtrans.check.fit import INK_ALPHA, collision_finding, fit_finding, spill
-from imtrans.check.legibility import legibility_finding, read_back
+from imtrans.check.legibility import legibility_finding, read_back, read_language
 from imtrans.check.residue import (
     LETTER_DIFFERENCE,
     REGION_GROWTH,
@@ -51,7 +52,7 @@ from imtrans.erase.mask import line_mask
 from imtrans.evaluate.metrics import source_script_chars
 from imtrans.recognize.base import Recognizer
 from imtrans.render.colours import legible_on
-from imtrans.render.draw import BlockRender, Patch, composite, draw_block, drawn_bounds
+from imtrans.render.draw import BlockRender, DrawnInk, Patch, composite, draw_block, drawn_bounds, drawn_ink
 from imtrans.render.layout import layout_direction
 from imtrans.settings import Settings
 from imtrans.types import (
@@ -74,6 +75,8 @@ BUSY_BACKGROUND = 40.0
 SMALL_MARGIN_PX = 2
 #: How far a grown box reaches: across the text and along it, as shares of the block's size.
 GROW_ACROSS, GROW_ALONG = 0.35, 0.2
+#: A smaller drawing is this share of the size drawn.
+SMALLER = 0.8
 
 
 @dataclass
@@ -109,6 +112,8 @@ class CheckResult:
     redrawn: dict[str, bool] = field(default_factory=dict)
     #: Where each block's final drawing put ink (x0, y0, x1, y1), by block id.
     drawn: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
+    #: Each block's final drawing: its ink and size, by block id.
+    ink: dict[str, DrawnInk] = field(default_factory=dict)
 
 
 @dataclass
@@ -250,6 +255,7 @@ def check_page(
             if r is not original_renders.get(bid)
         },
         drawn=drawn_bounds(canvas.renders.values(), INK_ALPHA),
+        ink=drawn_ink(canvas.renders.values()),
     )
 
 
@@ -343,8 +349,12 @@ def _drawn(
         dx, dy = x0 - read_win[0], y0 - read_win[1]
         box = (float(xs.min() + dx), float(ys.min() + dy), float(xs.max() + 1 + dx), float(ys.max() + 1 + dy))
         turns = round(render.style.angle / 90.0) % 4  # text at 90 degrees reads upright after a turn
-        read = read_back(engines.detector(), engines.recognizer(), composed, box, target,
-                         turns=turns, min_pad=0.6 * layout.font_px, centred_inside=True)  # fmt: skip
+        own = DrawnInk(patch.x0 - read_win[0], patch.y0 - read_win[1], patch.alpha > 0, layout.font_px)
+        under = canvas.erased[read_win[1] : read_win[3], read_win[0] : read_win[2]]
+        read = read_back(engines.detector(), engines.recognizer(), composed, box,
+                         read_language(render.text, target),
+                         turns=turns, min_pad=0.6 * layout.font_px, centred_inside=True,
+                         alone=(own, under))  # fmt: skip
         canvas.read_back.add(block.id)
         findings.append(legibility_finding(read, render.text))
     return findings
@@ -501,7 +511,8 @@ def _accept_erase(canvas: _Canvas, win: Window, erased: np.ndarray, mask: np.nda
 def _draw_attempts(
     canvas: _Canvas, render: BlockRender, failed: set[CheckCode], target: str, settings: Settings
 ) -> list[tuple[str, Callable[[], BlockRender]]]:
-    """Drawing again: other colours, an outline, a grown box, horizontal lines; by what failed."""
+    """Drawing again: other colours, an outline, a smaller size, a grown box, horizontal lines;
+    by what failed."""
     block, st = render.block, render.style
     others = [r.block.quad for r in canvas.renders.values() if r.block.id != block.id] + canvas.kept
 
@@ -509,9 +520,11 @@ def _draw_attempts(
     # than body text), and a repair wants room or colour, not size.
     largest = max(settings.render.min_font_px, render.drawing.layout.font_px)
 
-    def draw(style: Style, quad: Quad | None = None, vertical: bool | None = None) -> BlockRender:
+    def draw(
+        style: Style, quad: Quad | None = None, vertical: bool | None = None, most: int = largest
+    ) -> BlockRender:
         b = block if quad is None else replace(block, quad=quad)
-        update: dict[str, object] = {"max_font_px": largest}
+        update: dict[str, object] = {"max_font_px": most}
         if vertical is not None:
             update["vertical_for_cjk"] = vertical
         rs = settings.render.model_copy(update=update)
@@ -533,6 +546,10 @@ def _draw_attempts(
     out: list[tuple[str, Callable[[], BlockRender]]] = []
     if failed & {CheckCode.LOW_CONTRAST, CheckCode.ILLEGIBLE}:
         out += [("recolour", lambda: draw(recoloured)), ("outline", lambda: draw(outlined))]
+    smaller = max(settings.render.min_font_px, math.floor(SMALLER * render.drawing.layout.font_px))
+    if CheckCode.COLLISION in failed and smaller < render.drawing.layout.font_px:
+        # Drawn onto another block's text (a packed menu's lines): smaller, it may stand clear.
+        out.append(("smaller", lambda: draw(st, most=smaller)))
     if failed & {CheckCode.OVERFLOW, CheckCode.COLLISION, CheckCode.ILLEGIBLE}:
         out.append(("grow_box", lambda: draw(st, _grown_box(block))))
         vertical = layout_direction(block.direction, target, settings.render.vertical_for_cjk)

@@ -32,8 +32,9 @@ from enum import StrEnum
 from typing import Any
 
 import numpy as np
+from shapely.ops import unary_union
 
-from imtrans.check.legibility import ILLEGIBLE_CER, legibility_cer, read_back
+from imtrans.check.legibility import ILLEGIBLE_CER, legibility_cer, read_back, read_language
 from imtrans.errors import ConfigError, ImtransError
 from imtrans.evaluate.baselines import Baseline, make_baseline, package_version
 from imtrans.evaluate.dataset import Dataset, GTBlock, Sample
@@ -67,6 +68,7 @@ from imtrans.evaluate.reading import (
 )
 from imtrans.imageio import load_image
 from imtrans.pipeline import Pipeline
+from imtrans.render.draw import DrawnInk
 from imtrans.settings import Settings, settings_hash
 from imtrans.types import Block, Page, Quad, RenderCode, Stage, Style, Translation
 
@@ -478,8 +480,9 @@ class Evaluator:
         delivered: set[int] = set()
         for b in drawn:
             read_back = self._read_back(
-                result.image, b, target, result.page.styles.get(b.id), result.drawn.get(b.id)
-            )
+                result.image, b, read_language(translations[b.id].text, target), result.page.styles.get(b.id), result.drawn.get(b.id),
+                result.erased, result.ink.get(b.id),
+            )  # fmt: skip
             c = legibility_cer(read_back, translations[b.id].text)
             legibility.append(c)
             if c > ILLEGIBLE_CER:
@@ -503,11 +506,15 @@ class Evaluator:
         language: str,
         style: Style | None = None,
         drawn: tuple[int, int, int, int] | None = None,
+        erased: np.ndarray | None = None,
+        ink: DrawnInk | None = None,
     ) -> str:
         """Read the rendered text where it was drawn (its ink's bounds, with room around them as
         the check reads it; else the block's box), in the target language, turned upright when
         it was drawn at 90, 180 or 270 degrees (a page read turned). Text drawn past the block's
-        box (a bubble, a row run on along) is read whole, and neighbours' text stays out."""
+        box (a bubble, a row run on along) is read whole, and neighbours' text stays out: with
+        its ``ink`` and the ``erased`` page, the drawing is read alone, as the check reads it
+        (`check.legibility.read_back`)."""
         turns = round(style.angle / 90.0) % 4 if style is not None else 0
         if drawn is None:
             return read_back(
@@ -522,6 +529,7 @@ class Evaluator:
         return read_back(
             self.pipeline.detector, self.pipeline.recognizer, image, tuple(float(v) for v in drawn),
             language, pad=0.0, turns=turns, min_pad=0.6 * size, centred_inside=True,
+            alone=(ink, erased) if ink is not None and erased is not None else None,
         )  # fmt: skip
 
 
@@ -532,14 +540,17 @@ def reference_translations(
 
     The target is `target` when every true block with text has a reference in it; otherwise
     the source language, and each block gets its own true text (rendering measured on its own).
-    The first predicted block (reading order) of a true block carries the whole text; further
-    fragments get an empty translation, so they are erased and left blank.
+    A reference is a whole block's: the first predicted block (reading order) of a true block
+    split in several carries it all, and further fragments get an empty translation, so they
+    are erased and left blank. Its own true text is known line by line: each fragment gets the
+    true lines it holds (`split_truth`).
     """
     with_text = [gt for gt in sample.blocks if gt.text]
     use_refs = bool(with_text) and all(gt.translations.get(target) for gt in with_text)
     lang = (
         target if use_refs else (sample.source_language or (with_text[0].language if with_text else target))
     )
+    parts = {} if use_refs else split_truth(page.blocks, sample.blocks, owners)
     out: dict[str, Translation] = {}
     given: set[int] = set()
     for b in page.blocks:
@@ -547,10 +558,48 @@ def reference_translations(
         if i is None:
             continue
         gt = sample.blocks[i]
-        text = gt.translations[target] if use_refs else gt.text
-        out[b.id] = Translation(b.id, "" if i in given else text, b.language, lang, "reference")
+        if b.id in parts:
+            text = parts[b.id]
+        else:
+            text = "" if i in given else (gt.translations[target] if use_refs else gt.text)
+        out[b.id] = Translation(b.id, text, b.language, lang, "reference")
         given.add(i)
     return lang, out
+
+
+def split_truth(
+    blocks: Sequence[Block], truth: Sequence[GTBlock], owners: dict[str, int | None]
+) -> dict[str, str]:
+    """The true text of each fragment of a true block split over several predicted blocks.
+
+    Each true line goes to the fragment whose lines cover most of it (none when they cover
+    none); a fragment's text is its true lines joined in the truth's order, "" when it holds
+    none. True blocks predicted whole are left out (their text is the block's).
+    """
+    fragments: dict[int, list[Block]] = {}
+    for b in blocks:
+        i = owners.get(b.id)
+        if i is not None:
+            fragments.setdefault(i, []).append(b)
+    out: dict[str, str] = {}
+    for i, parts in fragments.items():
+        if len(parts) < 2:
+            continue
+        mine: dict[str, list[str]] = {b.id: [] for b in parts}
+        shapes = {
+            b.id: unary_union([quad_polygon(ln.quad) for ln in b.lines] or [quad_polygon(b.quad)])
+            for b in parts
+        }
+        for ln in truth[i].lines:
+            if ln.ignore or not ln.text:
+                continue
+            true = quad_polygon(ln.to_quad())
+            cover = {bid: shape.intersection(true).area for bid, shape in shapes.items()}
+            best = max(cover, key=lambda bid: cover[bid])
+            if cover[best] > 0:
+                mine[best].append(ln.text)
+        out.update({bid: " ".join(texts) for bid, texts in mine.items()})
+    return out
 
 
 def summarise(outcomes: Sequence[SampleOutcome], stages: Sequence[str]) -> dict[str, dict[str, float]]:

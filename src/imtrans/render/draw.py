@@ -138,6 +138,34 @@ def drawn_bounds(
     return out
 
 
+@dataclass(frozen=True)
+class DrawnInk:
+    """Where one block's drawing touched the image, and at what size: what reading it back
+    needs to read it alone (`check.legibility.read_back`).
+
+    Attributes:
+        x0: Left column of the mask's window in the image.
+        y0: Top row of the mask's window in the image.
+        mask: bool (h, w), True where the drawing's alpha is above 0 (antialiasing and outline
+            included).
+        font_px: The size its text was laid out at.
+    """
+
+    x0: int
+    y0: int
+    mask: np.ndarray
+    font_px: int
+
+
+def drawn_ink(renders: Iterable[BlockRender]) -> dict[str, DrawnInk]:
+    """Each drawing's `DrawnInk`, by block id; drawings off the image are left out."""
+    return {
+        r.block.id: DrawnInk(p.x0, p.y0, p.alpha > 0, r.drawing.layout.font_px)
+        for r in renders
+        if (p := r.drawing.patch) is not None
+    }
+
+
 def render_page(
     image: np.ndarray,
     blocks: list[Block] | tuple[Block, ...],
