@@ -215,12 +215,19 @@ def test_coverage_uses_the_union_of_predictions() -> None:
     assert coverage([UNIT], []) == []
 
 
-def test_collisions_counts_pairs_over_the_share_of_the_smaller() -> None:
-    a, b, c = R(0, 0, 10, 10), R(9, 0, 19, 10), R(19.6, 0, 29.6, 10)
-    # a-b share 10 of 100 (10%): collide; b-c share 4 of 100 (4%): do not; a-c disjoint.
-    assert collisions([a, b, c]) == 1
+def test_collisions_counts_pairs_whose_ink_overlaps_over_the_share_of_the_smaller() -> None:
+    def ink(x0: int, y0: int, w: int, h: int) -> tuple[int, int, np.ndarray]:
+        return x0, y0, np.ones((h, w), bool)
+
+    a, b, c = ink(0, 0, 10, 10), ink(9, 0, 10, 10), ink(18, 0, 10, 10)
+    # a-b share a column of 10 of 100 pixels (10%): collide; b-c the same; a-c disjoint.
+    assert collisions([a, b, c]) == 2
     assert collisions([a, b, c], min_share=0.15) == 0
-    assert collisions([R(0, 0, 100, 100), R(10, 10, 12, 12)]) == 1  # small one wholly inside
+    # Boxes that overlap while their ink does not (a packed menu's lines) do not collide.
+    ring = np.ones((20, 20), bool)
+    ring[2:18, 2:18] = False
+    assert collisions([(0, 0, ring), ink(5, 5, 10, 10)]) == 0
+    assert collisions([ink(0, 0, 100, 100), ink(10, 10, 2, 2)]) == 1  # drawn over another
     assert collisions([a]) == 0
     assert collisions([]) == 0
 

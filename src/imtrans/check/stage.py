@@ -12,8 +12,8 @@ Top to bottom, per page:
 5. repair (``check.mode=repair``), within ``check.budget`` of the page's time, block by block
    in reading order: a block with residue is erased again with a grown mask, then its lines'
    whole boxes, then with the other classical eraser; a drawn block that failed is drawn
-   again recoloured, outlined, smaller, in a grown box, or horizontally; each attempt is
-   checked by the same checks and the best one is kept (the first drawing wins ties);
+   again recoloured, outlined, in a grown box, or horizontally; each attempt is checked by
+   the same checks and the best one is kept (the first drawing wins ties);
 6. what still fails is reported: a `Diagnostic` per failed check, and every block's
    `BlockQuality` (score, failed checks, values, repairs kept).
 
@@ -75,8 +75,6 @@ BUSY_BACKGROUND = 40.0
 SMALL_MARGIN_PX = 2
 #: How far a grown box reaches: across the text and along it, as shares of the block's size.
 GROW_ACROSS, GROW_ALONG = 0.35, 0.2
-#: A smaller drawing is this share of the size drawn.
-SMALLER = 0.8
 
 
 @dataclass
@@ -511,8 +509,7 @@ def _accept_erase(canvas: _Canvas, win: Window, erased: np.ndarray, mask: np.nda
 def _draw_attempts(
     canvas: _Canvas, render: BlockRender, failed: set[CheckCode], target: str, settings: Settings
 ) -> list[tuple[str, Callable[[], BlockRender]]]:
-    """Drawing again: other colours, an outline, a smaller size, a grown box, horizontal lines;
-    by what failed."""
+    """Drawing again: other colours, an outline, a grown box, horizontal lines; by what failed."""
     block, st = render.block, render.style
     others = [r.block.quad for r in canvas.renders.values() if r.block.id != block.id] + canvas.kept
 
@@ -520,11 +517,9 @@ def _draw_attempts(
     # than body text), and a repair wants room or colour, not size.
     largest = max(settings.render.min_font_px, render.drawing.layout.font_px)
 
-    def draw(
-        style: Style, quad: Quad | None = None, vertical: bool | None = None, most: int = largest
-    ) -> BlockRender:
+    def draw(style: Style, quad: Quad | None = None, vertical: bool | None = None) -> BlockRender:
         b = block if quad is None else replace(block, quad=quad)
-        update: dict[str, object] = {"max_font_px": most}
+        update: dict[str, object] = {"max_font_px": largest}
         if vertical is not None:
             update["vertical_for_cjk"] = vertical
         rs = settings.render.model_copy(update=update)
@@ -546,10 +541,6 @@ def _draw_attempts(
     out: list[tuple[str, Callable[[], BlockRender]]] = []
     if failed & {CheckCode.LOW_CONTRAST, CheckCode.ILLEGIBLE}:
         out += [("recolour", lambda: draw(recoloured)), ("outline", lambda: draw(outlined))]
-    smaller = max(settings.render.min_font_px, math.floor(SMALLER * render.drawing.layout.font_px))
-    if CheckCode.COLLISION in failed and smaller < render.drawing.layout.font_px:
-        # Drawn onto another block's text (a packed menu's lines): smaller, it may stand clear.
-        out.append(("smaller", lambda: draw(st, most=smaller)))
     if failed & {CheckCode.OVERFLOW, CheckCode.COLLISION, CheckCode.ILLEGIBLE}:
         out.append(("grow_box", lambda: draw(st, _grown_box(block))))
         vertical = layout_direction(block.direction, target, settings.render.vertical_for_cjk)

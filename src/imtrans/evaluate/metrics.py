@@ -283,19 +283,28 @@ def coverage(pred: Sequence[Quad], truth: Sequence[Quad]) -> list[float]:
     return [float(c / a) if a > 0 else math.nan for c, a in zip(covered, areas, strict=True)]
 
 
-def collisions(quads: Sequence[Quad], *, min_share: float = 0.05) -> int:
-    """Number of pairs of quads whose intersection exceeds `min_share` of the smaller one's area.
+def collisions(inks: Sequence[tuple[int, int, np.ndarray]], *, min_share: float = 0.02) -> int:
+    """Number of pairs of drawings whose ink overlaps by more than `min_share` of the smaller's.
 
-    Quads of zero area never collide.
+    Args:
+        inks: ``(x0, y0, mask)`` per drawing: a bool mask of where it put ink, its window's
+            top-left corner in the image.
+        min_share: Overlapping ink pixels, as a share of the smaller drawing's ink, above
+            which a pair collides. (Drawn blocks' boxes overlap on any packed menu; their
+            ink does not unless one is drawn over the other.)
     """
-    pp = _polygons(quads)
-    if len(pp) < 2:
-        return 0
-    _, inter = _iou_matrix(pp, pp)
-    areas = shapely.area(pp)
-    smaller = np.minimum(areas[:, None], areas[None, :])
-    hit = (inter > min_share * smaller) & (smaller > 0)
-    return int(np.triu(hit, k=1).sum())
+    sizes = [int(m.sum()) for _, _, m in inks]
+    hits = 0
+    for i, (xa, ya, ma) in enumerate(inks):
+        for j in range(i + 1, len(inks)):
+            xb, yb, mb = inks[j]
+            x0, y0 = max(xa, xb), max(ya, yb)
+            x1, y1 = min(xa + ma.shape[1], xb + mb.shape[1]), min(ya + ma.shape[0], yb + mb.shape[0])
+            if x1 <= x0 or y1 <= y0 or not min(sizes[i], sizes[j]):
+                continue
+            both = ma[y0 - ya : y1 - ya, x0 - xa : x1 - xa] & mb[y0 - yb : y1 - yb, x0 - xb : x1 - xb]
+            hits += int(both.sum()) > min_share * min(sizes[i], sizes[j])
+    return hits
 
 
 def residue_chars(

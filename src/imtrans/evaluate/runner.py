@@ -13,7 +13,7 @@ Per sample, top to bottom:
    (the `reference` translator: the dataset's own translation in the target language, or the
    block's own true text when the dataset has none, so rendering is measured apart from
    machine translation), is drawn by `Pipeline.rerender`, and is read back: legibility CER,
-   fit, collisions; e2e = share of true blocks whose text came out legible. With a real
+   fit, collisions (pairs of drawings whose ink overlaps); e2e = share of true blocks whose text came out legible. With a real
    translator (`translator` not "reference") the pipeline translates and BLEU/chrF are
    computed against the references.
 
@@ -491,7 +491,9 @@ class Evaluator:
                 delivered.add(owners[b.id])  # type: ignore[arg-type]
         out.metrics[Metric.RENDER_LEGIBILITY_CER] = float(np.mean(legibility))
         out.metrics[Metric.RENDER_FIT] = 1 - sum(1 for b in drawn if b.id in bad) / len(drawn)
-        out.metrics[Metric.RENDER_COLLISIONS] = float(collisions([b.quad for b in drawn]))
+        ink = [result.ink[b.id] for b in drawn if b.id in result.ink]
+        # Ink drawn on other ink (as the check's collision, on every pixel a drawing touched).
+        out.metrics[Metric.RENDER_COLLISIONS] = float(collisions([(k.x0, k.y0, k.mask) for k in ink]))
         out.metrics[Metric.RENDER_BLOCKS] = float(len(drawn))
         scored = [i for i, b in enumerate(sample.blocks) if not _dont_care(b)]
         if scored:
