@@ -88,6 +88,13 @@ def has_letters(text: str) -> bool:
     return any(script_counts(text).values())
 
 
+def drawn_language(text: str, target: str) -> str:
+    """The language a translation is laid out in (direction, line breaking): the target's; with
+    target "auto", a page's own text drawn again (eval's reference text, untranslated), the
+    one its script shows, so that a Chinese column is drawn as a column."""
+    return language_of_script(text, target) if target == "auto" else target
+
+
 def language_of_script(text: str, default: str) -> str:
     """The language whose font can draw `text`: ko for Hangul, ja for kana, zh for Han
     (ja when `default` is ja), else `default`."""

@@ -215,6 +215,18 @@ def test_vertical_japanese_is_drawn_in_columns_inside_the_block() -> None:
     assert ys.max() - ys.min() > 2 * (xs.max() - xs.min())  # taller than wide: columns
 
 
+def test_a_pages_own_chinese_column_drawn_again_stays_a_column() -> None:
+    """Target "auto": eval draws a page's own true text again; a Chinese column is laid out as
+    Chinese (in columns), not as text of no language (one line across)."""
+    img = np.full((400, 300, 3), 255, np.uint8)
+    quad = Quad.from_rect(120, 30, 180, 370)
+    block = _block("v", quad, Direction.VERTICAL)
+    out, diags = _page(img, [block], {"v": "忙碌中忘了微笑請多包涵"}, {"v": Style(font_size=40)}, "auto")
+    assert diags == []
+    ys, xs = np.nonzero(_changed(out, img))
+    assert ys.max() - ys.min() > 2 * (xs.max() - xs.min())  # taller than wide: a column
+
+
 def test_vertical_source_into_english_is_horizontal_and_may_widen_the_column() -> None:
     img = np.full((400, 300, 3), 255, np.uint8)
     quad = Quad.from_rect(130, 30, 170, 370)  # one narrow column

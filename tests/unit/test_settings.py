@@ -69,6 +69,22 @@ def test_language_of_script_picks_a_font_language_that_has_the_glyphs(text, defa
     assert language_of_script(text, default) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "target", "expected"),
+    [
+        ("忙碌中忘了微笑", "en", "en"),  # a translation is laid out in its target
+        ("忙碌中忘了微笑", "auto", "zh"),  # a page's own text drawn again: its script's
+        ("って", "auto", "ja"),
+        ("전시홀 A", "auto", "ko"),
+        ("Hall A", "auto", "auto"),
+    ],
+)
+def test_the_language_a_drawing_is_laid_out_in(text, target, expected):
+    from imtrans.languages import drawn_language
+
+    assert drawn_language(text, target) == expected
+
+
 def test_settings_load_from_a_result_json(tmp_path):
     import json
 

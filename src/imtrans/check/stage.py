@@ -50,6 +50,7 @@ from imtrans.detect.base import Detector
 from imtrans.erase.base import Eraser
 from imtrans.erase.mask import line_mask
 from imtrans.evaluate.metrics import source_script_chars
+from imtrans.languages import drawn_language
 from imtrans.recognize.base import Recognizer
 from imtrans.render.colours import legible_on
 from imtrans.render.draw import BlockRender, DrawnInk, Patch, composite, draw_block, drawn_bounds, drawn_ink
@@ -512,6 +513,7 @@ def _draw_attempts(
     """Drawing again: other colours, an outline, a grown box, horizontal lines; by what failed."""
     block, st = render.block, render.style
     others = [r.block.quad for r in canvas.renders.values() if r.block.id != block.id] + canvas.kept
+    language = drawn_language(render.text, target)
 
     # Never larger than it was drawn: the renderer may have capped it (headings not smaller
     # than body text), and a repair wants room or colour, not size.
@@ -523,7 +525,7 @@ def _draw_attempts(
         if vertical is not None:
             update["vertical_for_cjk"] = vertical
         rs = settings.render.model_copy(update=update)
-        drawing = draw_block(b, render.text, style, rs, target, render.font_spec, canvas.erased.shape[:2],
+        drawing = draw_block(b, render.text, style, rs, language, render.font_spec, canvas.erased.shape[:2],
                              image=canvas.erased, obstacles=others)  # fmt: skip
         return BlockRender(block, render.text, style, render.font_spec, drawing)
 
@@ -543,7 +545,7 @@ def _draw_attempts(
         out += [("recolour", lambda: draw(recoloured)), ("outline", lambda: draw(outlined))]
     if failed & {CheckCode.OVERFLOW, CheckCode.COLLISION, CheckCode.ILLEGIBLE}:
         out.append(("grow_box", lambda: draw(st, _grown_box(block))))
-        vertical = layout_direction(block.direction, target, settings.render.vertical_for_cjk)
+        vertical = layout_direction(block.direction, language, settings.render.vertical_for_cjk)
         if vertical == Direction.VERTICAL:
             out.append(("horizontal", lambda: draw(st, vertical=False)))
     return out

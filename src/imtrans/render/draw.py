@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
-from imtrans.languages import language_of_script
+from imtrans.languages import drawn_language, language_of_script
 from imtrans.render.colours import legible_on, source_angle, source_font_size
 from imtrans.render.fonts import FontSpec, font_for
 from imtrans.render.layout import (
@@ -246,9 +246,10 @@ def block_drawings(
         # A translation may keep source-script words (names, untranslated terms): pick a font that has them.
         spec = font_for(language_of_script(tr.text, target), override=settings.font_path)
         others = [b.quad for b in drawn if b.id != block.id] + list(kept)
+        language = drawn_language(tr.text, target)
         try:
             plan: BlockLayout | Exception = layout_block(
-                block, tr.text, style, settings, target, spec, image=image, obstacles=others
+                block, tr.text, style, settings, language, spec, image=image, obstacles=others
             )
         except Exception as e:  # one block's failure must not lose the page  # noqa: BLE001
             plan = e
@@ -265,7 +266,8 @@ def block_drawings(
                 raise plan
             if cap is not None:
                 capped = settings.model_copy(update={"max_font_px": cap})
-                plan = layout_block(block, text, style, capped, target, spec, image=image, obstacles=others)
+                language = drawn_language(text, target)
+                plan = layout_block(block, text, style, capped, language, spec, image=image, obstacles=others)
             drawing = paint_block(plan, style, spec, image.shape[:2])
         except Exception as e:  # one block's failure must not lose the page  # noqa: BLE001
             msg = f"could not draw the translation: {type(e).__name__}: {e}"
