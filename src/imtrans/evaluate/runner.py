@@ -13,9 +13,9 @@ Per sample, top to bottom:
    (the `reference` translator: the dataset's own translation in the target language, or the
    block's own true text when the dataset has none, so rendering is measured apart from
    machine translation), is drawn by `Pipeline.rerender`, and is read back: legibility CER,
-   fit, collisions (pairs of drawings whose ink overlaps); e2e = share of true blocks whose text came out legible. With a real
-   translator (`translator` not "reference") the pipeline translates and BLEU/chrF are
-   computed against the references.
+   fit, collisions (pairs of drawings whose ink overlaps); e2e = share of true blocks whose
+   text came out legible. With a real translator (`translator` not "reference") the pipeline
+   translates and BLEU/chrF are computed against the references.
 
 Every number carries the run's signature (dataset and its fingerprint, settings hash,
 versions); failures are counted per class (see `FAILURE_CLASSES`).
@@ -479,8 +479,9 @@ class Evaluator:
         legibility = []
         delivered: set[int] = set()
         for b in drawn:
+            language = read_language(translations[b.id].text, target)
             read_back = self._read_back(
-                result.image, b, read_language(translations[b.id].text, target), result.page.styles.get(b.id), result.drawn.get(b.id),
+                result.image, b, language, result.page.styles.get(b.id), result.drawn.get(b.id),
                 result.erased, result.ink.get(b.id),
             )  # fmt: skip
             c = legibility_cer(read_back, translations[b.id].text)
