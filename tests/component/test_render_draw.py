@@ -287,3 +287,20 @@ def test_heading_order_caps_only_takes_back_what_body_text_grew_past_its_source(
     assert heading_order_caps([(60.0, 28), (25.0, 30)], min_px=10) == [None, 28]
     # Lettering within HEADING_RATIO is not a heading.
     assert heading_order_caps([(30.0, 20), (25.0, 30)], min_px=10) == [None, None]
+
+
+def test_text_that_overflows_the_rectangle_kept_off_the_walls_fits_between_them() -> None:
+    """A small bubble: at the smallest size the text is wider than the rectangle kept off the
+    bubble's walls, but fits between the walls; it is laid out there, not reported as an
+    overflow, and stays on the bubble's white."""
+    img = np.full((200, 200, 3), 128, np.uint8)
+    cv2.ellipse(img, (100, 100), (34, 50), 0, 0, 360, (255, 255, 255), -1)
+    white = np.all(img == 255, axis=2)
+    cv2.ellipse(img, (100, 100), (34, 50), 0, 0, 360, (0, 0, 0), 2)
+    inside = white & np.all(img == 255, axis=2)
+    quad = Quad.from_rect(88, 70, 112, 130)
+    block = _block("b", quad, Direction.VERTICAL)
+    text = "i know this might appear to be impossible"
+    out, diags = _page(img, [block], {"b": text}, {"b": Style(font_size=20, text_color=(0, 0, 0))})
+    assert [d.code for d in diags] == []
+    assert not (_changed(out, img) & ~inside).any()

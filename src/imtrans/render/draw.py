@@ -410,23 +410,26 @@ def layout_block(
             stroke_ratio=stroke_ratio,
         )
 
-    if region.bounded and block.direction is direction is Direction.HORIZONTAL:
-        # A left-aligned label on a plate starts where its source started (a right-aligned
-        # one ends there), not at the plate's edge; a centred one may use the plate's width.
-        region = Region(tuple(_keep_start(box, own, block.alignment) for box in region.boxes))
-    if region.bounded:
-        # The bubble's rectangle that fits the text with whole words at the largest size; the
-        # largest rectangle on a tie.
-        cap = size_cap(settings.min_font_px, settings.max_font_px, style.font_size)
-        words = set(text.split())
+    def started(found: Region) -> Region:
+        if found.bounded and block.direction is direction is Direction.HORIZONTAL:
+            # A left-aligned label on a plate starts where its source started (a right-aligned
+            # one ends there), not at the plate's edge; a centred one may use the plate's width.
+            return Region(tuple(_keep_start(box, own, block.alignment) for box in found.boxes))
+        return found
 
-        def score(lay: Layout) -> tuple[bool, bool, int]:
-            whole = all(w in words for line in lay.lines for w in line.split())
-            return (not lay.overflow, whole, lay.font_px)
+    cap = size_cap(settings.min_font_px, settings.max_font_px, style.font_size)
+    words = set(text.split())
 
-        layout, (rx0, ry0, _, _) = fit(*_size(region.boxes[0])), region.boxes[0]
+    def score(lay: Layout) -> tuple[bool, bool, int]:
+        whole = all(w in words for line in lay.lines for w in line.split())
+        return (not lay.overflow, whole, lay.font_px)
+
+    def best_box(boxes: tuple[Box, ...]) -> tuple[Layout, Box]:
+        """The bubble's rectangle that fits the text with whole words at the largest size; the
+        largest rectangle on a tie."""
+        layout, chosen = fit(*_size(boxes[0])), boxes[0]
         best = score(layout)
-        for box in region.boxes[1:]:
+        for box in boxes[1:]:
             if best >= (True, True, cap):
                 break
             # Once whole words fit, another rectangle only counts if it holds them larger.
@@ -437,7 +440,22 @@ def layout_block(
                     continue
             trial = fit(*_size(box), min_px=floor)
             if score(trial) > best:
-                layout, (rx0, ry0, _, _), best = trial, box, score(trial)
+                layout, chosen, best = trial, box, score(trial)
+        return layout, chosen
+
+    region = started(region)
+    if region.bounded:
+        layout, (rx0, ry0, _, _) = best_box(region.boxes)
+        if layout.overflow and image is not None:
+            # Text that overflows the rectangle kept off the bubble's walls may still fit
+            # between the walls: drawn centred, it would reach there anyway.
+            walls = started(
+                enclosing_region(image, quad, obstacles, own_boxes=[own], inset_px=0.0, inset=0.0)
+            )
+            if walls.bounded:
+                trial, box = best_box(walls.boxes)
+                if not trial.overflow:
+                    layout, (rx0, ry0, _, _), region = trial, box, walls
     else:
         rx0, ry0 = own[0], own[1]
         layout = fit(own_w, own_h)

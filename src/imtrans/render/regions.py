@@ -85,6 +85,7 @@ def enclosing_region(
     obstacles: Sequence[Quad] = (),
     own_boxes: Sequence[Box] = (),
     inset_px: float = 1.0,
+    inset: float = INSET,
 ) -> Region:
     """The rectangle inside the bubble, caption or plate that holds `quad`.
 
@@ -95,8 +96,9 @@ def enclosing_region(
         own_boxes: Boxes (quad coordinates) the block would use without a bubble (see
             `layout.text_region`); each one that lies wholly inside the region is offered
             too, without the inset: the source lettering sat there.
-        inset_px: Pixels kept free inside the walls on every side, besides `INSET` of the
-            rectangle's size (the renderer gives a fifth of the source lettering's size).
+        inset_px: Pixels kept free inside the walls on every side, besides ``inset`` of the
+            rectangle's size (the renderer gives a tenth of the source lettering's size).
+        inset: Share of the rectangle's width / height kept free on each side (`INSET`).
 
     Returns:
         The region's rectangles in the quad's own coordinates, or a `Region` without one
@@ -125,8 +127,8 @@ def enclosing_region(
         return Region((), "the closed region around the block is too small")
     boxes: list[Box] = []
     for x0, y0, x1, y1 in rects:  # inset from the walls
-        dx = INSET * (x1 - x0) + inset_px
-        dy = INSET * (y1 - y0) + inset_px
+        dx = inset * (x1 - x0) + inset_px
+        dy = inset * (y1 - y0) + inset_px
         if x1 - x0 > 2 * dx and y1 - y0 > 2 * dy:
             boxes.append((x0 + dx, y0 + dy, x1 - dx, y1 - dy))
     if not boxes:
