@@ -75,14 +75,7 @@ def read_back(
     crop = image[ya:yb, xa:xb]
     if alone is not None:
         ink, under = alone
-        own = np.zeros(inner.shape, np.uint8)
-        mh, mw = ink.mask.shape
-        ox, oy = ink.x0 - xa, ink.y0 - ya
-        sx, sy = max(0, -ox), max(0, -oy)
-        ex, ey = min(mw, own.shape[1] - ox), min(mh, own.shape[0] - oy)
-        if ex > sx and ey > sy:
-            own[oy + sy : oy + ey, ox + sx : ox + ex] = ink.mask[sy:ey, sx:ex]
-        own = cv2.dilate(own, np.ones((3, 3), np.uint8)) > 0
+        own = cv2.dilate(ink.within(xa, ya, xb, yb).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
         crop = np.where(own[..., None], crop, under[ya:yb, xa:xb])
     text_px = alone[0].font_px if alone is not None else 0
     if 0 < text_px < READ_PX:

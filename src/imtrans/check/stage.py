@@ -525,7 +525,7 @@ def _draw_attempts(
         if vertical is not None:
             update["vertical_for_cjk"] = vertical
         rs = settings.render.model_copy(update=update)
-        drawing = draw_block(b, render.text, style, rs, language, render.font_spec, canvas.erased.shape[:2],
+        drawing = draw_block(b, render.text, style, rs, target, render.font_spec, canvas.erased.shape[:2],
                              image=canvas.erased, obstacles=others)  # fmt: skip
         return BlockRender(block, render.text, style, render.font_spec, drawing)
 

@@ -156,6 +156,18 @@ class DrawnInk:
     mask: np.ndarray
     font_px: int
 
+    def within(self, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+        """The mask over the window (x0, y0)-(x1, y1) of the image (False where it does not reach)."""
+        out = np.zeros((y1 - y0, x1 - x0), bool)
+        h, w = self.mask.shape
+        xa, ya = max(x0, self.x0), max(y0, self.y0)
+        xb, yb = min(x1, self.x0 + w), min(y1, self.y0 + h)
+        if xb > xa and yb > ya:
+            out[ya - y0 : yb - y0, xa - x0 : xb - x0] = self.mask[
+                ya - self.y0 : yb - self.y0, xa - self.x0 : xb - self.x0
+            ]
+        return out
+
 
 def drawn_ink(renders: Iterable[BlockRender]) -> dict[str, DrawnInk]:
     """Each drawing's `DrawnInk`, by block id; drawings off the image are left out."""
@@ -246,10 +258,9 @@ def block_drawings(
         # A translation may keep source-script words (names, untranslated terms): pick a font that has them.
         spec = font_for(language_of_script(tr.text, target), override=settings.font_path)
         others = [b.quad for b in drawn if b.id != block.id] + list(kept)
-        language = drawn_language(tr.text, target)
         try:
             plan: BlockLayout | Exception = layout_block(
-                block, tr.text, style, settings, language, spec, image=image, obstacles=others
+                block, tr.text, style, settings, target, spec, image=image, obstacles=others
             )
         except Exception as e:  # one block's failure must not lose the page  # noqa: BLE001
             plan = e
@@ -266,8 +277,7 @@ def block_drawings(
                 raise plan
             if cap is not None:
                 capped = settings.model_copy(update={"max_font_px": cap})
-                language = drawn_language(text, target)
-                plan = layout_block(block, text, style, capped, language, spec, image=image, obstacles=others)
+                plan = layout_block(block, text, style, capped, target, spec, image=image, obstacles=others)
             drawing = paint_block(plan, style, spec, image.shape[:2])
         except Exception as e:  # one block's failure must not lose the page  # noqa: BLE001
             msg = f"could not draw the translation: {type(e).__name__}: {e}"
@@ -370,7 +380,8 @@ def layout_block(
         text: The translated text.
         style: Colours, outline, source font size and angle.
         settings: Render settings.
-        target: Target language code.
+        target: Target language code ("auto": the page's own text, laid out in the language
+            its script shows, `languages.drawn_language`).
         font_spec: The font.
         image: The erased image, searched for the region around the block.
         obstacles: Quads of the other blocks drawn on the page (kept out of this one's region).
@@ -383,6 +394,7 @@ def layout_block(
     qw, qh = quad.width, quad.height
     if qw < 1 or qh < 1:
         raise ValueError(f"degenerate block quad ({qw:.1f}x{qh:.1f} px)")
+    target = drawn_language(text, target)
     direction = layout_direction(block.direction, target, settings.vertical_for_cjk)
     own_w, own_h = text_region(qw, qh, block.direction, direction)
     own = ((qw - own_w) / 2, 0.0, (qw + own_w) / 2, own_h)
