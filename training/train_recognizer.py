@@ -75,6 +75,7 @@ class Config:
     val_n: int = 200  # lines per held-out set (fixed, rendered once)
     checkpoint_every: int = 50
     real: str = ""  # a realphotos-dev folder: also report CER on its Korean lines' true boxes
+    extra_fonts: str = ""  # a folder of extra training faces (training/fetch_fonts.py); training only
 
 
 SMOKE = {
@@ -251,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # 2. data
     texts = TextSource.load()
-    train = LineMaker("train", texts=texts)
+    train = LineMaker("train", texts=texts, extra_fonts=cfg.extra_fonts)
     sets = {
         "heldout": fixed_set(LineMaker("test", texts=texts, photos=train.photos), cfg.val_n, 10_000),
         "faces": fixed_set(LineMaker("faces", texts=texts, photos=train.photos), cfg.val_n, 20_000),

@@ -219,3 +219,25 @@ def test_round_five_plans_jitter_hangul_glyphs_say_gaps_between_words_and_keep_c
     assert np.array_equal(a[:, :digits], b[:, :digits])
     assert not np.allclose(a[:, digits:], b[:, digits:])
     assert FontFace(recdata.SHAPES).path == recdata.SHAPES
+
+
+def test_extra_training_faces_join_the_training_side_only(tmp_path: Path) -> None:
+    """Round 6: `training/fetch_fonts.py`'s faces (a folder of .ttf, here an installed face under
+    a fetched face's name) are drawn in training, never by the held-out or brush/pen/serif sets."""
+    import shutil
+
+    from imtrans.nets.recdata import _HAND, LineMaker, TextSource, korean_fonts
+
+    sys.path.insert(0, str(ROOT / "training"))
+    from fetch_fonts import ks_syllables
+
+    assert len(ks_syllables()) == 2350
+    face = next(f for f in korean_fonts() if f.path.endswith("NanumPen.ttf"))
+    shutil.copy(face.path, tmp_path / "gaegu-400.ttf")
+    texts = TextSource.load()
+    train = LineMaker("train", texts=texts, extra_fonts=str(tmp_path))
+    assert "gaegu-400.ttf" in {f.name for f in train.fonts}
+    assert any(k in "gaegu-400.ttf" for k in _HAND)  # drawn as a pen face too
+    for split in ("test", "faces"):
+        others = LineMaker(split, texts=texts, photos=train.photos, extra_fonts=str(tmp_path))
+        assert "gaegu-400.ttf" not in {f.name for f in others.fonts}

@@ -55,9 +55,10 @@ class FontFace:
         return Path(self.path).name + (f"#{self.index}" if self.index else "")
 
 
-def korean_fonts() -> list[FontFace]:
+def korean_fonts(extra: str = "") -> list[FontFace]:
     """Every installed face that covers Hangul (fontconfig), in a fixed order; the Noto CJK
-    collections at their Korean index (1)."""
+    collections at their Korean index (1). `extra`: a folder whose .ttf faces are added (round 6:
+    `training/fetch_fonts.py`'s Google Fonts faces)."""
     out = subprocess.run(["fc-list", ":lang=ko", "file"], capture_output=True, text=True, check=False).stdout
     faces = set()
     for line in out.splitlines():
@@ -65,6 +66,8 @@ def korean_fonts() -> list[FontFace]:
         if not path or any(s in path for s in _SKIP_FONTS):
             continue
         faces.add(FontFace(path, 1 if path.endswith(".ttc") else 0))
+    if extra:
+        faces |= {FontFace(str(p)) for p in Path(extra).expanduser().glob("*.ttf")}
     return sorted(faces, key=lambda f: f.name)
 
 
@@ -288,7 +291,9 @@ BULLETS = ("·", "·", "*", "-", "ㆍ", "→", "▶", "●", "■", "★", "※"
 _PICTO_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 #: Face names (substrings) that count as bold or display faces, drawn more often in round 2.
 _DISPLAY = ("Bold", "EB.", "ExtraBold", "Black", "Medium", "SemiBold", "BM", "Square", "UnGraphic",
-            "UnDinaru", "UnShinmun", "Eunjin", "Guseul")  # fmt: skip
+            "UnDinaru", "UnShinmun", "Eunjin", "Guseul",
+            # round 6: `training/fetch_fonts.py`'s faces, named <family>-<weight>.ttf
+            "-700.", "-800.", "-900.", "black-han-sans", "gugi", "bagel-fat-one", "gasoek-one")  # fmt: skip
 #: Face names (substrings) of thin sans faces, for round 3's small lines.
 _THIN = (
     "Light",
@@ -299,11 +304,19 @@ _THIN = (
     "UnDotum.",
     "dotum",
     "gulim",
+    "gothic-a1-300.",
+    "gothic-a1-400.",
+    "ibm-plex-sans-kr-300.",
+    "ibm-plex-sans-kr-400.",
+    "gowun-dodum",
 )
 #: Face names (substrings) of the training's pen, brush and handwriting faces, drawn more often
 #: in round 4 (round 3's held-out errors: 81% on the two held-out pens and two decorative faces).
 _HAND = ("NanumPen", "NanumBrush", "NanumBarunpen", "UnPen.", "UnPilgi", "UnGungseo", "EunjinNakseo",
-         "BMKIRANGHAERANG")  # fmt: skip
+         "BMKIRANGHAERANG",
+         # round 6: Google Fonts' handwriting faces (`training/fetch_fonts.py`)
+         "gaegu", "gamja-flower", "hi-melody", "poor-story", "single-day", "east-sea-dokdo", "cute-font",
+         "black-and-white-picture", "dongle")  # fmt: skip
 #: Round 4: syllables that real bold signs and the held-out lines confuse (찌/피, 돼/대): words
 #: holding one (initial ㅉ, ㅍ, ㅊ; or ㄷ/ㄸ with ㅐ, ㅙ, ㅚ, ㅔ, ㅞ) are drawn more often.
 _CONFUSABLE_INITIALS = (12, 13, 14, 17)  # ㅈ ㅉ ㅊ ㅍ
@@ -729,13 +742,15 @@ class LineMaker:
     #: Share of lines drawn from a round-2 plan (`LinePlan`); None: 0.6 in training, 0 otherwise,
     #: so the held-out and brush/pen/serif sets are the lines round 1 was measured on.
     plan_share: float | None = None
+    #: A folder of extra training faces (`training/fetch_fonts.py`); never drawn by the other splits.
+    extra_fonts: str = ""
 
     def __post_init__(self) -> None:
         if self.plan_share is None:
             self.plan_share = 0.6 if self.split == "train" else 0.0
         self.texts = self.texts or TextSource.load()
         self.photos = self.photos or PhotoLibrary()
-        faces = korean_fonts()
+        faces = korean_fonts(self.extra_fonts if self.split == "train" else "")
         if self.split == "train":
             self.fonts = [f for f in faces if not _held(f.name, HELD_OUT_FONTS)]
         elif self.split == "test":
