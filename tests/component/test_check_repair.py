@@ -188,3 +188,19 @@ def test_read_back_reads_a_line_drawn_close_above_another_on_its_own(pipeline: P
     assert read_back(pipeline.detector, pipeline.recognizer, r.image, box, "ko", **kw) != "주먹화로구이"
     alone = read_back(pipeline.detector, pipeline.recognizer, r.image, box, "ko", alone=(first, erased), **kw)
     assert alone == "주먹화로구이"
+
+
+def test_read_back_reads_short_text_the_detector_misses_where_its_ink_is(pipeline: Pipeline) -> None:
+    """ "I..." drawn at 21 px in a bubble (OpenMantra dev 016 and 030): the detector's line reads
+    as nothing; read from the drawing's own ink, it reads as drawn."""
+    from imtrans.check.legibility import read_back
+    from imtrans.render.draw import DrawnInk
+
+    r = render_lines(["I..."], "en", size=21, width=90)
+    erased = np.full_like(r.image, 255)
+    x0, y0, x1, y1 = (round(v) for v in r.quads[0].bbox)
+    ink = DrawnInk(x0, y0, r.mask[y0:y1, x0:x1] > 0, 21)
+    box = (float(x0), float(y0), float(x1), float(y1))
+    read = read_back(pipeline.detector, pipeline.recognizer, r.image, box, "en", pad=0.0, min_pad=12.6,
+                     centred_inside=True, alone=(ink, erased))  # fmt: skip
+    assert read.startswith("I")

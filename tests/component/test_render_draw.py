@@ -289,18 +289,41 @@ def test_heading_order_caps_only_takes_back_what_body_text_grew_past_its_source(
     assert heading_order_caps([(30.0, 20), (25.0, 30)], min_px=10) == [None, None]
 
 
+def _small_bubble(size: int, axes: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """A white oval with a 2 px black wall in the middle of a grey square, and its white inside."""
+    img = np.full((size, size, 3), 128, np.uint8)
+    centre = (size // 2, size // 2)
+    cv2.ellipse(img, centre, axes, 0, 0, 360, (255, 255, 255), -1)
+    white = np.all(img == 255, axis=2)
+    cv2.ellipse(img, centre, axes, 0, 0, 360, (0, 0, 0), 2)
+    return img, white & np.all(img == 255, axis=2)
+
+
 def test_text_that_overflows_the_rectangle_kept_off_the_walls_fits_between_them() -> None:
     """A small bubble: at the smallest size the text is wider than the rectangle kept off the
     bubble's walls, but fits between the walls; it is laid out there, not reported as an
     overflow, and stays on the bubble's white."""
-    img = np.full((200, 200, 3), 128, np.uint8)
-    cv2.ellipse(img, (100, 100), (34, 50), 0, 0, 360, (255, 255, 255), -1)
-    white = np.all(img == 255, axis=2)
-    cv2.ellipse(img, (100, 100), (34, 50), 0, 0, 360, (0, 0, 0), 2)
-    inside = white & np.all(img == 255, axis=2)
+    img, inside = _small_bubble(200, (34, 50))
     quad = Quad.from_rect(88, 70, 112, 130)
     block = _block("b", quad, Direction.VERTICAL)
     text = "i know this might appear to be impossible"
     out, diags = _page(img, [block], {"b": text}, {"b": Style(font_size=20, text_color=(0, 0, 0))})
+    assert [d.code for d in diags] == []
+    assert not (_changed(out, img) & ~inside).any()
+
+
+def test_a_word_split_in_the_rectangle_kept_off_the_walls_is_set_whole_between_them() -> None:
+    """A small bubble (OpenMantra dev 004): "hmm" fits the rectangle kept off the walls only
+    split ("hm-", "m"); between the walls it fits whole, no larger, and stays on the white."""
+    from imtrans.render.draw import layout_block
+    from imtrans.render.fonts import font_for
+
+    img, inside = _small_bubble(120, (16, 22))
+    quad = Quad.from_rect(54, 46, 66, 74)
+    block = _block("b", quad, Direction.VERTICAL)
+    style = Style(font_size=14, text_color=(0, 0, 0))
+    plan = layout_block(block, "hmm", style, SETTINGS, "en", font_for("en"), image=img)
+    assert plan.layout.lines == ("hmm",) and not plan.layout.overflow
+    out, diags = _page(img, [block], {"b": "hmm"}, {"b": style})
     assert [d.code for d in diags] == []
     assert not (_changed(out, img) & ~inside).any()

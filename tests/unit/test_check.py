@@ -221,3 +221,20 @@ def test_a_drawing_is_read_back_in_its_target_or_its_own_scripts_language(meant,
     from imtrans.check.legibility import read_language
 
     assert read_language(meant, target) == expected
+
+
+def test_ink_lines_are_bands_of_inked_rows_and_leave_columns_out() -> None:
+    from imtrans.check.legibility import ink_lines
+
+    own = np.zeros((100, 200), bool)
+    own[10:30, 20:180] = True  # a line
+    own[33:35, 20:60] = True  # its descenders, closer than a quarter of the size: the same line
+    own[60:80, 40:120] = True  # a second line
+    assert [ln.quad.bbox for ln in ink_lines(own, 20.0)] == [
+        (13.75, 3.75, 186.25, 41.25),
+        (35.0, 55.0, 125.0, 85.0),
+    ]
+    column = np.zeros((100, 40), bool)
+    column[5:95, 10:30] = True
+    assert ink_lines(column, 20.0) == []
+    assert ink_lines(np.zeros((10, 10), bool), 20.0) == []

@@ -465,3 +465,26 @@ def test_a_lit_signs_outlined_title_by_a_glare_is_erased_with_its_outline_and_no
     assert (error[y0:y1, x0:x1] > 40).mean() < 0.05, (
         f"{(error[y0:y1, x0:x1] > 40).mean():.4f} of the box left off"
     )
+
+
+def test_specks_on_a_panels_rim_outside_the_quad_are_not_text() -> None:
+    """A bubble wall's antialiasing inside the bubble (OpenMantra dev 015, 016): pieces outside
+    the quad touching the panel's rim (its wall) go; a glyph reaching out of the quad, a speck
+    off the rim, and a piece meeting only the region's edge stay."""
+    from imtrans.erase.mask import _drop_rim_specks
+
+    area = np.zeros((60, 60), bool)
+    area[5:55, 5:55] = True  # the bubble's inside
+    inner = np.zeros_like(area)
+    inner[20:40, 20:40] = True  # the line's quad
+    text = np.zeros_like(area)
+    text[25:35, 25:45] = True  # a glyph, partly outside the quad
+    text[6:8, 10:12] = True  # a speck on the rim
+    text[12:14, 12:14] = True  # a speck inside the bubble, off the rim
+    region = np.ones_like(area)
+    kept = _drop_rim_specks(text, inner, area, region)
+    assert kept[25:35, 25:45].all() and kept[12:14, 12:14].all()
+    assert not kept[6:8, 10:12].any()
+    # Where the bubble runs on past the region, its edge is no wall: a piece meeting it stays.
+    region[:6] = False
+    assert _drop_rim_specks(text, inner, area & region, region)[6:8, 10:12].all()

@@ -111,3 +111,55 @@ def test_a_wide_hole_is_filled_smoothly_not_with_a_streak_dragged_across_it(monk
     assert np.array_equal(out[mask == 0], image[mask == 0])
     monkeypatch.setattr(telea, "WIDE_HOLE_PX", 1e9)  # every hole at full scale, as before
     assert truth - darkest_column(TeleaEraser().erase(image, mask)) > 30  # 37 measured
+
+
+def _bubble_with_a_hole(wall_crosses: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """White page, a 3 px black wall (a bubble's outline) and a text hole that comes within 2 px
+    of it or, with ``wall_crosses``, that the wall runs through."""
+    import cv2
+
+    image = np.full((80, 80, 3), 255, np.uint8)
+    wall = np.zeros((80, 80), np.uint8)
+    cv2.circle(wall, (40, 90), 60, 1, 3)  # an arc across the top: the bubble's wall
+    image[wall > 0] = 0
+    mask = np.zeros((80, 80), np.uint8)
+    top = 24 if wall_crosses else 33
+    mask[top:60, 34:46] = 255
+    image[mask > 0] = 0  # the lettering
+    return image, mask, wall > 0
+
+
+def test_a_hole_beside_a_bubbles_wall_is_filled_with_the_bubble_not_the_wall() -> None:
+    """Inpainted, the wall's ink was drawn into the hole as a grey smudge (OpenMantra dev 016)."""
+    image, mask, wall = _bubble_with_a_hole(wall_crosses=False)
+    out = TeleaEraser().erase(image, mask)
+    assert out[mask > 0].min() == 255
+    assert (out[wall] == 0).all()
+
+
+def test_a_wall_running_through_the_hole_is_not_cut_by_a_flat_fill() -> None:
+    image, mask, wall = _bubble_with_a_hole(wall_crosses=True)
+    out = TeleaEraser().erase(image, mask)
+    through = wall & (mask > 0)
+    assert through.any() and out[through].mean() < 128  # the wall carries on across the hole
+
+
+def test_a_ground_of_another_colour_beside_the_hole_is_no_wall() -> None:
+    """A black glyph on a grey sign at the edge of its yellow band (realphotos-dev zh01): the
+    band is a region the hole reaches into, not ink, so no flat fill paints over it; a black
+    line there is a wall."""
+    import cv2
+
+    from imtrans.erase.background import _beside_a_wall
+
+    def ring_around(band: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        crop = np.full((60, 60, 3), (140, 131, 122), np.uint8)
+        crop[:14] = band
+        mine = np.zeros((60, 60), bool)
+        mine[15:45, 20:40] = True
+        crop[mine] = (10, 8, 6)
+        ring = cv2.dilate(mine.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool) & ~mine
+        return crop, mine, ring
+
+    assert _beside_a_wall(*ring_around((111, 112, 78)), 12.0) is None
+    assert _beside_a_wall(*ring_around((12, 10, 8)), 12.0) is not None

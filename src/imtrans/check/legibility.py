@@ -15,13 +15,14 @@ import unicodedata
 import cv2
 import numpy as np
 
+from imtrans.check.contrast import MIN_CONTRAST, contrast_ratio
 from imtrans.check.findings import Finding
 from imtrans.detect.base import Detector
 from imtrans.evaluate.metrics import cer
 from imtrans.languages import NO_SPACE_LANGUAGES
 from imtrans.recognize.base import Recognizer
 from imtrans.render.draw import DrawnInk
-from imtrans.types import CheckCode
+from imtrans.types import CheckCode, Line, Quad
 
 #: A drawn block read back with a higher CER than this is illegible (eval's `illegible_render`).
 ILLEGIBLE_CER = 0.5
@@ -58,7 +59,9 @@ def read_back(
             drawings are not read with it (the detector joins a menu's packed lines into one);
             where their ink lies on its own, it is read as it is. Text drawn smaller than
             `READ_PX` is then read enlarged (at most `MAX_ENLARGE` times): the recogniser
-            misreads 10-16 px text that a person reads ("no ..." as "no m").
+            misreads 10-16 px text that a person reads ("no ..." as "no m"). Where the
+            detector's lines read as nothing, the ink's own rows are read (`ink_lines`), if
+            the ink stands out from the page under it (`MIN_CONTRAST`).
     """
     x0, y0, x1, y1 = box
     grow = max(pad * max(x1 - x0, y1 - y0, 10), min_pad)
@@ -73,25 +76,60 @@ def read_back(
         max(0, int(x0) - xa) : max(0, math.ceil(x1) - xa),
     ] = True
     crop = image[ya:yb, xa:xb]
+    own, visible = np.zeros(inner.shape, bool), False
     if alone is not None:
         ink, under = alone
-        own = cv2.dilate(ink.within(xa, ya, xb, yb).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+        raw = ink.within(xa, ya, xb, yb)
+        # The recogniser reads text a person cannot see (250 on 255): ink read where it is must
+        # stand out from the page under it.
+        ratios = contrast_ratio(crop[raw], under[ya:yb, xa:xb][raw])
+        visible = ratios.size > 0 and float(np.percentile(ratios, 75)) >= MIN_CONTRAST
+        own = cv2.dilate(raw.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
         crop = np.where(own[..., None], crop, under[ya:yb, xa:xb])
     text_px = alone[0].font_px if alone is not None else 0
+    scale = 1.0
     if 0 < text_px < READ_PX:
         scale = min(MAX_ENLARGE, READ_PX / text_px)
         size = (round(crop.shape[1] * scale), round(crop.shape[0] * scale))
         crop = cv2.resize(crop, size, interpolation=cv2.INTER_CUBIC)
         inner = cv2.resize(inner.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+        own = cv2.resize(own.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
     # Turned as the text was drawn (the box turns with it).
     crop = np.ascontiguousarray(np.rot90(crop, -(turns % 4)))
     inner = np.rot90(inner, -(turns % 4))
     lines = detector.detect(crop)
     if centred_inside:
         lines = [ln for ln in lines if _centre_in(ln.quad.centre, inner)]
-    lines = recognizer.recognize(crop, lines, language)
+    lines = [ln for ln in recognizer.recognize(crop, lines, language) if ln.text]
+    if not lines and visible:
+        # The detector misses or mis-cuts short isolated text ("I...", "OK") that a person reads
+        # at once; where the drawing is, is known: its ink's rows are read as lines.
+        lines = recognizer.recognize(crop, ink_lines(np.rot90(own, -(turns % 4)), text_px * scale), language)
     joiner = "" if language in NO_SPACE_LANGUAGES else " "
     return joiner.join(ln.text for ln in lines if ln.text)
+
+
+def ink_lines(own: np.ndarray, text_px: float) -> list[Line]:
+    """Horizontal lines of drawn ink (bool): bands of rows holding ink, split where more than a
+    quarter of the text size is empty, each its ink's box grown by a quarter of its height. Bands
+    taller than wide (a column) are left out: they are not lines of horizontal text."""
+    rows = np.flatnonzero(own.any(axis=1))
+    if rows.size == 0:
+        return []
+    gap = max(2, round(0.25 * text_px))
+    cuts = np.flatnonzero(np.diff(rows) > gap)
+    lines = []
+    for i, band in enumerate(np.split(rows, cuts + 1)):
+        cols = np.flatnonzero(own[band[0] : band[-1] + 1].any(axis=0))
+        y0, y1, x0, x1 = float(band[0]), float(band[-1] + 1), float(cols[0]), float(cols[-1] + 1)
+        if x1 - x0 < y1 - y0:
+            continue
+        m = 0.25 * (y1 - y0)
+        quad = Quad.from_rect(
+            max(0, x0 - m), max(0, y0 - m), min(own.shape[1], x1 + m), min(own.shape[0], y1 + m)
+        )
+        lines.append(Line(f"ink{i}", quad))
+    return lines
 
 
 def read_language(meant: str, target: str) -> str:

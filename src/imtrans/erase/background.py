@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 # Rings larger than this are subsampled (evenly, deterministically) before fitting.
@@ -90,6 +91,9 @@ def fit_plane(ys: np.ndarray, xs: np.ndarray, values: np.ndarray) -> tuple[Colou
 
 #: Share of the ring's largest residuals ignored when judging flatness (stray fringe pixels).
 FLAT_TRIM = 0.05
+#: A ring at least this share of one colour (within `WALL_COLOUR_FACTOR` times the tolerance),
+#: `WALL_ONE_PIECE` of that in one piece, lies beside a wall (`_beside_a_wall`).
+WALL_RING_SHARE, WALL_COLOUR_FACTOR, WALL_ONE_PIECE = 0.5, 3.0, 0.85
 
 
 def flat_fill(crop: np.ndarray, mine: np.ndarray, ring: np.ndarray, tolerance: float) -> np.ndarray | None:
@@ -105,6 +109,14 @@ def flat_fill(crop: np.ndarray, mine: np.ndarray, ring: np.ndarray, tolerance: f
         uint8 values in the order of `np.nonzero(mine)`, or None when the ring is too small
         or not smooth.
     """
+    fill = _plane_fill(crop, mine, ring, tolerance)
+    if fill is None and (beside := _beside_a_wall(crop, mine, ring, tolerance)) is not None:
+        fill = _plane_fill(crop, mine, beside, tolerance)
+    return fill
+
+
+def _plane_fill(crop: np.ndarray, mine: np.ndarray, ring: np.ndarray, tolerance: float) -> np.ndarray | None:
+    """`flat_fill` from the whole of `ring`."""
     ry, rx = np.nonzero(ring)
     if len(ry) < 8:
         return None
@@ -117,6 +129,49 @@ def flat_fill(crop: np.ndarray, mine: np.ndarray, ring: np.ndarray, tolerance: f
     my, mx = np.nonzero(mine)
     fill = np.clip(np.rint(plane.at(my, mx)), 0, 255).astype(np.uint8)
     return fill.reshape((len(my),) + crop.shape[2:])
+
+
+def _beside_a_wall(
+    crop: np.ndarray, mine: np.ndarray, ring: np.ndarray, tolerance: float
+) -> np.ndarray | None:
+    """The ring without a wall the hole lies beside: a bubble's or a plate's outline, or a
+    neighbour's stroke, that passes close to the text but does not cross it. Inpainted, its ink
+    is drawn into the hole (grey smudges inside small bubbles, OpenMantra dev).
+
+    The ring qualifies when at least `WALL_RING_SHARE` of it is one colour (the ground), that
+    part is one piece (`WALL_ONE_PIECE` of it: a wall that crosses the hole cuts the ring into
+    two sides, and a flat fill would cut the wall), and the rest is ink: within the tolerance
+    of the line from the ground through the lettering's colour (antialiasing blends the two; a
+    darker ink of that hue too). A ground of another colour there (a sign's shaded yellow band
+    beside its grey, realphotos-dev zh01) is a region the hole may reach into: None, as for any
+    other ring."""
+    ry, rx = np.nonzero(ring)
+    if len(ry) < 8:
+        return None
+    values = crop[ry, rx].reshape(len(ry), -1).astype(np.float32)
+    ground = dominant_colour(values)
+    near = vector_norm(values - ground) < WALL_COLOUR_FACTOR * tolerance
+    if near.mean() < WALL_RING_SHARE or near.all():
+        return None
+    hole = crop[mine].reshape(int(mine.sum()), -1).astype(np.float32)
+    far = vector_norm(hole - ground)
+    # The lettering: the hole's pixels farthest from the ground (not its other grounds).
+    letters = hole[(far >= WALL_COLOUR_FACTOR * tolerance) & (far >= np.percentile(far, 90))]
+    if len(letters) == 0:
+        return None
+    ink = np.median(letters, axis=0) - ground
+    other = np.median(values[~near], axis=0) - ground
+    # On the line from the ground through the lettering's colour, past it too: a hole of faint
+    # specks beside a black wall.
+    along = max(0.0, float(other @ ink) / max(float(ink @ ink), 1e-6))
+    if float(vector_norm(other - along * ink)) >= tolerance:
+        return None
+    side = np.zeros(ring.shape, np.uint8)
+    side[ry[near], rx[near]] = 1
+    _, _, stats, _ = cv2.connectedComponentsWithStats(side, connectivity=8)
+    if stats[1:, cv2.CC_STAT_AREA].max() < WALL_ONE_PIECE * near.sum():
+        return None
+    return side > 0
 
 
 def dominant_colour(pixels: np.ndarray) -> np.ndarray:

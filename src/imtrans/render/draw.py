@@ -436,10 +436,10 @@ def layout_block(
         whole = all(w in words for line in lay.lines for w in line.split())
         return (not lay.overflow, whole, lay.font_px)
 
-    def best_box(boxes: tuple[Box, ...]) -> tuple[Layout, Box]:
-        """The bubble's rectangle that fits the text with whole words at the largest size; the
-        largest rectangle on a tie."""
-        layout, chosen = fit(*_size(boxes[0])), boxes[0]
+    def best_box(boxes: tuple[Box, ...], max_px: int = settings.max_font_px) -> tuple[Layout, Box]:
+        """The bubble's rectangle that fits the text with whole words at the largest size (at
+        most `max_px`); the largest rectangle on a tie."""
+        layout, chosen = fit(*_size(boxes[0]), max_px=max_px), boxes[0]
         best = score(layout)
         for box in boxes[1:]:
             if best >= (True, True, cap):
@@ -450,7 +450,7 @@ def layout_block(
                 floor = layout.font_px + 1
                 if not fits_whole_words(text, target, *_size(box), direction, font_spec, floor, stroke_ratio):
                     continue
-            trial = fit(*_size(box), min_px=floor)
+            trial = fit(*_size(box), min_px=floor, max_px=max_px)
             if score(trial) > best:
                 layout, chosen, best = trial, box, score(trial)
         return layout, chosen
@@ -458,15 +458,19 @@ def layout_block(
     region = started(region)
     if region.bounded:
         layout, (rx0, ry0, _, _) = best_box(region.boxes)
-        if layout.overflow and image is not None:
-            # Text that overflows the rectangle kept off the bubble's walls may still fit
-            # between the walls: drawn centred, it would reach there anyway.
+        if score(layout)[:2] != (True, True) and image is not None:
+            # Text that overflows the rectangle kept off the bubble's walls, or fits it only
+            # with its words split ("hm-/m", OpenMantra dev 004), may still fit whole between
+            # the walls: drawn centred, it would reach there anyway.
             walls = started(
                 enclosing_region(image, quad, obstacles, own_boxes=[own], inset_px=0.0, inset=0.0)
             )
             if walls.bounded:
-                trial, box = best_box(walls.boxes)
-                if not trial.overflow:
+                # Words split in the rectangle are set whole no larger: the walls are no margin.
+                trial, box = best_box(
+                    walls.boxes, layout.font_px if not layout.overflow else settings.max_font_px
+                )
+                if score(trial)[:2] > score(layout)[:2]:
                     layout, (rx0, ry0, _, _), region = trial, box, walls
     else:
         rx0, ry0 = own[0], own[1]
