@@ -163,6 +163,11 @@ def test_collision_counts_the_share_of_ink_on_other_text() -> None:
     others[2:4, 2:8] = True  # 12 of 36 ink pixels
     found = collision_finding(ink, others)
     assert not found.passed and found.values["collision"] == pytest.approx(12 / 36)
+    # A large drawing touching a small one: 1 of its 36 pixels, but a tenth of the small one's.
+    touch = np.zeros_like(ink)
+    touch[2, 2] = True
+    assert collision_finding(ink, touch).values["collision"] == pytest.approx(1 / 36)
+    assert not collision_finding(ink, touch, pair_share=0.1).passed
 
 
 def test_damage_counts_changed_pixels_outside_what_may_change() -> None:

@@ -46,11 +46,12 @@ def fit_finding(overflow: bool, font_px: int, min_px: int, spilled: float = 1.0)
     return Finding(CheckCode.OVERFLOW, ok, score, values)
 
 
-def collision_finding(ink: np.ndarray, others: np.ndarray) -> Finding:
+def collision_finding(ink: np.ndarray, others: np.ndarray, pair_share: float = 0.0) -> Finding:
     """Fail when more than `COLLISION_SHARE` of the block's ink (bool) lies on ``others`` (bool,
-    the same window: other blocks' ink and text left as it was)."""
+    the same window: other blocks' ink and text left as it was), or of the smaller of it and
+    another drawing it touches (``pair_share``: a pair is one collision for both)."""
     n = int(ink.sum())
-    share = float((ink & others).sum()) / n if n else 0.0
+    share = max(float((ink & others).sum()) / n if n else 0.0, pair_share)
     return Finding(
         CheckCode.COLLISION, share <= COLLISION_SHARE, 1.0 - min(1.0, 5 * share), {"collision": share}
     )
