@@ -204,3 +204,33 @@ def test_read_back_reads_short_text_the_detector_misses_where_its_ink_is(pipelin
     read = read_back(pipeline.detector, pipeline.recognizer, r.image, box, "en", pad=0.0, min_pad=12.6,
                      centred_inside=True, alone=(ink, erased))  # fmt: skip
     assert read.startswith("I")
+
+
+def test_two_drawings_that_touch_are_both_flagged_however_large_one_is(pipeline: Pipeline) -> None:
+    """A long line drawn over a short one beside it: the overlap is a small share of the long
+    line's ink but a large one of the short line's; the pair is one collision for both (ko01)."""
+    from imtrans.types import Quad
+
+    image = np.full((120, 420, 3), 255, np.uint8)
+    long_quad, short_quad = Quad.from_rect(10, 20, 410, 70), Quad.from_rect(360, 50, 410, 70)
+    blocks = [
+        Block("b0", long_quad, (Line("l0", long_quad, text="x"),), language="en"),
+        Block("b1", short_quad, (Line("l1", short_quad, text="y"),), language="en"),
+    ]
+    translations = {
+        "b0": Translation("b0", "WELCOME TO OUR SHOP", "ko", "en", "test"),
+        "b1": Translation("b1", "OPEN", "ko", "en", "test"),
+    }
+    style = Style(text_color=(0, 0, 0), background_color=(255, 255, 255), font_size=30)
+    renders = list(
+        block_drawings(image, blocks, translations, {"b0": style, "b1": style}, RenderSettings(), "en", [])
+    )
+    out = image.copy()
+    for r in renders:
+        composite(out, r.drawing.patch)
+    mask = np.zeros(image.shape[:2], np.uint8)
+    args = (image, image, mask, out, blocks, renders, [], "en", _engines(pipeline))
+    checked = check_page(*args, _settings("report"), page_seconds=1.0)
+    long_q, short_q = checked.quality["b0"], checked.quality["b1"]
+    assert CheckCode.COLLISION in short_q.failed
+    assert CheckCode.COLLISION in long_q.failed, long_q.values
