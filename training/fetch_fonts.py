@@ -36,14 +36,11 @@ FAMILIES = (
 DEFAULT_DEST = Path.home() / ".cache" / "imtrans" / "train-fonts"
 
 
-def ks_syllables() -> list[int]:
-    """The 2,350 KS X 1001 syllables (two bytes in EUC-KR; the codec spells the others in eight)."""
-    return [c for c in range(0xAC00, 0xD7A4) if len(chr(c).encode("euc-kr", errors="ignore")) == 2]
-
-
 def fetch(family: str, dest: Path, work: Path) -> list[dict[str, object]]:
     """npm pack one family and unwrap each weight's Korean subset to ``dest``; its manifest rows."""
     from fontTools.ttLib import TTFont
+
+    from imtrans.nets.recdata import ks_syllables
 
     done = subprocess.run(
         ["npm", "pack", f"@fontsource/{family}", "--json", "--pack-destination", str(work)],
@@ -55,7 +52,7 @@ def fetch(family: str, dest: Path, work: Path) -> list[dict[str, object]]:
     pkg = work / family / "package"
     meta = json.loads((pkg / "metadata.json").read_text(encoding="utf-8"))
     version = json.loads((pkg / "package.json").read_text(encoding="utf-8"))["version"]
-    wanted = set(ks_syllables())
+    wanted = {ord(c) for c in ks_syllables()}
     rows = []
     for weight in meta["weights"]:
         src = pkg / "files" / f"{family}-korean-{weight}-normal.woff"

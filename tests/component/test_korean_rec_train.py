@@ -229,10 +229,7 @@ def test_extra_training_faces_join_the_training_side_only(tmp_path: Path) -> Non
     a fetched face's name) are drawn in training, never by the held-out or brush/pen/serif sets."""
     import shutil
 
-    from imtrans.nets.recdata import _HAND, LineMaker, TextSource, korean_fonts
-
-    sys.path.insert(0, str(ROOT / "training"))
-    from fetch_fonts import ks_syllables
+    from imtrans.nets.recdata import _HAND, LineMaker, TextSource, korean_fonts, ks_syllables
 
     assert len(ks_syllables()) == 2350
     face = next(f for f in korean_fonts() if f.path.endswith("NanumPen.ttf"))

@@ -180,7 +180,7 @@ class TextSource:
             ]
         elif r < 0.93:
             # uniform syllables: every one of the 2,350 gets seen, not only frequent ones
-            cs = _syllables()
+            cs = ks_syllables()
             n = int(rng.integers(1, 9))
             text = "".join(cs[int(i)] for i in rng.integers(len(cs), size=n))
             if n > 4 and rng.random() < 0.5:
@@ -194,7 +194,8 @@ class TextSource:
 
 
 @lru_cache(maxsize=1)
-def _syllables() -> list[str]:
+def ks_syllables() -> list[str]:
+    """The 2,350 Hangul syllables of KS X 1001 (those of `korean_charset`)."""
     return [c for c in korean_charset() if "\uac00" <= c <= "\ud7a3"]
 
 
@@ -210,7 +211,7 @@ def is_confusable(c: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _confusable_syllables() -> list[str]:
-    return [c for c in _syllables() if is_confusable(c)]
+    return [c for c in ks_syllables() if is_confusable(c)]
 
 
 def _price(rng: np.random.Generator) -> str:
