@@ -582,6 +582,11 @@ def render_line(text: str, face: FontFace, style: str, rng: np.random.Generator,
     if style in ("channel", "webtoon", "neon") or rng.random() < 0.12:
         stroke = max(1, int(size * rng.uniform(0.03, 0.12)))
     spacing = rng.uniform(-0.05, 0.25) if rng.random() < 0.6 else 0.0
+    if plan is not None and len(plan.text) <= 10 and rng.random() < 0.2:
+        # Round 7: signs set their letters wide apart (`서 R 1 R 2` on a plate whose truth is
+        # `서R 1R2`); round 6 wrote such gaps as spaces. Short lines only (a long one would be
+        # squeezed to the crop's width); a space stays wider than the tracking.
+        spacing = rng.uniform(0.3, 0.7)
     if plan is None:
         fill, outline = _text_layer(text, face, size, rng, stroke, spacing)
         main = None
