@@ -16,6 +16,7 @@ from imtrans.render.layout import (
     Layout,
     column_extent,
     fit_block,
+    fits_whole_words,
     layout_direction,
     size_cap,
     stroke_for,
@@ -220,6 +221,43 @@ def test_a_block_in_a_drawn_bubble_gets_a_region_inside_the_bubble_and_larger_th
     # Every offered rectangle lies inside the bubble's inner edge (semi-axes less the outline).
     for box in region.boxes:
         assert _inside_ellipse(_region_corners(quad, box), (250, 200), (148, 98))
+
+
+def test_a_bubbles_rows_follow_its_oval() -> None:
+    img = _bubble_page(axes=(40, 90))
+    quad = Quad.from_rect(235, 170, 265, 230)
+    region = enclosing_region(img, quad)
+    assert region.bounded and len(region.rows) > 100
+    widths = [x1 - x0 for x0, _, x1, _ in region.rows]
+    middle = len(widths) // 2
+    assert widths[middle] > 1.5 * widths[5] and widths[middle] > 1.5 * widths[-6]  # wider in its middle
+    for box in region.rows[:: len(region.rows) // 10]:
+        if box[2] > box[0]:
+            assert _inside_ellipse(_region_corners(quad, box), (250, 200), (38, 88))
+
+
+def test_a_long_translation_in_a_narrow_oval_is_shaped_to_it_instead_of_overflowing() -> None:
+    # OpenMantra dev 030: five lines at 10 px in a 45 x 84 px oval. No rectangle inside the
+    # oval holds them; lines as wide as the oval at their own height do.
+    img = _bubble_page(axes=(27, 46), outline=2)
+    quad = Quad.from_rect(240, 170, 260, 230)
+    block = Block("a", quad, (Line("a.0", quad),), Direction.VERTICAL, Alignment.CENTRE)
+    text = "The makeup brushes you lent me."
+    drawing = draw_block(block, text, Style(font_size=18), SETTINGS, "en", EN, img.shape[:2], image=img)
+    assert not drawing.layout.overflow and drawing.layout.font_px >= SETTINGS.min_font_px
+    assert " ".join(drawing.layout.lines) == text
+    assert len({round(x) for x, _ in drawing.layout.origins}) == 1  # centred on one axis
+    patch = drawing.patch
+    assert patch is not None
+    ys, xs = np.nonzero(patch.alpha > 0.5)
+    ink = np.stack([xs + patch.x0, ys + patch.y0], axis=1).astype(float)
+    assert _inside_ellipse(ink, (250, 200), (26, 45))  # within the outline's inner edge
+    # A rectangle alone could not hold it at the same size.
+    boxes = drawing.region.boxes
+    assert not any(
+        fits_whole_words(text, "en", x1 - x0, y1 - y0, Direction.HORIZONTAL, EN, drawing.layout.font_px)
+        for x0, y0, x1, y1 in boxes
+    )
 
 
 def test_a_rotated_bubble_gives_a_region_at_the_blocks_angle_inside_it() -> None:

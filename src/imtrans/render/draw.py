@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -26,6 +26,7 @@ from imtrans.render.layout import (
     Layout,
     em_top,
     fit_block,
+    fit_shaped,
     fits_whole_words,
     layout_direction,
     size_cap,
@@ -426,7 +427,7 @@ def layout_block(
         if found.bounded and block.direction is direction is Direction.HORIZONTAL:
             # A left-aligned label on a plate starts where its source started (a right-aligned
             # one ends there), not at the plate's edge; a centred one may use the plate's width.
-            return Region(tuple(_keep_start(box, own, block.alignment) for box in found.boxes))
+            return replace(found, boxes=tuple(_keep_start(box, own, block.alignment) for box in found.boxes))
         return found
 
     cap = size_cap(settings.min_font_px, settings.max_font_px, style.font_size)
@@ -457,6 +458,7 @@ def layout_block(
 
     region = started(region)
     if region.bounded:
+        inset_region = region
         layout, (rx0, ry0, _, _) = best_box(region.boxes)
         if score(layout)[:2] != (True, True) and image is not None:
             # Text that overflows the rectangle kept off the bubble's walls, or fits it only
@@ -472,6 +474,13 @@ def layout_block(
                 )
                 if score(trial)[:2] > score(layout)[:2]:
                     layout, (rx0, ry0, _, _), region = trial, box, walls
+        if score(layout)[:2] != (True, True) and direction is Direction.HORIZONTAL:
+            # Still overflowing or split: lines shaped to the bubble (wider in its middle).
+            shaped = fit_shaped(text, target, inset_region.rows, inset_region.axis, font_spec,
+                                settings.min_font_px, settings.max_font_px, style.font_size,
+                                stroke_ratio=stroke_ratio)  # fmt: skip
+            if shaped is not None and score(shaped[0]) > score(layout):
+                (layout, (rx0, ry0)), region = shaped, inset_region
     else:
         rx0, ry0 = own[0], own[1]
         layout = fit(own_w, own_h)

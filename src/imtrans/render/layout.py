@@ -8,14 +8,17 @@ onto the block's quad, so rotated and perspective blocks need nothing special he
 
 from __future__ import annotations
 
+import bisect
 import math
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
 from PIL import ImageFont, features
 
+from imtrans.languages import NO_SPACE_LANGUAGES
 from imtrans.render.breaking import break_text, break_vertical
 from imtrans.render.fonts import FontSpec
 from imtrans.types import Alignment, Direction, Point
@@ -216,6 +219,110 @@ def fits_whole_words(
 ) -> bool:
     """Whether `text` fits the region at font size `px` with its words kept whole (one try of `fit_block`)."""
     return _attempt(text, language, region_w, region_h, direction, font_spec, px, stroke_ratio, False).fits
+
+
+def fit_shaped(
+    text: str,
+    language: str,
+    rows: tuple[tuple[float, float, float, float], ...],
+    axis: float,
+    font_spec: FontSpec,
+    min_px: int,
+    max_px: int,
+    start_px: float,
+    *,
+    stroke_ratio: float = 0.0,
+) -> tuple[Layout, tuple[float, float]] | None:
+    """Centred horizontal lines shaped to a bubble given row by row.
+
+    An oval bubble's middle is wider than any rectangle that also holds its height: a long
+    translation that overflows every rectangle at `min_px` may still fit when each line takes
+    the width the bubble has at its own height (OpenMantra dev 030: five lines in a 45 x 84 px
+    oval). Lines are centred on `axis` and on the rows' middle; words stay whole; newlines
+    are read as spaces.
+
+    Args:
+        rows: The region's rows (x0, y0, x1, y1), top to bottom (`regions.Region.rows`).
+        axis: The x the lines are centred on.
+        The others: as `fit_block`'s.
+
+    Returns:
+        The layout in the coordinates of the rows' bounding box and that box's top-left
+        corner; None for languages written without spaces or when nothing fits at `min_px`.
+    """
+    words = text.split()
+    if language in NO_SPACE_LANGUAGES or not words or not rows:
+        return None
+    x0, y0 = min(r[0] for r in rows), rows[0][1]
+    x1, y1 = max(r[2] for r in rows), rows[-1][3]
+    middle = (y0 + y1) / 2
+    half = [max(0.0, min(axis - r[0], r[2] - axis)) for r in rows]
+    tops = [r[1] for r in rows]
+
+    def room(top: float, bottom: float) -> float:
+        """Width centred on the axis that every row from top to bottom has."""
+        if top < y0 or bottom > y1:
+            return 0.0
+        first = max(0, bisect.bisect_right(tops, top) - 1)
+        last = max(first + 1, bisect.bisect_left(tops, bottom))
+        return 2 * min(half[first:last])
+
+    def attempt(px: int) -> Layout | None:
+        font = font_spec.load(px)
+        stroke = stroke_for(px, stroke_ratio)
+        ink_top, ink_bottom = line_ink(font, language, (text,))
+        tall = ink_bottom - ink_top
+        pitch = round(LINE_SPACING * px)
+        most = int((y1 - y0 - tall - 2 * stroke) // pitch) + 1 if pitch else 0
+        for n in range(1, most + 1):
+            height = (n - 1) * pitch + tall
+            first = middle - height / 2  # the first line's ink top
+            limits = [
+                room(first + i * pitch - stroke, first + i * pitch + tall + stroke) - 2 * stroke
+                for i in range(n)
+            ]
+            lines, taken = _pack_shaped(words, limits, lambda s: _length(font, s))
+            if taken < len(words) or len(lines) != n:
+                continue
+            widest = max(_length(font, ln) for ln in lines)
+            cx, top = axis - x0, first - y0
+            origins = tuple((cx, top - ink_top + i * pitch) for i in range(n))
+            ink = (cx - widest / 2 - stroke, top - stroke, cx + widest / 2 + stroke, top + height + stroke)
+            return Layout(tuple(lines), px, float(pitch), origins, "ms", Direction.HORIZONTAL, ink, stroke,
+                          False, (x1 - x0, y1 - y0))  # fmt: skip
+        return None
+
+    lo, hi = max(1, int(min_px)), max(int(min_px), size_cap(int(min_px), int(max_px), start_px))
+    best = attempt(lo)
+    if best is None:
+        return None
+    while lo < hi:  # the largest size that fits (fitting is near enough monotone in the size)
+        mid = (lo + hi + 1) // 2
+        trial = attempt(mid)
+        if trial is not None:
+            lo, best = mid, trial
+        else:
+            hi = mid - 1
+    return best, (x0, y0)
+
+
+def _pack_shaped(
+    words: list[str], limits: list[float], measure: Callable[[str], float]
+) -> tuple[list[str], int]:
+    """Words packed greedily into lines no wider than each line's own limit; the lines and
+    how many words they took (fewer than all when the limits ran out)."""
+    lines: list[str] = []
+    j = 0
+    for limit in limits:
+        if j == len(words) or measure(words[j]) > limit:
+            break
+        line = words[j]
+        j += 1
+        while j < len(words) and measure(line + " " + words[j]) <= limit:
+            line += " " + words[j]
+            j += 1
+        lines.append(line)
+    return lines, j
 
 
 @dataclass(frozen=True)

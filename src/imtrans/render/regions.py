@@ -67,6 +67,12 @@ class Region:
 
     boxes: tuple[Box, ...] = ()
     reason: str = ""
+    #: The region's shape, row by row: a box one window pixel high for each row of the run of
+    #: region through the largest rectangle's middle column, inset as the rectangles are (an
+    #: empty box where a neck leaves nothing); for `layout.fit_shaped`.
+    rows: tuple[Box, ...] = ()
+    #: The x of that middle.
+    axis: float = 0.0
 
     @property
     def bounded(self) -> bool:
@@ -119,7 +125,8 @@ def enclosing_region(
     # Other blocks' room is theirs (two blocks in one bubble); our own box stays ours.
     if obstacles:
         filled = filled & ~(_quads_in_window(obstacles, win.to_image, filled.shape) & ~win.own)
-    rects = [win.to_quad(r) for r in _rectangles(filled, win.own)]
+    found_px = _rectangles(filled, win.own)
+    rects = [win.to_quad(r) for r in found_px]
     if not rects:
         return Region((), _REASONS["not_on_region"])
     x0, y0, x1, y1 = rects[0]
@@ -133,6 +140,7 @@ def enclosing_region(
             boxes.append((x0 + dx, y0 + dy, x1 - dx, y1 - dy))
     if not boxes:
         return Region((), "the closed region around the block is too small")
+    rows, axis = _profile(filled, win, found_px[0], inset, inset_px)
     for box in own_boxes:
         wx0, wy0 = math.ceil((box[0] + win.margin) * win.scale), math.ceil((box[1] + win.margin) * win.scale)
         wx1, wy1 = (
@@ -142,7 +150,36 @@ def enclosing_region(
         inside = 0 <= wx0 < wx1 <= filled.shape[1] and 0 <= wy0 < wy1 <= filled.shape[0]
         if inside and filled[wy0:wy1, wx0:wx1].all():
             boxes.append(box)
-    return Region(tuple(boxes))
+    return Region(tuple(boxes), rows=rows, axis=axis)
+
+
+def _profile(
+    filled: np.ndarray, win: _Window, largest: tuple[int, int, int, int], inset: float, inset_px: float
+) -> tuple[tuple[Box, ...], float]:
+    """The region row by row in quad units: for each window row of the run of region through
+    the largest rectangle's middle column, the run of region through that column, inset by
+    ``inset`` of the widest row and of the run's height plus ``inset_px``; and the column's x."""
+    col = (largest[0] + largest[2] - 1) // 2  # x1, y1 exclusive
+    mid = (largest[1] + largest[3] - 1) // 2
+    if not filled[mid, col]:
+        return (), 0.0
+    up = int(_run_lengths(filled[: mid + 1, col][::-1, None])[0])
+    down = int(_run_lengths(filled[mid:, col][:, None])[0])
+    top, bottom = mid - up + 1, mid + down  # rows top..bottom-1
+    band = filled[top:bottom]
+    left = _run_lengths(band[:, : col + 1][:, ::-1].T)
+    right = _run_lengths(band[:, col:].T)
+    s, m = win.scale, win.margin
+    dx = inset * float((left + right - 1).max()) / s + inset_px
+    dy = inset * (bottom - top) / s + inset_px
+    y_top, y_bottom = top / s - m + dy, bottom / s - m - dy
+    rows = []
+    for k in range(bottom - top):
+        y0, y1 = (top + k) / s - m, (top + k + 1) / s - m
+        x0, x1 = (col - int(left[k]) + 1) / s - m + dx, (col + int(right[k])) / s - m - dx
+        if y0 >= y_top and y1 <= y_bottom:
+            rows.append((x0, y0, max(x0, x1), y1))
+    return tuple(rows), (col + 0.5) / s - m
 
 
 #: How far past its own box a line on an open background may run along its direction, in
