@@ -260,6 +260,24 @@ def test_a_long_translation_in_a_narrow_oval_is_shaped_to_it_instead_of_overflow
     )
 
 
+def test_centred_text_in_an_oval_is_set_larger_than_any_rectangle_allows() -> None:
+    img = _bubble_page(axes=(45, 75), outline=2)
+    quad = Quad.from_rect(235, 150, 265, 250)
+    block = Block("a", quad, (Line("a.0", quad),), Direction.VERTICAL, Alignment.CENTRE)
+    text = "you were not going to stop her..."
+    drawing = draw_block(block, text, Style(font_size=30), SETTINGS, "en", EN, img.shape[:2], image=img)
+    px = drawing.layout.font_px
+    assert not drawing.layout.overflow and " ".join(drawing.layout.lines) == text
+    assert not any(
+        fits_whole_words(text, "en", x1 - x0, y1 - y0, Direction.HORIZONTAL, EN, px)
+        for x0, y0, x1, y1 in drawing.region.boxes
+    )
+    patch = drawing.patch
+    assert patch is not None
+    ys, xs = np.nonzero(patch.alpha > 0.5)
+    assert _inside_ellipse(np.stack([xs + patch.x0, ys + patch.y0], axis=1).astype(float), (250, 200), (44, 74))
+
+
 def test_a_rotated_bubble_gives_a_region_at_the_blocks_angle_inside_it() -> None:
     img = _bubble_page(angle=-30)  # cv2 turns clockwise on screen for positive angles
     quad = rotated_quad(250, 200, 80, 50, 30)

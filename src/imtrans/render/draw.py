@@ -474,8 +474,10 @@ def layout_block(
                 )
                 if score(trial)[:2] > score(layout)[:2]:
                     layout, (rx0, ry0, _, _), region = trial, box, walls
-        if score(layout)[:2] != (True, True) and direction is Direction.HORIZONTAL:
-            # Still overflowing or split: lines shaped to the bubble (wider in its middle).
+        centred = block.alignment is Alignment.CENTRE or block.direction is Direction.VERTICAL
+        if direction is Direction.HORIZONTAL and (centred or score(layout)[:2] != (True, True)):
+            # Lines shaped to the bubble (wider in its middle) where they fit larger, or where
+            # rectangles leave the text overflowing or split.
             shaped = fit_shaped(text, target, inset_region.rows, inset_region.axis, font_spec,
                                 settings.min_font_px, settings.max_font_px, style.font_size,
                                 stroke_ratio=stroke_ratio)  # fmt: skip
