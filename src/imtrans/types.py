@@ -341,6 +341,7 @@ class CheckCode(StrEnum):
     RESIDUE = "residue"  # source-script text read again inside the erased region
     ILLEGIBLE = "illegible"  # the drawn translation read back with a CER above the limit
     OVERFLOW = "overflow"  # the translation does not fit its region at a legible size
+    SHRUNK = "shrunk"  # drawn far smaller than the lettering it replaced (reported, not repaired)
     COLLISION = "collision"  # its ink lies on another block's text or on text left as is
     LOW_CONTRAST = "low_contrast"  # too little contrast with the new background
     DAMAGE = "damage"  # pixels changed outside the text mask and the drawn text

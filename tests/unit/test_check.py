@@ -17,7 +17,7 @@ from imtrans.check.contrast import (
 )
 from imtrans.check.damage import damage_finding
 from imtrans.check.findings import Finding, quality_of, rank
-from imtrans.check.fit import collision_finding, fit_finding, spill
+from imtrans.check.fit import collision_finding, fit_finding, size_finding, spill
 from imtrans.check.legibility import legibility_cer, legibility_finding
 from imtrans.check.residue import grow_quad, ink_left, residue_finding, residue_regions
 from imtrans.types import Block, BlockQuality, CheckCode, CheckSummary, Line, Page, Quad
@@ -146,6 +146,13 @@ def test_fit_fails_on_overflow_onto_other_things_or_a_size_below_the_minimum() -
     # Spilled past its region but only onto the bubble's own white: not seen, not failed.
     assert fit_finding(True, 10, 10, spilled=0.0).passed
     assert not fit_finding(True, 10, 10, spilled=0.2).passed
+
+
+def test_text_drawn_far_smaller_than_its_source_lettering_is_flagged() -> None:
+    # zh01's 557 px shop title drawn at the 200 px cap; small lettering is left to the size floor.
+    assert not size_finding(200, 557.0).passed and size_finding(200, 557.0).code is CheckCode.SHRUNK
+    assert size_finding(260, 557.0).passed
+    assert size_finding(12, 30.0).passed
 
 
 def test_spill_is_the_share_of_ink_over_anything_but_the_plain_background() -> None:

@@ -1,4 +1,4 @@
-"""Fit: the translation inside its region at a legible size, and clear of other text.
+"""Fit: the translation inside its region at a legible size near its source's, clear of other text.
 
 `fit_finding` reads the layout the renderer chose (did the text fit its bubble, caption or
 box at `render.min_font_px` or more?); `collision_finding` compares pixels: the block's ink
@@ -22,6 +22,10 @@ INK_ALPHA = 0.5
 SPILL_SHARE = 0.03
 #: A background pixel this far (0-255, any channel) from the background's median is not plain.
 PLAIN_DIFFERENCE = 48
+#: Text drawn below this share of its source lettering's size no longer matches it (a shop's
+#: title redrawn as a caption); lettering under `SHRUNK_FROM_PX` is left to the size floor.
+SHRUNK_SHARE = 0.45
+SHRUNK_FROM_PX = 40.0
 
 
 def spill(under: np.ndarray) -> float:
@@ -44,6 +48,14 @@ def fit_finding(overflow: bool, font_px: int, min_px: int, spilled: float = 1.0)
     if overflow:
         values["spill"] = spilled
     return Finding(CheckCode.OVERFLOW, ok, score, values)
+
+
+def size_finding(font_px: int, source_px: float) -> Finding:
+    """Fail when the text is drawn below `SHRUNK_SHARE` of its source lettering's size
+    (``source_px``, at least `SHRUNK_FROM_PX`): the size cap or a long translation left a title
+    as small print. Reported for a person to look at; no repair makes room for it."""
+    ok = not (source_px >= SHRUNK_FROM_PX and font_px < SHRUNK_SHARE * source_px)
+    return Finding(CheckCode.SHRUNK, ok, 1.0 if ok else 0.5, {"source_px": float(source_px)})
 
 
 def collision_finding(ink: np.ndarray, others: np.ndarray, pair_share: float = 0.0) -> Finding:

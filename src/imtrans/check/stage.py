@@ -34,7 +34,7 @@ import numpy as np
 from imtrans.check.contrast import GOOD_CONTRAST, contrast_finding, lettering_contrast, text_contrast
 from imtrans.check.damage import damage_finding
 from imtrans.check.findings import Finding, quality_of, rank
-from imtrans.check.fit import INK_ALPHA, collision_finding, fit_finding, spill
+from imtrans.check.fit import INK_ALPHA, collision_finding, fit_finding, size_finding, spill
 from imtrans.check.legibility import legibility_finding, read_back, read_language
 from imtrans.check.residue import (
     LETTER_DIFFERENCE,
@@ -330,7 +330,10 @@ def _drawn(
     st = render.style
     contrast = text_contrast(st.text_color, under, st.outline_color, layout.stroke_px)
     contrast_f = contrast_finding(contrast, _source_contrast(canvas, block))
-    findings = [fit, collision, contrast_f]
+    # Sizes compare within one direction: a vertical source's size is read from its columns'
+    # width, which a column merged with its neighbours inflates (OpenMantra 009's bubble).
+    source_px = render.style.font_size if layout.direction is block.direction else 0.0
+    findings = [fit, size_finding(layout.font_px, source_px), collision, contrast_f]
     busy = float(np.std(under.astype(np.float32) @ np.float32([0.299, 0.587, 0.114]))) if len(under) else 0.0
     suspicious = (
         force_read
@@ -432,7 +435,11 @@ def _repair(
             if findings[0].passed:
                 break
     render = canvas.renders.get(block.id)
-    drawn_failed = {f.code for f in findings if not f.passed} - {CheckCode.RESIDUE, CheckCode.DAMAGE}
+    drawn_failed = {f.code for f in findings if not f.passed} - {
+        CheckCode.RESIDUE,
+        CheckCode.DAMAGE,
+        CheckCode.SHRUNK,
+    }
     if render is None or not drawn_failed:
         return findings, repairs, attempts
     for name, make_render in _draw_attempts(canvas, render, drawn_failed, target, settings):
@@ -677,6 +684,8 @@ def _message(code: CheckCode, q: BlockQuality) -> str:
         CheckCode.RESIDUE: f"{v.get('residue_chars', 0):.0f} source-script character(s) still read after erasing",
         CheckCode.ILLEGIBLE: f"the drawn translation reads back with CER {v.get('legibility_cer', 0):.2f}",
         CheckCode.OVERFLOW: f"the translation does not fit its region at {v.get('font_px', 0):.0f} px",
+        CheckCode.SHRUNK: f"the translation is drawn at {v.get('font_px', 0):.0f} px, under half its source "
+        f"lettering's {v.get('source_px', 0):.0f} px",
         CheckCode.COLLISION: f"{100 * v.get('collision', 0):.0f}% of the drawn text lies on other text",
         CheckCode.LOW_CONTRAST: f"the drawn text's contrast with its background is {v.get('contrast', 0):.1f}:1",
         CheckCode.DAMAGE: f"{100 * v.get('damage', 0):.1f}% of the pixels around the block changed outside its mask",
