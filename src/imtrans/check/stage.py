@@ -49,7 +49,7 @@ from imtrans.check.residue import (
 from imtrans.detect.base import Detector
 from imtrans.erase.base import Eraser
 from imtrans.erase.mask import line_mask
-from imtrans.evaluate.metrics import source_script_chars
+from imtrans.evaluate.metrics import ink_overlap, source_script_chars
 from imtrans.languages import drawn_language
 from imtrans.recognize.base import Recognizer
 from imtrans.render.colours import legible_on
@@ -367,14 +367,11 @@ def _drawn(
 
 def _pair_share(ink: np.ndarray, other: BlockRender, win: Window) -> float:
     """The share of the smaller of two drawings' ink that lies on the other's: ``ink`` over
-    ``win``, and another block's drawing."""
+    ``win``, and another block's drawing (as eval's `collisions` counts a pair)."""
     patch = other.drawing.patch
-    if patch is None or _patch_part(patch, win) is None:
+    if patch is None:
         return 0.0
-    overlap = int((ink & (_alpha_in(patch, win) > INK_ALPHA)).sum())
-    if not overlap:
-        return 0.0
-    return overlap / max(1, min(int(ink.sum()), int((patch.alpha > INK_ALPHA).sum())))
+    return ink_overlap((win[0], win[1], ink), (patch.x0, patch.y0, patch.alpha > INK_ALPHA))
 
 
 def _damage(canvas: _Canvas, block: Block, render: BlockRender | None) -> Finding:

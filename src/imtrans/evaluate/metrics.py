@@ -293,18 +293,22 @@ def collisions(inks: Sequence[tuple[int, int, np.ndarray]], *, min_share: float 
             which a pair collides. (Drawn blocks' boxes overlap on any packed menu; their
             ink does not unless one is drawn over the other.)
     """
-    sizes = [int(m.sum()) for _, _, m in inks]
-    hits = 0
-    for i, (xa, ya, ma) in enumerate(inks):
-        for j in range(i + 1, len(inks)):
-            xb, yb, mb = inks[j]
-            x0, y0 = max(xa, xb), max(ya, yb)
-            x1, y1 = min(xa + ma.shape[1], xb + mb.shape[1]), min(ya + ma.shape[0], yb + mb.shape[0])
-            if x1 <= x0 or y1 <= y0 or not min(sizes[i], sizes[j]):
-                continue
-            both = ma[y0 - ya : y1 - ya, x0 - xa : x1 - xa] & mb[y0 - yb : y1 - yb, x0 - xb : x1 - xb]
-            hits += int(both.sum()) > min_share * min(sizes[i], sizes[j])
-    return hits
+    return sum(
+        ink_overlap(inks[i], inks[j]) > min_share for i in range(len(inks)) for j in range(i + 1, len(inks))
+    )
+
+
+def ink_overlap(a: tuple[int, int, np.ndarray], b: tuple[int, int, np.ndarray]) -> float:
+    """The share of the smaller of two drawings' ink that lies on the other's; each drawing
+    ``(x0, y0, mask)`` as in `collisions` (0 when they do not meet or one has no ink)."""
+    (xa, ya, ma), (xb, yb, mb) = a, b
+    x0, y0 = max(xa, xb), max(ya, yb)
+    x1, y1 = min(xa + ma.shape[1], xb + mb.shape[1]), min(ya + ma.shape[0], yb + mb.shape[0])
+    if x1 <= x0 or y1 <= y0:
+        return 0.0
+    both = int((ma[y0 - ya : y1 - ya, x0 - xa : x1 - xa] & mb[y0 - yb : y1 - yb, x0 - xb : x1 - xb]).sum())
+    smaller = min(int(ma.sum()), int(mb.sum()))
+    return both / smaller if both and smaller else 0.0
 
 
 def residue_chars(
