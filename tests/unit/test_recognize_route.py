@@ -99,9 +99,15 @@ def test_han_readings_on_a_page_without_korean_are_not_asked_again():
         (("!켜", 0.31), ("专米公", 0.45), False),  # no Hangul in the Korean reading
         (("专米公", 0.31), ("!켜", 0.45), False),  # Hangul, but not confident
         (("[ノラン袋ポテト]", 0.6), ("노랑 봉투", 0.9), False),  # kana: a Japanese line
+        # Less confident, but PP-OCR's reading with the Hangul it cannot read put back: wins.
+        (("15,000", 0.99), ("먹태 15,000", 0.9), True),
+        (("MR1R2", 0.95), ("서R 1R2", 0.85), True),  # one stand-in for one syllable
+        (("R4", 0.99), ("선R 4", 0.9), True),
+        (("1,000", 0.99), ("1,000 원", 0.7), False),  # not confident enough
+        (("AB12345", 0.99), ("가 45", 0.9), False),  # PP-OCR holds more than the Hangul explains
     ],
 )
-def test_on_a_korean_page_a_confident_korean_reading_wins_only_over_a_less_confident_one(
+def test_on_a_korean_page_a_confident_korean_reading_wins_over_a_less_confident_one_or_one_it_completes(
     ppocr, korean, expected
 ):
     from imtrans.recognize.route import korean_beside_latin

@@ -138,7 +138,21 @@ def korean_beside_latin(ppocr: tuple[str, float], korean: tuple[str, float]) -> 
     (pp_text, pp_conf), (ko_text, ko_conf) = ppocr, korean
     if script_counts(pp_text)["kana"]:
         return False
-    return hangul_syllables(ko_text) > 0 and ko_conf >= _KOREAN_PAGE_CONF and ko_conf > pp_conf
+    syllables = hangul_syllables(ko_text)
+    if not syllables or ko_conf < _KOREAN_PAGE_CONF:
+        return False
+    return ko_conf > pp_conf or _adds_hangul(pp_text, ko_text, syllables)
+
+
+def _adds_hangul(pp_text: str, ko_text: str, syllables: int) -> bool:
+    """Whether the Korean reading is PP-OCR's with the Hangul PP-OCR cannot read put back: its
+    other characters stand in PP-OCR's reading (spaces aside), and PP-OCR's holds at most one
+    character more per Hangul syllable (`먹태 15,000` read `15,000`, `서R 1R2` read `MR1R2`).
+    PP-OCR reads such digits and codes surely and the Hangul beside them not at all, so a
+    Korean reading that agrees with it there wins though less sure of itself."""
+    rest = "".join(ch for ch in ko_text if not ch.isspace() and not "\uac00" <= ch <= "\ud7a3")
+    pp = "".join(ch for ch in pp_text if not ch.isspace())
+    return bool(rest) and rest in pp and len(pp) - len(rest) <= syllables
 
 
 def mostly_hangul_syllables(text: str) -> bool:
