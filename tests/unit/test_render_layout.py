@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from fixtures import rotated_quad
 
-from imtrans.render.draw import draw_block, render_page
+from imtrans.render.draw import BlockDrawing, draw_block, render_page
 from imtrans.render.fonts import font_for
 from imtrans.render.layout import (
     Layout,
@@ -236,46 +236,42 @@ def test_a_bubbles_rows_follow_its_oval() -> None:
             assert _inside_ellipse(_region_corners(quad, box), (250, 200), (38, 88))
 
 
+def _shaped_in_oval(
+    axes: tuple[int, int], quad: Quad, text: str, source_px: float, inner: tuple[int, int]
+) -> BlockDrawing:
+    """Draw ``text`` for a vertical block in an oval bubble at the page's centre; check what any
+    shaped layout must hold: every word drawn, no overflow, the ink inside the outline's inner
+    edge (semi-axes ``inner``) and no single rectangle of the bubble holding it at its size."""
+    img = _bubble_page(axes=axes, outline=2)
+    block = Block("a", quad, (Line("a.0", quad),), Direction.VERTICAL, Alignment.CENTRE)
+    drawing = draw_block(
+        block, text, Style(font_size=source_px), SETTINGS, "en", EN, img.shape[:2], image=img
+    )
+    layout = drawing.layout
+    assert not layout.overflow and layout.font_px >= SETTINGS.min_font_px
+    assert " ".join(layout.lines) == text
+    patch = drawing.patch
+    assert patch is not None
+    ys, xs = np.nonzero(patch.alpha > 0.5)
+    assert _inside_ellipse(np.stack([xs + patch.x0, ys + patch.y0], axis=1).astype(float), (250, 200), inner)
+    assert not any(
+        fits_whole_words(text, "en", x1 - x0, y1 - y0, Direction.HORIZONTAL, EN, layout.font_px)
+        for x0, y0, x1, y1 in drawing.region.boxes
+    )
+    return drawing
+
+
 def test_a_long_translation_in_a_narrow_oval_is_shaped_to_it_instead_of_overflowing() -> None:
     # OpenMantra dev 030: five lines at 10 px in a 45 x 84 px oval. No rectangle inside the
     # oval holds them; lines as wide as the oval at their own height do.
-    img = _bubble_page(axes=(27, 46), outline=2)
     quad = Quad.from_rect(240, 170, 260, 230)
-    block = Block("a", quad, (Line("a.0", quad),), Direction.VERTICAL, Alignment.CENTRE)
-    text = "The makeup brushes you lent me."
-    drawing = draw_block(block, text, Style(font_size=18), SETTINGS, "en", EN, img.shape[:2], image=img)
-    assert not drawing.layout.overflow and drawing.layout.font_px >= SETTINGS.min_font_px
-    assert " ".join(drawing.layout.lines) == text
+    drawing = _shaped_in_oval((27, 46), quad, "The makeup brushes you lent me.", 18, (26, 45))
     assert len({round(x) for x, _ in drawing.layout.origins}) == 1  # centred on one axis
-    patch = drawing.patch
-    assert patch is not None
-    ys, xs = np.nonzero(patch.alpha > 0.5)
-    ink = np.stack([xs + patch.x0, ys + patch.y0], axis=1).astype(float)
-    assert _inside_ellipse(ink, (250, 200), (26, 45))  # within the outline's inner edge
-    # A rectangle alone could not hold it at the same size.
-    boxes = drawing.region.boxes
-    assert not any(
-        fits_whole_words(text, "en", x1 - x0, y1 - y0, Direction.HORIZONTAL, EN, drawing.layout.font_px)
-        for x0, y0, x1, y1 in boxes
-    )
 
 
 def test_centred_text_in_an_oval_is_set_larger_than_any_rectangle_allows() -> None:
-    img = _bubble_page(axes=(45, 75), outline=2)
     quad = Quad.from_rect(235, 150, 265, 250)
-    block = Block("a", quad, (Line("a.0", quad),), Direction.VERTICAL, Alignment.CENTRE)
-    text = "you were not going to stop her..."
-    drawing = draw_block(block, text, Style(font_size=30), SETTINGS, "en", EN, img.shape[:2], image=img)
-    px = drawing.layout.font_px
-    assert not drawing.layout.overflow and " ".join(drawing.layout.lines) == text
-    assert not any(
-        fits_whole_words(text, "en", x1 - x0, y1 - y0, Direction.HORIZONTAL, EN, px)
-        for x0, y0, x1, y1 in drawing.region.boxes
-    )
-    patch = drawing.patch
-    assert patch is not None
-    ys, xs = np.nonzero(patch.alpha > 0.5)
-    assert _inside_ellipse(np.stack([xs + patch.x0, ys + patch.y0], axis=1).astype(float), (250, 200), (44, 74))
+    _shaped_in_oval((45, 75), quad, "you were not going to stop her...", 30, (44, 74))
 
 
 def test_a_rotated_bubble_gives_a_region_at_the_blocks_angle_inside_it() -> None:
