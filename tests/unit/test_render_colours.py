@@ -238,3 +238,41 @@ def test_a_plate_lit_unevenly_is_read_as_the_background_under_outlined_lettering
     bg = style.background_color
     assert bg is not None and bg[2] < 90 and bg[0] > 120, style  # yellow, not grey
     assert sum(style.text_color) < 300, style  # the navy (or its outline), never drawn white on the yellow
+
+
+def test_large_lettering_with_a_thick_rim_partly_lost_to_glare_keeps_fill_and_rim() -> None:
+    # A stall's title: red characters hundreds of pixels tall with a thick pale rim on a yellow
+    # board, a lamp's glare washing out the right end, rim and board alike. The rim's edge
+    # share is tiny at this size and the fill touches the glare: still red, with a pale rim.
+    fill, rim, board, glare = (150, 50, 40), (235, 215, 140), (190, 170, 60), (250, 248, 235)
+    font = font_for("en", bold=True).load(220)
+    img = Image.new("RGB", (1300, 420), board)
+    draw = ImageDraw.Draw(img)
+    draw.text((40, 60), "OIL", font=font, fill=fill, stroke_width=16, stroke_fill=rim)
+    x0, y0, x1, y1 = draw.textbbox((40, 60), "OIL", font=font, stroke_width=16)
+    image = np.asarray(img).copy()
+    right = image[:, x0 + int(0.75 * (x1 - x0)) :]
+    washed = (np.abs(right.astype(int) - rim).max(axis=2) < 40) | (
+        np.abs(right.astype(int) - board).max(axis=2) < 40
+    )
+    right[washed] = glare
+    mask = (np.abs(image.astype(int) - np.array(board)).max(axis=2) > 0).astype(np.uint8) * 255
+
+    style = estimate_style(image, _block([Quad.from_rect(x0, y0, x1, y1)]), mask)
+
+    assert _close(style.text_color, fill, 40), style
+    assert _close(style.outline_color, rim, 40), style
+    assert style.outline_width >= 8, style
+
+
+def test_blurred_grey_digits_are_not_read_as_a_pale_fill_in_a_dark_rim() -> None:
+    # A page number on a comic page: dark grey digits blurred over white. Their soft edge is a
+    # pale grey ring; the dark core is the lettering, not an outline around the pale.
+    import cv2
+
+    img, _, quad = _lettering("20", 40, (60, 60, 60), (252, 252, 252))
+    img = cv2.GaussianBlur(img, (0, 0), 2.0)
+    mask = (np.abs(img.astype(int) - 252).max(axis=2) > 6).astype(np.uint8) * 255
+    style = estimate_style(img, _block([quad]), mask)
+    assert style.outline_color is None, style
+    assert sum(style.text_color) < 3 * 130, style

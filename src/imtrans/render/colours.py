@@ -5,8 +5,9 @@ so the estimate does not depend on how tightly or loosely the erase stage drew i
 (an outline left outside the mask is still found). The ink's colours are split in two:
 if the second colour is distinct from the first and from the background, is not a blend
 of the two (as antialiased edges are), and *encloses* the first (the fill seldom touches
-the background, the rim often does), it is an outline: black comic lettering with a
-white rim on art. Its width is how deep the fill's edge lies inside the ink.
+the background, the rim often does; in large lettering, most of the fill's border meets the
+rim), it is an outline: black comic lettering with a white rim on art, a stall's red title
+with a pale rim. Its width is how deep the fill's edge lies inside the ink.
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ QUAD_PER_EM = 1.43
 INK_THRESHOLD = 48.0
 #: An outline's colour must be this far from the fill, the background, and their blend.
 DISTINCT_COLOUR = 60.0
+#: Lettering this large (px per em) or larger is "large": the share of its pixels on an edge
+#: no longer tells fill from outline (zh01's 557 px title: 0.028 and 0.035).
+LARGE_LETTERING_PX = 64.0
+#: In large lettering, share of the fill's border that must meet the second colour for it to
+#: count as an outline.
+ENCLOSED_SHARE = 0.6
 #: Text and background closer than this (without an outline) are replaced by black or white.
 MIN_CONTRAST = 70.0
 # Fewer ink pixels than this: the estimate falls back to a legible default.
@@ -140,7 +147,7 @@ def estimate_style(
     if ink.sum() < _MIN_INK:
         return _legible(base, bg)
 
-    text, outline, width = _split_ink(ink, img, bg)
+    text, outline, width = _split_ink(ink, img, bg, large=font_size >= LARGE_LETTERING_PX)
     style = Style(
         text_color=_rgb(text),
         background_color=_rgb(bg),
@@ -154,14 +161,17 @@ def estimate_style(
     return style
 
 
-def _split_ink(ink: np.ndarray, img: np.ndarray, bg: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, int]:
+def _split_ink(
+    ink: np.ndarray, img: np.ndarray, bg: np.ndarray, large: bool = False
+) -> tuple[np.ndarray, np.ndarray | None, int]:
     """Fill colour, outline colour (or None) and outline width (px) of the ink pixels.
 
     The ink's colours are split in two (2-means). Two clusters make an outline when both
     stand apart from each other and from the background, the second is not a blend of the
     first with the background (antialiased edges are), and it encloses the first: the
     fill's pixels seldom touch the background, the outline's often do. The outline's
-    width is how deep the fill's own edge lies inside the ink.
+    width is how deep the fill's own edge lies inside the ink. In `large` lettering (a
+    sign's title) the edge share says little (see below) and enclosure decides instead.
     """
     depth = cv2.distanceTransform(ink.astype(np.uint8), cv2.DIST_L2, 3)
     colours = img[ink]
@@ -174,19 +184,40 @@ def _split_ink(ink: np.ndarray, img: np.ndarray, bg: np.ndarray) -> tuple[np.nda
     fill_k = 0 if edge[0] <= edge[1] else 1
     fill, rim = centres[fill_k], centres[1 - fill_k]
     apart = min(_dist(fill, rim), _dist(rim, bg), _dist(fill, bg), _segment_dist(rim, fill, bg))
-    distinct = apart > DISTINCT_COLOUR
-    if not distinct or edge[fill_k] > 0.5 * edge[1 - fill_k]:
+    fill_mask = np.zeros(ink.shape, np.uint8)
+    fill_mask[ink] = labels == fill_k
+    border = (fill_mask > 0) & (cv2.erode(fill_mask, np.ones((3, 3), np.uint8)) == 0)
+    on_rim = border & (cv2.dilate((ink & (fill_mask == 0)).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+    outlined = apart > DISTINCT_COLOUR and (
+        edge[fill_k] <= 0.5 * edge[1 - fill_k]
+        # Large lettering with a thick rim has few pixels on any edge, and where glare hides
+        # the rim the fill touches the background: there, enclosure decides (most of the
+        # fill's border meets the rim), unless the fill is the blend (blurred dark digits
+        # read as a pale fill inside a dark rim). Not in small text: a shadow beside thin
+        # strokes encloses their outline as well.
+        or (
+            large
+            and on_rim.sum() >= ENCLOSED_SHARE * border.sum() > 0
+            and _segment_dist(fill, rim, bg) > DISTINCT_COLOUR
+        )
+    )
+    if not outlined:
         # One colour and its antialiased edge (or two-tone lettering): the fill is the
         # cluster standing out more from the background.
         far = 0 if _dist(centres[0], bg) >= _dist(centres[1], bg) else 1
         return _solid(colours[labels == far], touching[labels == far], bg), None, 0
     fill_c = np.median(colours[labels == fill_k], axis=0)
     rim_c = np.median(colours[labels != fill_k], axis=0)
-    fill_mask = np.zeros(ink.shape, np.uint8)
-    fill_mask[ink] = labels == fill_k
-    border = (fill_mask > 0) & (cv2.erode(fill_mask, np.ones((3, 3), np.uint8)) == 0)
-    # Where outlines of neighbouring strokes merge, the fill's edge lies deeper: take a low quantile.
-    width = max(1, round(float(np.percentile(depth[border], 25)) - 1.0)) if border.any() else 1
+    # Where outlines of neighbouring strokes merge, the fill's edge lies deeper: take a low
+    # quantile, of the border that meets the rim (elsewhere the rim is lost, as to glare).
+    edge_px = border
+    if large:
+        # Measured where the rim is (glare hides it elsewhere), with one-pixel cracks closed:
+        # the blend of fill and rim can pass for the background and crack the ink between them.
+        edge_px = on_rim if on_rim.any() else border
+        whole = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+        depth = cv2.distanceTransform(whole, cv2.DIST_L2, 3)
+    width = max(1, round(float(np.percentile(depth[edge_px], 25)) - 1.0)) if edge_px.any() else 1
     return fill_c, rim_c, width
 
 
