@@ -107,7 +107,11 @@ class RenderSettings(_Section):
     min_font_px: int = Field(
         10, ge=4, description="Smallest legible font size; text that needs less is reported."
     )
-    max_font_px: int = Field(200, ge=8)
+    max_font_px: int = Field(
+        1000,
+        ge=8,
+        description="Largest font size drawn (a translation is also kept within 1.2x its source's size).",
+    )
     vertical_for_cjk: bool = Field(
         True, description="Draw ja/zh translations vertically when the source was vertical."
     )

@@ -161,6 +161,16 @@ def test_an_outline_is_drawn_in_the_outline_colour() -> None:
     assert (np.abs(px - (10, 10, 10)).max(axis=1) < 10).sum() > 300
 
 
+def test_a_shop_title_hundreds_of_pixels_tall_is_drawn_near_its_own_size() -> None:
+    # A stall's 400 px title: the translation keeps the lettering's size (no fixed 200 px cap,
+    # which drew such titles as a small label in a large bare board).
+    img = np.full((700, 1600, 3), (190, 170, 60), np.uint8)
+    style = Style((150, 50, 40), (190, 170, 60), (235, 215, 140), 12, font_size=400)
+    blocks = [_block("a", Quad.from_rect(40, 60, 1560, 640))]
+    (drawn,) = block_drawings(img, blocks, {"a": _tr("a", "OIL")}, {"a": style}, SETTINGS, "en", [])
+    assert drawn.drawing.layout.font_px >= 350
+
+
 def test_text_that_does_not_fit_is_drawn_and_reported_as_overflow() -> None:
     img = np.full((200, 300, 3), 255, np.uint8)
     quad = Quad.from_rect(100, 90, 160, 104)

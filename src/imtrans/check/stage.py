@@ -12,8 +12,9 @@ Top to bottom, per page:
 5. repair (``check.mode=repair``), within ``check.budget`` of the page's time, block by block
    in reading order: a block with residue is erased again with a grown mask, then its lines'
    whole boxes, then with the other classical eraser; a drawn block that failed is drawn
-   again recoloured, outlined, in a grown box, or horizontally; each attempt is checked by
-   the same checks and the best one is kept (the first drawing wins ties);
+   again recoloured, outlined, in a grown box, horizontally, or (lying on other text)
+   smaller; each attempt is checked by the same checks and the best one is kept (the first
+   drawing wins ties);
 6. what still fails is reported: a `Diagnostic` per failed check, and every block's
    `BlockQuality` (score, failed checks, values, repairs kept).
 
@@ -76,6 +77,8 @@ BUSY_BACKGROUND = 40.0
 SMALL_MARGIN_PX = 2
 #: How far a grown box reaches: across the text and along it, as shares of the block's size.
 GROW_ACROSS, GROW_ALONG = 0.35, 0.2
+#: A drawing that lies on other text is tried again at these shares of its size.
+SMALLER_SHARES = (0.85, 0.7)
 
 
 @dataclass
@@ -220,9 +223,7 @@ def check_page(
         repairs: list[str] = []
         attempts = 0
         if settings.check.mode == "repair" and any(not f.passed for f in findings) and budget.left():
-            t0 = time.perf_counter()
             findings, repairs, attempts = _repair(canvas, block, findings, target, engines, settings, budget)
-            budget.spent += time.perf_counter() - t0
             if block.id in canvas.renders:
                 styles[block.id] = canvas.renders[block.id].style
         quality[block.id] = quality_of(findings, tuple(repairs), attempts)
@@ -535,12 +536,15 @@ def _draw_attempts(
     language = drawn_language(render.text, target)
 
     # Never larger than it was drawn: the renderer may have capped it (headings not smaller
-    # than body text), and a repair wants room or colour, not size.
+    # than body text), and a repair wants room or colour, not size (but a smaller size
+    # where the drawing lies on other text).
     largest = max(settings.render.min_font_px, render.drawing.layout.font_px)
 
-    def draw(style: Style, quad: Quad | None = None, vertical: bool | None = None) -> BlockRender:
+    def draw(
+        style: Style, quad: Quad | None = None, vertical: bool | None = None, max_px: int = largest
+    ) -> BlockRender:
         b = block if quad is None else replace(block, quad=quad)
-        update: dict[str, object] = {"max_font_px": largest}
+        update: dict[str, object] = {"max_font_px": max_px}
         if vertical is not None:
             update["vertical_for_cjk"] = vertical
         rs = settings.render.model_copy(update=update)
@@ -567,6 +571,12 @@ def _draw_attempts(
         vertical = layout_direction(block.direction, language, settings.render.vertical_for_cjk)
         if vertical == Direction.VERTICAL:
             out.append(("horizontal", lambda: draw(st, vertical=False)))
+    if CheckCode.COLLISION in failed:
+        # First: a drawing on other text wants less room, and a grown box seldom gives it.
+        sizes = sorted(
+            {max(settings.render.min_font_px, math.floor(k * largest)) for k in SMALLER_SHARES}, reverse=True
+        )
+        out[:0] = [("smaller", lambda px=px: draw(st, max_px=px)) for px in sizes if px < largest]
     return out
 
 
