@@ -15,7 +15,7 @@ from imtrans.imageio import load_image
 from imtrans.pipeline import Pipeline
 from imtrans.render.draw import block_drawings, composite
 from imtrans.settings import RenderSettings, Settings
-from imtrans.types import Block, CheckCode, Line, Style, Translation
+from imtrans.types import Block, CheckCode, Line, Quad, Style, Translation
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -210,11 +210,8 @@ def test_read_back_reads_short_text_the_detector_misses_where_its_ink_is(pipelin
     assert read.startswith("I")
 
 
-def test_two_drawings_that_touch_are_both_flagged_however_large_one_is(pipeline: Pipeline) -> None:
-    """A long line drawn over a short one beside it: the overlap is a small share of the long
-    line's ink but a large one of the short line's; the pair is one collision for both (ko01)."""
-    from imtrans.types import Quad
-
+def _touching_pair(pipeline: Pipeline) -> tuple:
+    """A long line drawn over a short one beside it, both drawn; `check_page`'s arguments."""
     image = np.full((120, 420, 3), 255, np.uint8)
     long_quad, short_quad = Quad.from_rect(10, 20, 410, 70), Quad.from_rect(360, 50, 410, 70)
     blocks = [
@@ -233,7 +230,13 @@ def test_two_drawings_that_touch_are_both_flagged_however_large_one_is(pipeline:
     for r in renders:
         composite(out, r.drawing.patch)
     mask = np.zeros(image.shape[:2], np.uint8)
-    args = (image, image, mask, out, blocks, renders, [], "en", _engines(pipeline))
+    return (image, image, mask, out, blocks, renders, [], "en", _engines(pipeline))
+
+
+def test_two_drawings_that_touch_are_both_flagged_however_large_one_is(pipeline: Pipeline) -> None:
+    """A long line drawn over a short one beside it: the overlap is a small share of the long
+    line's ink but a large one of the short line's; the pair is one collision for both (ko01)."""
+    args = _touching_pair(pipeline)
     checked = check_page(*args, _settings("report"), page_seconds=1.0)
     long_q, short_q = checked.quality["b0"], checked.quality["b1"]
     assert CheckCode.COLLISION in short_q.failed
@@ -243,29 +246,9 @@ def test_two_drawings_that_touch_are_both_flagged_however_large_one_is(pipeline:
 def test_a_drawing_on_other_text_is_drawn_smaller_to_clear_it(pipeline: Pipeline) -> None:
     """The same pair repaired: the long line is drawn again smaller, clear of the short one,
     and the repair is named in its quality (zh01: a title drawn at its own size over a line)."""
-    from imtrans.types import Quad
-
-    image = np.full((120, 420, 3), 255, np.uint8)
-    long_quad, short_quad = Quad.from_rect(10, 20, 410, 70), Quad.from_rect(360, 50, 410, 70)
-    blocks = [
-        Block("b0", long_quad, (Line("l0", long_quad, text="x"),), language="en"),
-        Block("b1", short_quad, (Line("l1", short_quad, text="y"),), language="en"),
-    ]
-    translations = {
-        "b0": Translation("b0", "WELCOME TO OUR SHOP", "ko", "en", "test"),
-        "b1": Translation("b1", "OPEN", "ko", "en", "test"),
-    }
-    style = Style(text_color=(0, 0, 0), background_color=(255, 255, 255), font_size=30)
-    renders = list(
-        block_drawings(image, blocks, translations, {"b0": style, "b1": style}, RenderSettings(), "en", [])
-    )
-    out = image.copy()
-    for r in renders:
-        composite(out, r.drawing.patch)
-    mask = np.zeros(image.shape[:2], np.uint8)
-    args = (image, image, mask, out, blocks, renders, [], "en", _engines(pipeline))
+    args = _touching_pair(pipeline)
     checked = check_page(*args, _settings("repair"), page_seconds=100.0)
     assert "smaller" in checked.quality["b0"].repairs
     assert CheckCode.COLLISION not in checked.quality["b0"].failed + checked.quality["b1"].failed
-    first = next(r for r in renders if r.block.id == "b0").drawing.layout.font_px
+    first = next(r for r in args[5] if r.block.id == "b0").drawing.layout.font_px
     assert checked.ink["b0"].font_px < first
