@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from imtrans.render.breaking import NO_END, NO_START, break_text, break_vertical, can_break_between
+from imtrans.render.breaking import (
+    NO_END,
+    NO_START,
+    break_text,
+    break_vertical,
+    can_break_between,
+    paragraphs,
+)
 
 BREAK_TEXT = [
     # English: spaces only while every word fits on a line.
@@ -109,3 +116,18 @@ BREAK_VERTICAL = [
 @pytest.mark.parametrize(("language", "text", "height", "expected"), BREAK_VERTICAL)
 def test_break_vertical_golden(language: str, text: str, height: int, expected: list[str]) -> None:
     assert break_vertical(text, language, height, len) == expected
+
+
+def test_a_bulleted_list_joined_into_one_line_keeps_one_item_a_line() -> None:
+    # A product page's list, read as one block and joined: each item starts a line again.
+    text = "· 매일매일 진해지는 다크서클 · 축축 처지는 피부 · 나날이 늘어가는 주름"
+    assert break_text(text, "ko", 1000, len) == [
+        "· 매일매일 진해지는 다크서클",
+        "· 축축 처지는 피부",
+        "· 나날이 늘어가는 주름",
+    ]
+
+
+def test_a_middle_dot_between_words_is_not_a_list() -> None:
+    assert paragraphs("Price · 3,000 · tax") == ["Price · 3,000 · tax"]
+    assert paragraphs("クラフトビア・パブ・バー") == ["クラフトビア・パブ・バー"]

@@ -12,6 +12,7 @@ tests), so the rules are testable with golden tables and no font.
 from __future__ import annotations
 
 import itertools
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
 
@@ -35,6 +36,10 @@ NO_START: frozenset[str] = frozenset(
 
 #: Characters that may not end a line (行末禁則): opening brackets and quotes.
 NO_END: frozenset[str] = frozenset("（［｛〔〈《「『【〘〖〝‘“｟«([{")
+
+#: Marks that start the items of a list (`· 매일 ... · 축축 ...`); never `-` or `*`, which
+#: also stand between words.
+BULLETS: frozenset[str] = frozenset("·•●○■□◆◇▶▷►★☆※ㆍ・")
 
 #: Characters that come in unbreakable pairs (an ellipsis or dash is often doubled).
 INSEPARABLE: frozenset[str] = frozenset("…‥―—")
@@ -87,7 +92,7 @@ def break_text(
         The lines, stripped of leading and trailing spaces; empty for a blank text.
     """
     lines: list[str] = []
-    for paragraph in text.splitlines():
+    for paragraph in paragraphs(text):
         if not paragraph.strip():
             continue
         if language in NO_SPACE_LANGUAGES:
@@ -158,6 +163,20 @@ def _without_widow(lines: list[str], max_width: float, measure: Measure) -> list
     return [*lines[:-2], above, below]
 
 
+def paragraphs(text: str) -> list[str]:
+    """The text's lines, and a list's items on lines of their own: a line that starts with a
+    bullet (`BULLETS`) is cut before each later space-preceded occurrence of that bullet, as a
+    translator returns a bulleted block joined into one line."""
+    out: list[str] = []
+    for line in text.splitlines():
+        head = line.lstrip()[:1]
+        if head in BULLETS and f" {head}" in line:
+            out += [item for item in re.split(rf"\s+(?={re.escape(head)})", line) if item.strip()]
+        else:
+            out.append(line)
+    return out
+
+
 def break_vertical(
     text: str, language: str, max_height: float, measure: Measure, *, split_words: bool = True
 ) -> list[str]:
@@ -179,7 +198,7 @@ def break_vertical(
     """
     del language  # the CJK rules apply to every vertical text
     columns: list[str] = []
-    for paragraph in text.splitlines():
+    for paragraph in paragraphs(text):
         if paragraph.strip():
             pieces = _cjk_pieces(paragraph)
             split = _char_units if split_words else _whole

@@ -19,7 +19,7 @@ from typing import Literal
 from PIL import ImageFont, features
 
 from imtrans.languages import NO_SPACE_LANGUAGES
-from imtrans.render.breaking import break_text, break_vertical
+from imtrans.render.breaking import break_text, break_vertical, paragraphs
 from imtrans.render.fonts import FontSpec
 from imtrans.types import Alignment, Direction, Point
 
@@ -238,8 +238,9 @@ def fit_shaped(
     An oval bubble's middle is wider than any rectangle that also holds its height: a long
     translation that overflows every rectangle at `min_px` may still fit when each line takes
     the width the bubble has at its own height (OpenMantra dev 030: five lines in a 45 x 84 px
-    oval). Lines are centred on `axis` and on the rows' middle; words stay whole; newlines
-    are read as spaces.
+    oval). Lines are centred on `axis` and on the rows' middle; words stay whole. A text of
+    several paragraphs (its own line breaks, a list's items: `breaking.paragraphs`) keeps
+    them in `fit_block` and is not shaped.
 
     Args:
         rows: The region's rows (x0, y0, x1, y1), top to bottom (`regions.Region.rows`).
@@ -248,10 +249,11 @@ def fit_shaped(
 
     Returns:
         The layout in the coordinates of the rows' bounding box and that box's top-left
-        corner; None for languages written without spaces or when nothing fits at `min_px`.
+        corner; None for languages written without spaces, text of several paragraphs, or
+        when nothing fits at `min_px`.
     """
     words = text.split()
-    if language in NO_SPACE_LANGUAGES or not words or not rows:
+    if language in NO_SPACE_LANGUAGES or not words or not rows or len(paragraphs(text)) > 1:
         return None
     x0, y0 = min(r[0] for r in rows), rows[0][1]
     x1, y1 = max(r[2] for r in rows), rows[-1][3]
