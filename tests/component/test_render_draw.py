@@ -171,6 +171,23 @@ def test_a_shop_title_hundreds_of_pixels_tall_is_drawn_near_its_own_size() -> No
     assert drawn.drawing.layout.font_px >= 350
 
 
+def test_a_chinese_column_pair_is_not_drawn_as_one_small_column_for_being_a_whole_word() -> None:
+    # A hanging sign's two columns on a plate with a narrow strip above and below: the strip
+    # holds the text as one column, small; the plate's middle as two, near its own size.
+    # Chinese breaks between any two characters: its text is no "word" to keep whole.
+    img = np.full((600, 700, 3), 40, np.uint8)
+    cv2.rectangle(img, (305, 60), (365, 560), (255, 255, 255), -1)
+    cv2.rectangle(img, (230, 200), (440, 420), (255, 255, 255), -1)
+    quad = Quad.from_rect(255, 110, 405, 550)
+    block = _block("a", quad, Direction.VERTICAL)
+    style = Style((20, 20, 20), (255, 255, 255), font_size=64)
+    text = "忙碌中忘了微笑請多包涵謝謝"
+    (drawn,) = block_drawings(img, [block], {"a": _tr("a", text, "zh")}, {"a": style}, SETTINGS, "zh", [])
+    layout = drawn.drawing.layout
+    assert len(layout.lines) == 2 and layout.font_px >= 50, layout
+    assert "".join(layout.lines) == text
+
+
 def test_text_that_does_not_fit_is_drawn_and_reported_as_overflow() -> None:
     img = np.full((200, 300, 3), 255, np.uint8)
     quad = Quad.from_rect(100, 90, 160, 104)

@@ -12,6 +12,7 @@ pixels the warped alpha does not touch stay bit-for-bit unchanged.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
@@ -19,7 +20,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
-from imtrans.languages import drawn_language, language_of_script
+from imtrans.languages import NO_SPACE_LANGUAGES, drawn_language, language_of_script
 from imtrans.render.colours import legible_on, source_angle, source_font_size
 from imtrans.render.fonts import FontSpec, font_for
 from imtrans.render.layout import (
@@ -431,10 +432,14 @@ def layout_block(
         return found
 
     cap = size_cap(settings.min_font_px, settings.max_font_px, style.font_size)
-    words = set(text.split())
+    # The words a break must not split: spaced words; in Japanese and Chinese, which break
+    # between any two characters, only their Latin words and numbers (a whole zh sign's text
+    # is no word: kept "whole", it was drawn as one small column, zh01 b34).
+    pieces = _words if target not in NO_SPACE_LANGUAGES else _latin_runs
+    words = set(pieces(text))
 
     def score(lay: Layout) -> tuple[bool, bool, int]:
-        whole = all(w in words for line in lay.lines for w in line.split())
+        whole = all(w in words for line in lay.lines for w in pieces(line))
         return (not lay.overflow, whole, lay.font_px)
 
     def best_box(boxes: tuple[Box, ...], max_px: int = settings.max_font_px) -> tuple[Layout, Box]:
@@ -459,7 +464,10 @@ def layout_block(
     region = started(region)
     if region.bounded:
         inset_region = region
-        layout, (rx0, ry0, _, _) = best_box(region.boxes)
+        # The source's own footprint too, when drawn in its own direction: the pale strip
+        # between two columns of a hanging sign is no room for both (zh01 b34).
+        boxes = region.boxes + ((own,) if block.direction is direction else ())
+        layout, (rx0, ry0, _, _) = best_box(boxes)
         if score(layout)[:2] != (True, True) and image is not None:
             # Text that overflows the rectangle kept off the bubble's walls, or fits it only
             # with its words split ("hm-/m", OpenMantra dev 004), may still fit whole between
@@ -498,6 +506,14 @@ def layout_block(
                 if not trial.overflow and trial.font_px > layout.font_px:
                     layout, rx0, ry0 = trial, room[0], 0.0
     return BlockLayout(layout, quad, region, (rx0, ry0))
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+def _latin_runs(text: str) -> list[str]:
+    return re.findall(r"[A-Za-z0-9]+", text)
 
 
 def _keep_start(box: Box, own: Box, alignment: Alignment) -> Box:
