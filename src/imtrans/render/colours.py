@@ -187,7 +187,12 @@ def _split_ink(
     fill_mask = np.zeros(ink.shape, np.uint8)
     fill_mask[ink] = labels == fill_k
     border = (fill_mask > 0) & (cv2.erode(fill_mask, np.ones((3, 3), np.uint8)) == 0)
-    on_rim = border & (cv2.dilate((ink & (fill_mask == 0)).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+    # In large lettering: the fill's border where it meets the rim.
+    on_rim = (
+        border & (cv2.dilate((ink & (fill_mask == 0)).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+        if large
+        else border
+    )
     outlined = apart > DISTINCT_COLOUR and (
         edge[fill_k] <= 0.5 * edge[1 - fill_k]
         # Large lettering with a thick rim has few pixels on any edge, and where glare hides
@@ -209,11 +214,10 @@ def _split_ink(
     fill_c = np.median(colours[labels == fill_k], axis=0)
     rim_c = np.median(colours[labels != fill_k], axis=0)
     # Where outlines of neighbouring strokes merge, the fill's edge lies deeper: take a low
-    # quantile, of the border that meets the rim (elsewhere the rim is lost, as to glare).
+    # quantile. In large lettering, only where the rim is (glare hides it elsewhere), with
+    # one-pixel cracks closed (the blend of fill and rim can pass for the background).
     edge_px = border
     if large:
-        # Measured where the rim is (glare hides it elsewhere), with one-pixel cracks closed:
-        # the blend of fill and rim can pass for the background and crack the ink between them.
         edge_px = on_rim if on_rim.any() else border
         whole = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
         depth = cv2.distanceTransform(whole, cv2.DIST_L2, 3)

@@ -435,7 +435,7 @@ def layout_block(
     # The words a break must not split: spaced words; in Japanese and Chinese, which break
     # between any two characters, only their Latin words and numbers (a whole zh sign's text
     # is no word: kept "whole", it was drawn as one small column, zh01 b34).
-    pieces = _words if target not in NO_SPACE_LANGUAGES else _latin_runs
+    pieces = str.split if target not in NO_SPACE_LANGUAGES else _latin_runs
     words = set(pieces(text))
 
     def score(lay: Layout) -> tuple[bool, bool, int]:
@@ -506,10 +506,6 @@ def layout_block(
                 if not trial.overflow and trial.font_px > layout.font_px:
                     layout, rx0, ry0 = trial, room[0], 0.0
     return BlockLayout(layout, quad, region, (rx0, ry0))
-
-
-def _words(text: str) -> list[str]:
-    return text.split()
 
 
 def _latin_runs(text: str) -> list[str]:
