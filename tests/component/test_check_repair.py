@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import cv2
@@ -208,6 +209,31 @@ def test_read_back_reads_short_text_the_detector_misses_where_its_ink_is(pipelin
     read = read_back(pipeline.detector, pipeline.recognizer, r.image, box, "en", pad=0.0, min_pad=12.6,
                      centred_inside=True, alone=(ink, erased))  # fmt: skip
     assert read.startswith("I")
+
+
+def test_read_back_reads_a_title_drawn_hundreds_of_pixels_tall_shrunk(pipeline: Pipeline) -> None:
+    """A 240 px title is read from a crop shrunk to glyphs of `READ_MAX_PX` (the detector's time
+    grows with the crop), and reads as drawn."""
+    from imtrans.check.legibility import READ_MAX_PX, READ_PAD, read_back
+    from imtrans.render.draw import DrawnInk
+
+    r = render_lines(["OPEN"], "en", size=240, width=900)
+    erased = np.full_like(r.image, 255)
+    x0, y0, x1, y1 = (round(v) for v in r.quads[0].bbox)
+    ink = DrawnInk(x0, y0, r.mask[y0:y1, x0:x1] > 0, 240)
+    seen: list[tuple[int, ...]] = []
+
+    class Watched:
+        def detect(self, image: np.ndarray) -> list:
+            seen.append(image.shape)
+            return pipeline.detector.detect(image)
+
+    box = (float(x0), float(y0), float(x1), float(y1))
+    read = read_back(Watched(), pipeline.recognizer, r.image, box, "en", alone=(ink, erased))  # type: ignore[arg-type]
+    assert read.replace(" ", "") == "OPEN"
+    grow = READ_PAD * max(x1 - x0, y1 - y0)
+    full = min(r.image.shape[0], math.ceil(y1 + grow)) - max(0, int(y0 - grow))  # the crop unshrunk
+    assert seen and seen[0][0] <= round(full * READ_MAX_PX / 240) + 1
 
 
 def _touching_pair(pipeline: Pipeline) -> tuple:

@@ -30,6 +30,9 @@ ILLEGIBLE_CER = 0.5
 READ_PAD = 0.15
 #: Drawn text smaller than this (px) is read enlarged to it, at most `MAX_ENLARGE` times.
 READ_PX, MAX_ENLARGE = 24.0, 3.0
+#: Drawn text larger than this (px) is read shrunk to it: the detector's time grows with the
+#: crop (a stall's 600 px title took 0.3 s to find, each time a repair drew it again).
+READ_MAX_PX = 96.0
 
 
 def read_back(
@@ -88,10 +91,11 @@ def read_back(
         crop = np.where(own[..., None], crop, under[ya:yb, xa:xb])
     text_px = alone[0].font_px if alone is not None else 0
     scale = 1.0
-    if 0 < text_px < READ_PX:
-        scale = min(MAX_ENLARGE, READ_PX / text_px)
-        size = (round(crop.shape[1] * scale), round(crop.shape[0] * scale))
-        crop = cv2.resize(crop, size, interpolation=cv2.INTER_CUBIC)
+    if 0 < text_px < READ_PX or text_px > READ_MAX_PX:
+        scale = min(MAX_ENLARGE, READ_PX / text_px) if text_px < READ_PX else READ_MAX_PX / text_px
+        size = (max(8, round(crop.shape[1] * scale)), max(8, round(crop.shape[0] * scale)))
+        interpolation = cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA
+        crop = cv2.resize(crop, size, interpolation=interpolation)
         inner = cv2.resize(inner.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
         own = cv2.resize(own.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
     # Turned as the text was drawn (the box turns with it).
