@@ -8,6 +8,8 @@
     python training/train_recognizer.py --out runs/korean_rec --real ../shared/data/realphotos-dev  # + real CER
     python training/train_recognizer.py --out runs/korean_rec --export-from best --export src/imtrans/recognize/models/korean_rec.onnx
     python training/train_recognizer.py --smoke --out /tmp/x --export /tmp/x/rec.onnx
+    python training/train_recognizer.py --out runs/r8 --init src/imtrans/recognize/models/korean_rec.onnx --warp 0.3 ...
+                                                                                    # from the shipped file
 
 Every field of `Config` is a command-line option (``--lr 3e-4``); a JSON or YAML file given with
 ``--config`` sets defaults first. The resolved config is written to ``OUT/config.json``;
@@ -76,6 +78,10 @@ class Config:
     checkpoint_every: int = 50
     real: str = ""  # a realphotos-dev folder: also report CER on its Korean lines' true boxes
     extra_fonts: str = ""  # a folder of extra training faces (training/fetch_fonts.py); training only
+    init: str = (
+        ""  # an exported korean_rec.onnx to start from instead of PP-OCRv6 (its run's checkpoints gone)
+    )
+    warp: float = 0.0  # share of training lines whose glyphs are bent (recdata._bend; round 8)
 
 
 SMOKE = {
@@ -228,7 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     index = {c: i + 1 for i, c in enumerate(charset)}
 
     # 3. network (built before the data: --export-from needs nothing else)
-    net = KoreanRecognizerNet.from_ppocr(charset)
+    net = (
+        KoreanRecognizerNet.from_onnx(Path(cfg.init), charset)
+        if cfg.init
+        else KoreanRecognizerNet.from_ppocr(charset)
+    )
     if args.export_from:
         state = torch.load(out / f"{args.export_from}.pt", map_location="cpu", weights_only=False)
         net.load_state_dict(state["net"])
@@ -252,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # 2. data
     texts = TextSource.load()
-    train = LineMaker("train", texts=texts, extra_fonts=cfg.extra_fonts)
+    train = LineMaker("train", texts=texts, extra_fonts=cfg.extra_fonts, warp=cfg.warp)
     sets = {
         "heldout": fixed_set(LineMaker("test", texts=texts, photos=train.photos), cfg.val_n, 10_000),
         "faces": fixed_set(LineMaker("faces", texts=texts, photos=train.photos), cfg.val_n, 20_000),

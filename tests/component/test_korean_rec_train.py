@@ -241,3 +241,39 @@ def test_extra_training_faces_join_the_training_side_only(tmp_path: Path) -> Non
     for split in ("test", "faces"):
         others = LineMaker(split, texts=texts, photos=train.photos, extra_fonts=str(tmp_path))
         assert "gaegu-400.ttf" not in {f.name for f in others.fonts}
+
+
+def test_the_shipped_model_converts_back_to_a_trainable_net_that_reads_as_it_does() -> None:
+    import onnxruntime as ort
+    import torch
+
+    from imtrans.nets.recognizer import KoreanRecognizerNet
+    from imtrans.recognize.korean import korean_charset
+
+    shipped = ROOT / "src/imtrans/recognize/models/korean_rec.onnx"
+    net = KoreanRecognizerNet.from_onnx(shipped, korean_charset())
+    assert all(p.requires_grad for p in net.parameters()) and len(list(net.parameters())) > 100
+    x = torch.rand(2, 3, 48, 200) * 2 - 1
+    with torch.no_grad():
+        mine = net(x).numpy()
+    theirs = ort.InferenceSession(str(shipped), providers=["CPUExecutionProvider"]).run(None, {"x": x.numpy()})[0]
+    assert np.abs(mine - theirs).max() < 1e-4
+    with pytest.raises(ValueError, match="charset"):
+        KoreanRecognizerNet.from_onnx(shipped, korean_charset()[:-1])
+
+
+def test_bent_glyphs_are_training_only_and_leave_the_validation_lines_as_they_were() -> None:
+    from imtrans.nets.recdata import LineMaker, TextSource
+
+    texts = TextSource.load()
+    plain = LineMaker("train", texts=texts)
+    bent = LineMaker("train", texts=texts, photos=plain.photos, warp=1.0)
+    a, ta = plain.sample(np.random.default_rng(4))
+    b, tb = bent.sample(np.random.default_rng(4))
+    assert ta == tb and a.shape[0] > 0 and b.shape[0] > 0
+    assert a.shape != b.shape or np.abs(a.astype(int) - b.astype(int)).mean() > 1.0  # drawn bent
+    held = LineMaker("test", texts=texts, photos=plain.photos)
+    held_bent = LineMaker("test", texts=texts, photos=plain.photos, warp=1.0)
+    c, tc = held.sample(np.random.default_rng(9))
+    d, td = held_bent.sample(np.random.default_rng(9))
+    assert tc == td and np.array_equal(c, d)  # the held-out split never bends

@@ -571,12 +571,13 @@ def _background(style: str, shape: tuple[int, int], rng: np.random.Generator, ph
 
 
 def render_line(text: str, face: FontFace, style: str, rng: np.random.Generator, photos: PhotoLibrary,
-                photo_ids: list[int], plan: LinePlan | None = None) -> np.ndarray:  # fmt: skip
+                photo_ids: list[int], plan: LinePlan | None = None, warp: float = 0.0) -> np.ndarray:  # fmt: skip
     """One line drawn in `style`, cut with a loose, uneven margin, degraded; BGR uint8.
 
     With a `plan` (training side, round 2) the line is drawn from the plan's runs (sizes, faces,
     weights, unlabelled pictograms) with its clipped neighbour lines, and cut as the detector cuts;
-    without one, exactly as round 1 drew it (the validation sets stay the same)."""
+    without one, exactly as round 1 drew it (the validation sets stay the same). With ``warp``
+    (round 8, training side) the glyphs are bent by `_bend` that much of their size."""
     size = int(rng.integers(28, 72))
     stroke = 0
     if style in ("channel", "webtoon", "neon") or rng.random() < 0.12:
@@ -592,6 +593,8 @@ def render_line(text: str, face: FontFace, style: str, rng: np.random.Generator,
         main = None
     else:
         fill, outline, main = _plan_layer(plan, size, stroke, spacing, rng)
+    if warp:
+        fill, outline, main = _bend([fill, outline, main], size, warp, rng)
     if style == "receipt" and rng.random() < 0.6:  # thermal print: dotted, faded strokes
         dots = (rng.random(fill.shape) > rng.uniform(0.05, 0.35)).astype(np.float32)
         fill = fill * cv2.GaussianBlur(dots, (3, 3), 0.6)
@@ -616,6 +619,28 @@ def render_line(text: str, face: FontFace, style: str, rng: np.random.Generator,
     else:
         img = _detector_cut(np.clip(img, 0, 255), main, rng, reach=plan is not None and plan.neighbours > 0)
     return _degrade(img, rng, night=style == "neon")
+
+
+def _bend(layers: list[np.ndarray | None], size: int, amount: float, rng: np.random.Generator) -> list:
+    """The layers bent by one smooth random displacement field (an elastic distortion): every
+    stroke moved by about ``amount`` x ``size`` px, smoothly over a third of a glyph or so, so
+    each glyph is drawn as a hand would draw it a little differently (round 8: the held-out
+    pens are misread by their glyphs' shapes, `MODEL_CARD.md`, sixth session)."""
+    shaped = next(a for a in layers if a is not None)
+    h, w = shaped.shape[:2]
+    sigma = size * rng.uniform(0.15, 0.35)
+    field = []
+    for _ in range(2):
+        d = cv2.GaussianBlur(rng.standard_normal((h, w)).astype(np.float32), (0, 0), sigma)
+        field.append(d * (amount * size / (float(d.std()) + 1e-6)))
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    mx, my = gx + field[0], gy + field[1]
+    return [
+        None
+        if a is None
+        else cv2.remap(a, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        for a in layers
+    ]
 
 
 def _cut(img: np.ndarray, ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -750,6 +775,9 @@ class LineMaker:
     plan_share: float | None = None
     #: A folder of extra training faces (`training/fetch_fonts.py`); never drawn by the other splits.
     extra_fonts: str = ""
+    #: Share of training lines whose glyphs are bent (`_bend`, 0.02-0.06 of their size); the
+    #: other splits never bend (their lines stay the ones earlier rounds were measured on).
+    warp: float = 0.0
 
     def __post_init__(self) -> None:
         if self.plan_share is None:
@@ -787,7 +815,8 @@ class LineMaker:
         if self.plan_share and rng.random() < self.plan_share:
             plan = self.plan(rng)
             style = ROUND2_STYLES[int(rng.integers(len(ROUND2_STYLES)))]
-            img = render_line(plan.text, plan.runs[0].face, style, rng, self.photos, self.photo_ids, plan)
+            img = render_line(plan.text, plan.runs[0].face, style, rng, self.photos, self.photo_ids, plan,
+                              self._bend_amount(rng))  # fmt: skip
             if plan.tiny:  # few pixels a glyph: the crop as a small column's cells come, upscaled later
                 h, w = img.shape[:2]
                 f = rng.uniform(16, 26) / h
@@ -803,7 +832,16 @@ class LineMaker:
                 break
             self.skipped += 1  # the font lacks a glyph of the text: draw another pair
         style = STYLES[int(rng.integers(len(STYLES)))]
-        return render_line(text, face, style, rng, self.photos, self.photo_ids), text
+        return render_line(
+            text, face, style, rng, self.photos, self.photo_ids, warp=self._bend_amount(rng)
+        ), text
+
+    def _bend_amount(self, rng: np.random.Generator) -> float:
+        """How far this line's glyphs are bent (0: not at all). Draws from ``rng`` only when
+        `warp` is set, so lines without it are drawn as before."""
+        if self.split != "train" or not self.warp or rng.random() >= self.warp:
+            return 0.0
+        return float(rng.uniform(0.02, 0.06))
 
     def _face(self, rng: np.random.Generator, text: str, display: bool = False,
               thin: bool = False, hand: bool = False) -> FontFace | None:  # fmt: skip

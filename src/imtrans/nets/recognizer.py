@@ -95,31 +95,13 @@ class KoreanRecognizerNet(nn.Module):
     @classmethod
     def from_ppocr(cls, charset: list[str], onnx_path: Path | None = None) -> KoreanRecognizerNet:
         """The PP-OCRv6 recogniser with an output layer over `charset` (blank first, then `charset`)."""
-        import onnx
         from onnx import numpy_helper
-
-        convert = _import_convert()
 
         model = _load_graph(onnx_path or ppocr_rec_path())
         old_chars = model.metadata_props[0].value.split("\n") if model.metadata_props else []
         weights = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
         w_old, b_old = weights[_HEAD_WEIGHT], weights[_HEAD_BIAS]  # (120, 18710), (18710,)
-        # keep the nodes that lead to the features, and make the features the output
-        keep, needed = [], {_FEATURES}
-        for node in reversed(model.graph.node):
-            if any(o in needed for o in node.output):
-                keep.append(node)
-                needed.update(node.input)
-        del model.graph.node[:]
-        model.graph.node.extend(reversed(keep))
-        del model.graph.output[:]
-        model.graph.output.append(onnx.helper.make_tensor_value_info(_FEATURES, onnx.TensorProto.FLOAT, None))
-        used = {i for n in model.graph.node for i in n.input}
-        kept_init = [t for t in model.graph.initializer if t.name in used]
-        del model.graph.initializer[:]
-        model.graph.initializer.extend(kept_init)
-        backbone = convert(model)
-        _make_trainable(backbone)
+        backbone = _backbone(model, _FEATURES)
 
         head = nn.Linear(w_old.shape[0], len(charset) + 1)
         with torch.no_grad():
@@ -135,6 +117,58 @@ class KoreanRecognizerNet(nn.Module):
                     head.weight[j] = torch.from_numpy(w_old[:, i])
                     head.bias[j] = float(b_old[i])
         return cls(backbone, head).train()
+
+    @classmethod
+    def from_onnx(cls, path: Path, charset: list[str]) -> KoreanRecognizerNet:
+        """A net `export_onnx` wrote (the shipped ``korean_rec.onnx``), trainable again: its graph up
+        to the output layer converted back to PyTorch, the layer's weights copied. A new round can
+        start from the shipped file when its run's checkpoints are gone. The export folded batch
+        norm into the convolutions, so the state dict's names are the export's, not `from_ppocr`'s:
+        a run started from a file is built from that file again when it resumes.
+
+        Raises:
+            ValueError: The file's charset (its ``character`` metadata) is not ``charset``.
+        """
+        from onnx import numpy_helper
+
+        model = _load_graph(path)
+        chars = {p.key: p.value for p in model.metadata_props}.get("character", "").split("\n")
+        if chars != charset:
+            raise ValueError(f"{path} reads another charset ({len(chars)} characters, not {len(charset)})")
+        # The output layer: the graph's last MatMul (features x weight), then Add (bias), then Softmax.
+        matmul = [n for n in model.graph.node if n.op_type == "MatMul"][-1]
+        add = next(n for n in model.graph.node if n.op_type == "Add" and matmul.output[0] in n.input)
+        weights = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+        features, w_name = (matmul.input[0], matmul.input[1])
+        b_name = next(i for i in add.input if i in weights)
+        w, b = weights[w_name], weights[b_name]  # (120, classes), (classes,)
+        head = nn.Linear(w.shape[0], w.shape[1])
+        with torch.no_grad():
+            head.weight.copy_(torch.from_numpy(w.T.copy()))
+            head.bias.copy_(torch.from_numpy(b.copy()))
+        return cls(_backbone(model, features), head).train()
+
+
+def _backbone(model, features: str) -> nn.Module:
+    """The graph's nodes that lead to ``features``, with ``features`` as the output, in PyTorch."""
+    import onnx
+
+    keep, needed = [], {features}
+    for node in reversed(model.graph.node):
+        if any(o in needed for o in node.output):
+            keep.append(node)
+            needed.update(node.input)
+    del model.graph.node[:]
+    model.graph.node.extend(reversed(keep))
+    del model.graph.output[:]
+    model.graph.output.append(onnx.helper.make_tensor_value_info(features, onnx.TensorProto.FLOAT, None))
+    used = {i for n in model.graph.node for i in n.input}
+    kept_init = [t for t in model.graph.initializer if t.name in used]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(kept_init)
+    backbone = _import_convert()(model)
+    _make_trainable(backbone)
+    return backbone
 
 
 def _make_trainable(graph: nn.Module) -> None:
