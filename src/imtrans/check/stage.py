@@ -35,7 +35,7 @@ import numpy as np
 from imtrans.check.contrast import GOOD_CONTRAST, contrast_finding, lettering_contrast, text_contrast
 from imtrans.check.damage import damage_finding
 from imtrans.check.findings import Finding, quality_of, rank
-from imtrans.check.fit import INK_ALPHA, collision_finding, fit_finding, size_finding, spill
+from imtrans.check.fit import INK_ALPHA, SHRUNK_SHARE, collision_finding, fit_finding, size_finding, spill
 from imtrans.check.legibility import legibility_finding, read_back, read_language
 from imtrans.check.residue import (
     LETTER_DIFFERENCE,
@@ -691,8 +691,8 @@ def _message(code: CheckCode, q: BlockQuality) -> str:
         CheckCode.RESIDUE: f"{v.get('residue_chars', 0):.0f} source-script character(s) still read after erasing",
         CheckCode.ILLEGIBLE: f"the drawn translation reads back with CER {v.get('legibility_cer', 0):.2f}",
         CheckCode.OVERFLOW: f"the translation does not fit its region at {v.get('font_px', 0):.0f} px",
-        CheckCode.SHRUNK: f"the translation is drawn at {v.get('font_px', 0):.0f} px, under half its source "
-        f"lettering's {v.get('source_px', 0):.0f} px",
+        CheckCode.SHRUNK: f"the translation is drawn at {v.get('font_px', 0):.0f} px, under {SHRUNK_SHARE:g} of "
+        f"its source lettering's {v.get('source_px', 0):.0f} px",
         CheckCode.COLLISION: f"{100 * v.get('collision', 0):.0f}% of the drawn text lies on other text",
         CheckCode.LOW_CONTRAST: f"the drawn text's contrast with its background is {v.get('contrast', 0):.1f}:1",
         CheckCode.DAMAGE: f"{100 * v.get('damage', 0):.1f}% of the pixels around the block changed outside its mask",
