@@ -272,7 +272,8 @@ class Pipeline:
         todo = [b for b in page.blocks if b.id in page.translations]
         erased, text, erase_notes = self._erase(image, todo, timings, page.blocks)
         unstyled = [b for b in todo if not page.styles.get(b.id)]
-        missing = estimate_styles(image, unstyled, text.mask, text.fallback_line_ids)
+        with _timed(timings, "style"):
+            missing = estimate_styles(image, unstyled, text.mask, text.fallback_line_ids)
         styles = {b.id: page.styles.get(b.id) or missing[b.id] for b in todo}
         kept = [b for b in page.blocks if b.id not in page.translations]
         with _timed(timings, "render"):

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from imtrans.check.findings import Finding
+from imtrans.erase.mask import dilated
 from imtrans.evaluate.metrics import source_script_chars
 from imtrans.recognize.base import Recognizer
 from imtrans.types import CheckCode, Line, Quad
@@ -31,8 +32,6 @@ SUSPICIOUS_INK = 0.08
 RESIDUE_SHARE = 0.3
 #: The region searched around a line, in line heights (letters the detector cut off lie there).
 REGION_GROWTH = 0.3
-# Reaches (px) up to this grow the mask by a dilation; farther ones by a distance transform.
-_DILATE_REACH = 15
 
 
 def ink_left(
@@ -79,14 +78,7 @@ def residue_regions(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``near`` and ``far`` of `ink_left`: the lines' boxes (bool) and the mask grown by ``reach``
     px, inside ``region`` (the lines grown by `REGION_GROWTH`); and the rest of ``region``."""
-    if reach <= _DILATE_REACH:
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
-        grown = cv2.dilate(mask.astype(np.uint8), kernel) > 0
-    else:  # a title's lines: a dilation's time grows with the disc, a distance's does not
-        grown = (
-            cv2.distanceTransform((mask == 0).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE) <= reach
-        )
-    near = (grown | lines) & region
+    near = (dilated(mask, reach) | lines) & region
     return near, region & ~near
 
 

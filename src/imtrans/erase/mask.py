@@ -132,6 +132,20 @@ class TextMask:
     fallback_line_ids: tuple[str, ...] = ()
 
 
+#: Reaches (px) up to this grow a mask by a dilation with a disc (`dilated`); farther ones by a
+#: distance transform, whose time does not grow with the reach (a dilation's grows with the
+#: disc's area: a title's 200 px reach took 1.3 s a dilation on a 12 MP photo).
+DILATE_REACH = 15
+
+
+def dilated(mask: np.ndarray, reach: int) -> np.ndarray:
+    """bool: the pixels within ``reach`` px of ``mask``'s nonzero pixels (a disc's dilation)."""
+    if reach <= DILATE_REACH:
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+        return cv2.dilate((mask > 0).astype(np.uint8), disc) > 0
+    return cv2.distanceTransform((mask == 0).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE) <= reach
+
+
 def text_mask(image: np.ndarray, lines: list[Line], dilate: int) -> np.ndarray:
     """The text pixels of every line, dilated.
 

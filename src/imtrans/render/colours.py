@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from imtrans.erase.background import dominant_colour, fit_plane, vector_norm
+from imtrans.erase.mask import dilated
 from imtrans.erase.threads import workers
 from imtrans.types import RGB, Block, Direction, Line, Quad, Style
 
@@ -139,7 +140,7 @@ def estimate_style(
     if boxed and not (mask.any() or unknown.any()):
         return _legible(base, bg)
 
-    near = (cv2.dilate(mask.astype(np.uint8), _disk(reach)) > 0) | unknown
+    near = dilated(mask, reach) | unknown
     differs = np.linalg.norm(img - local_bg, axis=2) > INK_THRESHOLD
     ink = near & region_b & differs
     if ink.sum() < _MIN_INK:
@@ -291,7 +292,7 @@ def _background_pixels(mask: np.ndarray, region: np.ndarray, reach: int) -> np.n
     """Pixels of the region clear of the text (and of any outline around it)."""
     m8 = mask.astype(np.uint8)
     for r in (reach, 2, 0):
-        grown = cv2.dilate(m8, _disk(r)) > 0 if r else mask
+        grown = dilated(m8, r) if r else mask
         sel = region & ~grown
         if sel.sum() >= 20:
             return sel
