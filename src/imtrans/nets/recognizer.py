@@ -53,6 +53,15 @@ def _import_convert():
         stand_in.ops.nms = None  # type: ignore[attr-defined]
         sys.modules["torchvision"] = stand_in
         sys.modules["torchvision.ops"] = stand_in.ops  # type: ignore[attr-defined]
+        try:
+            from onnx2torch import convert
+        finally:
+            # onnx2torch keeps its own references; the process must not see a torchvision that
+            # is not there (transformers asks importlib for it, and a stand-in has no spec).
+            for name in ("torchvision.ops", "torchvision"):
+                if sys.modules.get(name) in (stand_in, stand_in.ops):  # type: ignore[attr-defined]
+                    del sys.modules[name]
+        return convert
     from onnx2torch import convert
 
     return convert
