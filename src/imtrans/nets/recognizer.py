@@ -44,26 +44,24 @@ def _import_convert():
     import sys
     import types
 
+    stand_ins: dict[str, types.ModuleType] = {}
     try:
         import torchvision  # noqa: F401
     except Exception:  # noqa: BLE001 (missing, or PyPI's build failing beside torch's CPU file)
-        stand_in = types.ModuleType("torchvision")
-        stand_in.ops = types.ModuleType("torchvision.ops")  # type: ignore[attr-defined]
-        stand_in.ops.roi_align = None  # type: ignore[attr-defined]
-        stand_in.ops.nms = None  # type: ignore[attr-defined]
-        sys.modules["torchvision"] = stand_in
-        sys.modules["torchvision.ops"] = stand_in.ops  # type: ignore[attr-defined]
-        try:
-            from onnx2torch import convert
-        finally:
-            # onnx2torch keeps its own references; the process must not see a torchvision that
-            # is not there (transformers asks importlib for it, and a stand-in has no spec).
-            for name in ("torchvision.ops", "torchvision"):
-                if sys.modules.get(name) in (stand_in, stand_in.ops):  # type: ignore[attr-defined]
-                    del sys.modules[name]
-        return convert
-    from onnx2torch import convert
-
+        ops = types.ModuleType("torchvision.ops")
+        ops.roi_align = None  # type: ignore[attr-defined]
+        ops.nms = None  # type: ignore[attr-defined]
+        stand_ins = {"torchvision": types.ModuleType("torchvision"), "torchvision.ops": ops}
+        stand_ins["torchvision"].ops = ops  # type: ignore[attr-defined]
+        sys.modules.update(stand_ins)
+    try:
+        from onnx2torch import convert
+    finally:
+        # onnx2torch keeps its own references; the process must not see a torchvision that is
+        # not there (transformers asks importlib for it, and a stand-in has no spec).
+        for name, module in stand_ins.items():
+            if sys.modules.get(name) is module:
+                del sys.modules[name]
     return convert
 
 
@@ -133,7 +131,9 @@ class KoreanRecognizerNet(nn.Module):
         to the output layer converted back to PyTorch, the layer's weights copied. A new round can
         start from the shipped file when its run's checkpoints are gone. The export folded batch
         norm into the convolutions, so the state dict's names are the export's, not `from_ppocr`'s:
-        a run started from a file is built from that file again when it resumes.
+        a run started from a file is built from that file again when it resumes. Such a net
+        trains and reads at any width, but its own export does not yet (the converted graph's
+        shapes are traced as constants; `docs/training.md`).
 
         Raises:
             ValueError: The file's charset (its ``character`` metadata) is not ``charset``.
