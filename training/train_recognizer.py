@@ -78,9 +78,8 @@ class Config:
     checkpoint_every: int = 50
     real: str = ""  # a realphotos-dev folder: also report CER on its Korean lines' true boxes
     extra_fonts: str = ""  # a folder of extra training faces (training/fetch_fonts.py); training only
-    init: str = (
-        ""  # an exported korean_rec.onnx to start from instead of PP-OCRv6 (its run's checkpoints gone)
-    )
+    # an exported korean_rec.onnx to start from instead of PP-OCRv6 (its run's checkpoints gone)
+    init: str = ""
     warp: float = 0.0  # share of training lines whose glyphs are bent (recdata._bend; round 8)
 
 

@@ -265,7 +265,7 @@ def _nearest(colours: np.ndarray, centres: np.ndarray) -> np.ndarray:
 def _plate_pixels(img: np.ndarray, mask: np.ndarray, inner: np.ndarray) -> np.ndarray | None:
     """The pixels of one flat colour that most of the quads' free area shows (a plate, a
     bubble, a panel), or None when no colour holds `_MIN_PLATE_SHARE` of it (text on a photo)."""
-    free = inner & ~(cv2.dilate(mask.astype(np.uint8), _disk(2)) > 0)
+    free = inner & ~dilated(mask, 2)
     px = img[free]
     if len(px) < _MIN_BACKGROUND:
         return None
@@ -290,9 +290,8 @@ def _plate_pixels(img: np.ndarray, mask: np.ndarray, inner: np.ndarray) -> np.nd
 
 def _background_pixels(mask: np.ndarray, region: np.ndarray, reach: int) -> np.ndarray:
     """Pixels of the region clear of the text (and of any outline around it)."""
-    m8 = mask.astype(np.uint8)
     for r in (reach, 2, 0):
-        grown = dilated(m8, r) if r else mask
+        grown = dilated(mask, r) if r else mask
         sel = region & ~grown
         if sel.sum() >= 20:
             return sel
@@ -352,10 +351,6 @@ def _expand(q: Quad, pad: float) -> np.ndarray:
     uy /= max(np.linalg.norm(uy), 1e-9)
     signs = [(-1, -1), (1, -1), (1, 1), (-1, 1)]
     return np.array([p[i] + pad * (sx * ux + sy * uy) for i, (sx, sy) in enumerate(signs)])
-
-
-def _disk(r: int) -> np.ndarray:
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
 
 
 def _dist(a: np.ndarray, b: np.ndarray) -> float:
