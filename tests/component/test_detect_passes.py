@@ -117,3 +117,20 @@ def test_coarse_passes_leave_ordinary_text_as_the_main_pass_found_it(size):
     with_coarse = PPOCRDetector(PPOCRDetectSettings(extra_scales=[0.5, 0.25])).detect(page.image)
     assert len(with_coarse) == len(lines)
     assert [ln.quad for ln in with_coarse] == [ln.quad for ln in main_only]
+
+
+def test_small_text_on_a_large_photo_is_found_again_at_full_resolution():
+    # 20 px lettering on a 4000 px photo is 10 px in the main pass (read at 2048 px): its map
+    # lights up but no box passes the threshold. The fine pass reads that spot at full size.
+    img = Image.fromarray(gradient_background(4000, 3000, seed=3))
+    draw = ImageDraw.Draw(img)
+    font = font_for("en", bold=True).load(20)
+    draw.text((1400, 1200), "CCTV camera", font=font, fill=(20, 20, 20))
+    glyphs = [draw.textbbox((1400, 1200), "CCTV camera", font=font)]
+    image = np.asarray(img)
+    without = PPOCRDetector(PPOCRDetectSettings(fine_threshold=0)).detect_boxes(image)
+    with_fine = PPOCRDetector(PPOCRDetectSettings()).detect_boxes(image)
+    assert not any(covered(glyphs[0], b) > 0.5 for b in without)
+    assert one_line_holds(glyphs, [], with_fine)
+    # Nothing else on the page changes: the fine pass only adds boxes where none was.
+    assert len(with_fine) == len(without) + 1

@@ -244,6 +244,8 @@ def test_residue_chars_counts_source_script_of_lines_centred_in_each_region() ->
     assert residue_chars(regions, found, margin=0.0) == [4, 2]
     assert residue_chars(regions, []) == [0, 0]
     assert residue_chars([], found) == []
+    # A line centred in an unscored quad (an illegible line of the block) counts nowhere.
+    assert residue_chars(regions, found, unscored=[R(0, 0, 50, 40)]) == [1, 2]
 
 
 # --------------------------------------------------------------------------------------------

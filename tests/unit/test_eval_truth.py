@@ -2,7 +2,7 @@
 block's fragments given their own true lines."""
 
 from imtrans.evaluate.dataset import GTBlock, GTLine, Sample
-from imtrans.evaluate.runner import residue_regions, split_truth
+from imtrans.evaluate.runner import residue_regions, split_truth, unscored_lines
 from imtrans.types import Block, Line, Quad
 
 
@@ -23,6 +23,15 @@ def test_illegible_regions_are_not_scored_for_residue():
     regions = residue_regions(sample)
     assert [(text, lang) for _, text, lang in regions] == [("출구", "ko")]
     assert regions[0][0].width == 100
+    assert unscored_lines(sample) == []  # the illegible block is left out whole
+
+
+def test_illegible_lines_inside_a_scored_block_are_unscored():
+    sign, card = [[0, 0], [100, 0], [100, 20], [0, 20]], [[60, 30], [100, 30], [100, 50], [60, 50]]
+    block = GTBlock(id="a", quad=[[0, 0], [100, 0], [100, 50], [0, 50]], text="SALE",
+                    lines=[GTLine(quad=sign, text="SALE"), GTLine(quad=card, text="", ignore=True)])  # fmt: skip
+    sample = Sample(id="s", image="s.png", source_language="en", width=100, height=100, blocks=[block])
+    assert [q.bbox for q in unscored_lines(sample)] == [(60, 30, 100, 50)]
 
 
 def _line(line_id: str, y: int, text: str = "") -> Line:

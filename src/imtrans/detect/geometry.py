@@ -150,6 +150,20 @@ def overlap(a: Box, b: Box) -> tuple[float, float, float]:
     return inter / (aa + ab - inter), inter / aa, inter / ab
 
 
+def add_unseen(kept: list[Box], found: list[Box]) -> list[Box]:
+    """`kept` and each box of `found` that overlaps none of them (a line `kept` missed).
+
+    Overlap as `merge_passes` counts it: IoU over 0.05, or a fifth of either box inside the other.
+    """
+    out = list(kept)
+    for box in found:
+        if not any(
+            iou > 0.05 or a_in > 0.2 or k_in > 0.2 for iou, a_in, k_in in (overlap(box, k) for k in kept)
+        ):
+            out.append(box)
+    return out
+
+
 def merge_passes(
     main: list[Box], extra: list[list[Box]], *, main_scale: float = 1.0, big_text: float = 90.0
 ) -> list[Box]:

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from imtrans.detect.geometry import Box, merge_glyphs, merge_passes, order_quad, reading_order
+from imtrans.detect.geometry import Box, add_unseen, merge_glyphs, merge_passes, order_quad, reading_order
 from imtrans.errors import InputError, ModelMissingError
 from imtrans.settings import DetectSettings
 from imtrans.types import Line
@@ -27,6 +27,13 @@ COARSE_PIXEL_THRESHOLD = 0.45
 
 #: Passes smaller than this (longest side, pixels) are skipped: nothing readable is left.
 _MIN_PASS_SIDE = 96
+
+#: A fine window reaches this far around its weak spot (main-pass pixels; at least 1.5 times the
+#: spot's height): the detector needs the text's surroundings to score it.
+_FINE_REACH = 24
+#: The fine windows together look at most at this share of the main pass's pixels (strongest
+#: spots first), so a busy page cannot make the fine pass cost more than the main one.
+_FINE_MAX_SHARE = 0.5
 
 
 class PPOCRDetectSettings(DetectSettings):
@@ -49,6 +56,14 @@ class PPOCRDetectSettings(DetectSettings):
     extra_scales: list[float] = Field(
         default_factory=lambda: [0.5],
         description="Extra detection passes at these scales, merged in (finds large, widely spaced glyphs).",
+    )
+    fine_threshold: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="Where the image was scaled down for the main pass, places its map scores at least "
+        "this high but holds no box are detected again at full resolution (small text on large "
+        "photos); 0 turns that off.",
     )
     merge_glyphs: bool = Field(
         True,
@@ -189,27 +204,87 @@ class PPOCRDetector:
         bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
         h, w = bgr.shape[:2]
         main_scale = min(1.0, self.settings.max_side / max(h, w))
-        main = self._run_pass(model, bgr, main_scale, self._post)
+        main, pred = self._run_pass(model, bgr, main_scale, self._post)
+        if main_scale < 1 and self.settings.fine_threshold > 0:
+            main = add_unseen(main, self._fine_boxes(model, bgr, pred, main, main_scale))
         factors = [
             f
             for f in self.settings.extra_scales
             if 0 < f < 1 and max(h, w) * main_scale * f >= _MIN_PASS_SIDE
         ]
-        extra = [self._run_pass(model, bgr, main_scale * f, self._coarse_post) for f in factors]
+        extra = [self._run_pass(model, bgr, main_scale * f, self._coarse_post)[0] for f in factors]
         boxes = merge_passes(main, extra, main_scale=main_scale) if extra else main
         if self.settings.merge_glyphs:
             boxes = merge_glyphs(boxes, image=image)
         return reading_order(boxes)
 
-    def _run_pass(self, model: Any, bgr: np.ndarray, scale: float, post: Any) -> list[Box]:
-        """One detection pass on the image resized by `scale`; boxes in original pixels."""
+    def _run_pass(self, model: Any, bgr: np.ndarray, scale: float, post: Any) -> tuple[list[Box], np.ndarray]:
+        """One detection pass on the image resized by `scale`: boxes in original pixels, and the
+        pass's text-probability map (H', W') at the size it looked at."""
         h, w = bgr.shape[:2]
         rh = max(32, round(h * scale / 32) * 32)
         rw = max(32, round(w * scale / 32) * 32)
         interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
         resized = cv2.resize(bgr, (rw, rh), interpolation=interp) if (rw, rh) != (w, h) else bgr
         pred = model.session(_blob(resized, self._lut))
-        return self._boxes(pred, (rh, rw), post, scale, w / rw, h / rh)
+        return self._boxes(pred, (rh, rw), post, scale, w / rw, h / rh), pred[0, 0]
+
+    def _fine_boxes(
+        self, model: Any, bgr: np.ndarray, pred: np.ndarray, found: list[Box], scale: float
+    ) -> list[Box]:
+        """Boxes found at full resolution where the scaled-down main pass saw weak text and no box.
+
+        Small text on a large photo (a 20 px sticker on a 4000 px shop front) shrinks to a few
+        pixels in the main pass: its map lights up (0.3-0.5) but no box passes the box threshold.
+        Each such spot, not already inside a box, is detected again in a window of the original
+        image around it. Windows are merged where they meet and taken strongest spot first, up to
+        `_FINE_MAX_SHARE` of the main pass's pixels.
+        """
+        mh, mw = pred.shape
+        h, w = bgr.shape[:2]
+        sx, sy = mw / w, mh / h
+        covered = np.zeros((mh, mw), np.uint8)
+        for b in found:
+            cv2.fillPoly(covered, [np.round(b.points * [sx, sy]).astype(np.int32)], 1)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(
+            (pred >= self.settings.fine_threshold).astype(np.uint8)
+        )
+        spots = []
+        for i in range(1, count):
+            x, y, ww, hh, area = (int(v) for v in stats[i])
+            inside = labels[y : y + hh, x : x + ww] == i
+            if area < 4 or covered[y : y + hh, x : x + ww][inside].mean() >= 0.5:
+                continue
+            reach = max(1.5 * hh, _FINE_REACH)
+            window = [
+                max(0.0, x - reach),
+                max(0.0, y - reach),
+                min(mw, x + ww + reach),
+                min(mh, y + hh + reach),
+            ]
+            spots.append((float(pred[y : y + hh, x : x + ww][inside].max()), window))
+        windows: list[tuple[float, list[float]]] = []
+        for strength, win in sorted(spots, key=lambda s: -s[0]):
+            for other in windows:
+                o = other[1]
+                if win[0] < o[2] and o[0] < win[2] and win[1] < o[3] and o[1] < win[3]:
+                    o[:] = [min(o[0], win[0]), min(o[1], win[1]), max(o[2], win[2]), max(o[3], win[3])]
+                    break
+            else:
+                windows.append((strength, win))
+        budget = _FINE_MAX_SHARE * mh * mw
+        out: list[Box] = []
+        for _, (x0, y0, x1, y1) in windows:
+            X0, Y0, X1, Y1 = int(x0 / sx), int(y0 / sy), int(np.ceil(x1 / sx)), int(np.ceil(y1 / sy))
+            rh, rw = max(32, round((Y1 - Y0) / 32) * 32), max(32, round((X1 - X0) / 32) * 32)
+            if rh * rw > budget:
+                continue
+            budget -= rh * rw
+            crop = cv2.resize(bgr[Y0:Y1, X0:X1], (rw, rh), interpolation=cv2.INTER_LINEAR)
+            boxes = self._boxes(model.session(_blob(crop, self._lut)), (rh, rw), self._post, 1.0,
+                                (X1 - X0) / rw, (Y1 - Y0) / rh)  # fmt: skip
+            out += [Box(b.points + [X0, Y0], b.score, b.direction, scale) for b in boxes]
+        return out
 
     @staticmethod
     def _boxes(

@@ -312,25 +312,35 @@ def ink_overlap(a: tuple[int, int, np.ndarray], b: tuple[int, int, np.ndarray]) 
 
 
 def residue_chars(
-    regions: Sequence[tuple[Quad, str]], found: Sequence[tuple[Quad, str]], *, margin: float = 4.0
+    regions: Sequence[tuple[Quad, str]],
+    found: Sequence[tuple[Quad, str]],
+    *,
+    margin: float = 4.0,
+    unscored: Sequence[Quad] = (),
 ) -> list[int]:
     """Per true text region, the source-script characters read again there after erasing.
 
     A line read from the erased image belongs to every region that holds its centre (the region
     grown by `margin` px, for detector boxes that sit a little off the truth); its characters
-    are counted in that region's language with `source_script_chars`.
+    are counted in that region's language with `source_script_chars`. A line centred in an
+    `unscored` quad (text whose truth is not known, such as an illegible line inside a block)
+    counts nowhere: the true characters it would be weighed against are not counted either.
 
     Args:
         regions: ``(quad, language)`` per true block.
         found: ``(quad, text)`` per line read from the erased image.
         margin: Pixels the regions are grown by.
+        unscored: Quads where what is read is not scored.
     """
     centres = [quad_polygon(q).centroid for q, _ in found]
+    holes = [quad_polygon(q) for q in unscored]
+    scored = [not any(h.contains(c) for h in holes) for c in centres]
     out = []
     for quad, lang in regions:
         area = quad_polygon(quad).buffer(margin)
-        out.append(sum(source_script_chars(text, lang) for c, (_, text) in zip(centres, found, strict=True)
-                       if area.contains(c)))  # fmt: skip
+        out.append(sum(source_script_chars(text, lang)
+                       for c, ok, (_, text) in zip(centres, scored, found, strict=True)
+                       if ok and area.contains(c)))  # fmt: skip
     return out
 
 

@@ -430,7 +430,8 @@ class Evaluator:
         regions = residue_regions(sample)
         truth_chars = sum(source_script_chars(text, lang) for _, text, lang in regions)
         per_block = residue_chars([(quad, lang) for quad, _, lang in regions],
-                                  [(ln.quad, ln.text) for ln in again.lines])  # fmt: skip
+                                  [(ln.quad, ln.text) for ln in again.lines],
+                                  unscored=unscored_lines(sample))  # fmt: skip
         left = sum(per_block)
         if any(per_block):
             out.failures[FailureClass.RESIDUE] += sum(1 for n in per_block if n)
@@ -772,6 +773,15 @@ def residue_regions(sample: Sample) -> list[tuple[Quad, str, str]]:
         for gt in sample.blocks
         if not _dont_care(gt)
     ]
+
+
+def unscored_lines(sample: Sample) -> list[Quad]:
+    """Quads of the illegible lines ("###", null text) of blocks that residue is counted in.
+
+    Such a line's text is not in its block's true characters, so what is read there after
+    erasing (a card the detector never found, inside a sign's block) is not counted either.
+    """
+    return [ln.to_quad() for gt in sample.blocks if not _dont_care(gt) for ln in gt.lines if ln.ignore]
 
 
 def _dont_care(block: GTBlock) -> bool:
