@@ -23,11 +23,11 @@ fresh cosine down to ``lr_final`` at ``steps``, instead of staying where the las
 Steps (one page):
 1. resolve the config, seed, threads; 2. build the line makers (training fonts and photos; the
 held-out fonts and photos; the brush/pen/serif faces over held-out photos) and render the fixed
-validation sets; 3. build the network from PP-OCRv6's recogniser with a Korean output layer,
-resume if asked; 4. per step: a batch of rendered lines (a function of seed and step), CTC loss,
-AdamW, warmup then cosine learning rate; 5. every ``val_every`` steps: CER on the held-out sets
-(and on real photos' true boxes with ``--real``); 6. checkpoint; 7. export to ONNX and check
-onnxruntime against torch.
+validation sets; 3. build the network from PP-OCRv6's recogniser with a Korean output layer
+(or from an exported file with ``--init``), resume if asked; 4. per step: a batch of rendered
+lines (a function of seed and step), CTC loss, AdamW, warmup then cosine learning rate; 5. every
+``val_every`` steps: CER on the held-out sets (and on real photos' true boxes with ``--real``);
+6. checkpoint; 7. export to ONNX and check onnxruntime against torch.
 """
 
 from __future__ import annotations
@@ -198,14 +198,32 @@ def save(path: Path, net: KoreanRecognizerNet, opt: torch.optim.Optimizer | None
     tmp.replace(path)
 
 
+def load_net(net: KoreanRecognizerNet, state: dict[str, torch.Tensor], path: Path) -> None:
+    """Load a checkpoint's network weights, or stop with one line when their names are not the net's.
+
+    Raises:
+        SystemExit: The names differ. Round 8's checkpoints do: its run started with ``--init``
+            when `KoreanRecognizerNet.from_onnx` converted the file's graph back to torch, so they
+            keep that graph's names, not `from_ppocr`'s.
+    """
+    unknown = sorted(set(state) - set(net.state_dict()))
+    if unknown:
+        raise SystemExit(
+            f"{path} does not fit the network: {len(unknown)} of its tensors have names the net does not "
+            f"have ({unknown[0]}, ...; a run started with --init before from_onnx built from_ppocr's net?)"
+        )
+    net.load_state_dict(state)
+
+
 def export(net: KoreanRecognizerNet, charset: list[str], path: Path) -> float:
     """Write ONNX and return the largest difference between onnxruntime and torch on random
     batches of two widths (lines come in every width).
 
     Raises:
-        SystemExit: onnxruntime cannot run the file at a width other than the export's. A net
-            built with ``--init`` does this: its graph, converted back from an export, computes
-            shapes that the export traces as constants (seventh session; not solved yet).
+        SystemExit: onnxruntime cannot run the file at a width other than the export's (160): a
+            graph that computes its shapes in Python has them traced as constants. (Nets built
+            with ``--init`` did so while `KoreanRecognizerNet.from_onnx` converted the file's graph
+            back to torch; it now builds `from_ppocr`'s graph, which exports at any width.)
     """
     import onnxruntime as ort
 
@@ -221,8 +239,8 @@ def export(net: KoreanRecognizerNet, charset: list[str], path: Path) -> float:
             got = session.run(None, {"x": x.numpy()})[0]
         except Exception as e:  # noqa: BLE001 (onnxruntime raises its own Fail)
             raise SystemExit(
-                f"the exported file does not run at width {width} ({type(e).__name__}); a run started "
-                "with --init cannot be exported yet (docs/training.md)"
+                f"the exported file {path} does not run at width {width} ({type(e).__name__}: its "
+                "shapes were traced as constants); do not ship it"
             ) from None
         worst = max(worst, float(np.abs(got - ref).max()))
     return worst
@@ -249,15 +267,18 @@ def main(argv: list[str] | None = None) -> int:
     charset = korean_charset()
     index = {c: i + 1 for i, c in enumerate(charset)}
 
-    # 3. network (built before the data: --export-from needs nothing else)
+    # 3. network (built before the data: --export-from needs nothing else). A net from --init has
+    # from_ppocr's modules and names, so a checkpoint replaces its weights like any run's and the
+    # file is read only at a run's start.
+    from_checkpoint = bool(args.export_from) or (args.resume and last.exists())
     net = (
         KoreanRecognizerNet.from_onnx(Path(cfg.init), charset)
-        if cfg.init
+        if cfg.init and not from_checkpoint
         else KoreanRecognizerNet.from_ppocr(charset)
     )
     if args.export_from:
         state = torch.load(out / f"{args.export_from}.pt", map_location="cpu", weights_only=False)
-        net.load_state_dict(state["net"])
+        load_net(net, state["net"], out / f"{args.export_from}.pt")
         diff = export(net, charset, args.export or out / "korean_rec.onnx")
         print(
             f"exported {args.export_from} (step {state['step']}) to {args.export}; max |ort - torch| = {diff:.2e}"
@@ -271,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     start, best = 0, float("inf")
     if args.resume and last.exists():
-        net.load_state_dict(saved["net"])
+        load_net(net, saved["net"], last)
         opt.load_state_dict(saved["opt"])
         start, best = int(saved["step"]), float(saved.get("best", float("inf")))
     (out / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1), encoding="utf-8")
