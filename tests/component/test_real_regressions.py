@@ -156,6 +156,21 @@ def test_the_rule_under_a_title_is_not_erased_with_it(pipeline):
     assert rule.sum() > 400 and ((erased.min(axis=2) > 150) & rule).sum() > 0.5 * rule.sum()
 
 
+def test_a_line_whose_glyph_touches_the_line_above_is_erased_on_its_plate(pipeline):
+    # ko24's red "123" beside a pepper pictogram whose stroke runs into the small line above:
+    # through that lettering the outside reached into the white plate, so the plate was not
+    # found, the line fell back to its whole box and was filled as a grey box. With the
+    # neighbours' boxes as walls, the plate holds it and only the lettering is erased.
+    image, _ = _realphoto("ko24_sign_utility_pole_plate")
+    result = pipeline.erase(image)
+    assert "whole_box_mask" not in {d.code for d in result.page.diagnostics}
+    window = result.erased[735:782, 232:392].astype(int)
+    source = image[735:782, 232:392].astype(int)
+    red = lambda a: int(((a[..., 0] - a[..., 1]) > 40).sum())
+    assert red(source) > 1000 and red(window) == 0
+    assert (window.min(axis=2) < 150).sum() == 0  # no stroke, rim or pictogram left
+
+
 def test_a_menu_item_runs_on_along_its_row_instead_of_wrapping(tmp_path):
     # Failure class 6 on ko01's open black board: "Bowl of rice" for "공기밥" was wrapped on two
     # lines at half size in the box made for three syllables, and ran into the next item.

@@ -273,6 +273,13 @@ def line_mask(
         # sign plate): then the panel, not the ring, is the text's background.
         core = _poly_mask(_grow(pts, -_CORE_INSET * thickness) - offset, ch, cw)
         panel = _panel_text(crop, region, core, sigma, signage)
+        if panel is None and fell_back:
+            # Before the whole box: a glyph touching a neighbour's lettering (a pictogram's
+            # stroke running into the line above) lets the outside reach into the panel
+            # through that lettering. With the neighbours' boxes as walls it stays a hole.
+            walls = _quads_mask(near, offset, ch, cw) & ~inner
+            if walls.any():
+                panel = _panel_text(crop, region, core, sigma, signage, walls)
     reach = min(_MAX_OUTLINE_PX, max(1, round(_OUTLINE_REACH * thickness)))
     if signage and ring_noise > _BUSY_RING and panel is None:
         plate_ring = ring & ~_quads_mask(near, offset, ch, cw)
@@ -602,7 +609,12 @@ def _lettering_on_plate(
 
 
 def _panel_text(
-    crop: np.ndarray, region: np.ndarray, core: np.ndarray, sigma: float, signage: bool = False
+    crop: np.ndarray,
+    region: np.ndarray,
+    core: np.ndarray,
+    sigma: float,
+    signage: bool = False,
+    walls: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
     """The text on a flat panel that holds the line's core, when the ring is off the panel.
 
@@ -631,7 +643,7 @@ def _panel_text(
             break
         colour = dominant_colour(core_px[untried])
         untried &= vector_norm(core_px - colour) >= _MIN_CONTRAST
-        found = _panel_of_colour(crop, region, core, (cy, cx), colour, sigma, signage)
+        found = _panel_of_colour(crop, region, core, (cy, cx), colour, sigma, signage, walls)
         if found is not None:
             return found
     return None
@@ -645,6 +657,7 @@ def _panel_of_colour(
     colour: np.ndarray,
     sigma: float,
     signage: bool = False,
+    walls: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
     """`_panel_text` for one candidate colour, given the (sampled) core pixels' positions.
 
@@ -665,7 +678,7 @@ def _panel_of_colour(
     if on_panel.mean() >= _MIN_PANEL_SHARE:
         noise = float(np.percentile(residual[on_panel], _NOISE_PERCENTILE))
         if noise <= _BUSY_RING:
-            return _panel_area(region, core, vector_norm(crop - colour), noise)
+            return _panel_area(region, core, vector_norm(crop - colour), noise, walls=walls)
     elif not signage:
         return None
     else:
@@ -686,14 +699,23 @@ def _panel_of_colour(
             background, seed_residual = _local_background(crop, region & (dist < tol), sigma)
             dist = vector_norm(crop - background)
         noise = float(np.percentile(seed_residual, _NOISE_PERCENTILE))
-    return _panel_area(region, core, dist, noise, _MAX_PANEL_NOISE * tol / _MIN_CONTRAST)
+    return _panel_area(region, core, dist, noise, _MAX_PANEL_NOISE * tol / _MIN_CONTRAST, walls)
 
 
 def _panel_area(
-    region: np.ndarray, core: np.ndarray, dist: np.ndarray, noise: float, max_noise: float = _MAX_PANEL_NOISE
+    region: np.ndarray,
+    core: np.ndarray,
+    dist: np.ndarray,
+    noise: float,
+    max_noise: float = _MAX_PANEL_NOISE,
+    walls: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
     """The panel's filled area and the text on it, given each pixel's distance from the
-    panel's model and its noise; None when the core does not lie on it or is too noisy."""
+    panel's model and its noise; None when the core does not lie on it or is too noisy.
+
+    ``walls`` (other lines' boxes, off this line's own) stop the outside from reaching in:
+    a glyph of this line that touches a neighbour's lettering (a pictogram's stroke running
+    into the line above) is still a hole in the panel. They are never part of the area."""
     if noise > max_noise:
         return None
     threshold = max(_MIN_CONTRAST, _NOISE_FACTOR * noise)
@@ -702,9 +724,12 @@ def _panel_area(
     touching = np.unique(labels[core & (panel > 0)])
     panel_b = np.isin(labels, touching[touching > 0])
     # Fill the holes glyphs make: whatever the outside cannot reach around the panel.
-    outside = np.pad(~panel_b, 1, constant_values=True).astype(np.uint8)
+    blocked = panel_b if walls is None else panel_b | walls
+    outside = np.pad(~blocked, 1, constant_values=True).astype(np.uint8)
     cv2.floodFill(outside, None, (0, 0), 2)
     area = (outside[1:-1, 1:-1] != 2) & region
+    if walls is not None:
+        area &= ~walls
     text = area & ~panel_b & (dist > threshold)
     if (area & core).sum() < _MIN_CORE_ON_PANEL * core.sum() or not text.any():
         return None
