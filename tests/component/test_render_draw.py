@@ -354,3 +354,22 @@ def test_a_word_split_in_the_rectangle_kept_off_the_walls_is_set_whole_between_t
     out, diags = _page(img, [block], {"b": "hmm"}, {"b": style})
     assert [d.code for d in diags] == []
     assert not (_changed(out, img) & ~inside).any()
+
+
+def test_a_subtitle_on_a_plate_is_drawn_level_with_its_source_not_in_the_plates_middle() -> None:
+    """ko20: a sign plate (black, on a grey wall) with its subtitle low on it. The plate's free
+    rectangle runs from its top to its bottom; centred there, the subtitle was drawn a line
+    higher than its source. It is drawn level with its source, still on the plate."""
+    img = np.full((300, 400, 3), 128, np.uint8)
+    img[40:260, 60:340] = (20, 20, 20)
+    plate = np.zeros(img.shape[:2], bool)
+    plate[40:260, 60:340] = True
+    quad = Quad.from_rect(140, 200, 260, 224)  # the subtitle, centre y 212; the plate's is 150
+    block = _block("b", quad)
+    out, diags = _page(
+        img, [block], {"b": "MAKEUP ZONE"}, {"b": Style(font_size=18, text_color=(255, 255, 255))}
+    )
+    ink = _changed(out, img)
+    rows = np.nonzero(ink.any(axis=1))[0]
+    assert [d.code for d in diags] == [] and not (ink & ~plate).any()
+    assert abs((rows.min() + rows.max()) / 2 - 212) <= 3

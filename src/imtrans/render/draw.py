@@ -467,7 +467,7 @@ def layout_block(
         # The source's own footprint too, when drawn in its own direction: the pale strip
         # between two columns of a hanging sign is no room for both (zh01 b34).
         boxes = region.boxes + ((own,) if block.direction is direction else ())
-        layout, (rx0, ry0, _, _) = best_box(boxes)
+        layout, chosen = best_box(boxes)
         if score(layout)[:2] != (True, True) and image is not None:
             # Text that overflows the rectangle kept off the bubble's walls, or fits it only
             # with its words split ("hm-/m", OpenMantra dev 004), may still fit whole between
@@ -481,7 +481,11 @@ def layout_block(
                     walls.boxes, layout.font_px if not layout.overflow else settings.max_font_px
                 )
                 if score(trial)[:2] > score(layout)[:2]:
-                    layout, (rx0, ry0, _, _), region = trial, box, walls
+                    layout, chosen, region = trial, box, walls
+        rx0, ry0 = (
+            chosen[0],
+            _level_with_source(layout, chosen, own) if block.direction is direction else chosen[1],
+        )
         centred = block.alignment is Alignment.CENTRE or block.direction is Direction.VERTICAL
         if direction is Direction.HORIZONTAL and (centred or score(layout)[:2] != (True, True)):
             # Lines shaped to the bubble (wider in its middle) where they fit larger, or where
@@ -506,6 +510,22 @@ def layout_block(
                 if not trial.overflow and trial.font_px > layout.font_px:
                     layout, rx0, ry0 = trial, room[0], 0.0
     return BlockLayout(layout, quad, region, (rx0, ry0))
+
+
+def _level_with_source(layout: Layout, box: Box, own: Box) -> float:
+    """Where in ``box`` a layout fitted into it starts (its top), moved from the box's middle
+    towards the source lines' middle as far as the ink stays inside the box.
+
+    A plate's free rectangle reaches from the line above to the plate's edge: centred in it, a
+    sign's subtitle was drawn a line lower than its source, and the title above it higher.
+    """
+    _, y0, _, y1 = box
+    _, ink_top, _, ink_bottom = layout.ink_box
+    want = (own[1] + own[3]) / 2 - (y0 + (ink_top + ink_bottom) / 2)
+    lowest, highest = -ink_top, (y1 - y0) - ink_bottom  # shifts that keep the ink in the box
+    if layout.overflow or lowest > highest:
+        return y0
+    return y0 + min(max(want, lowest), highest)
 
 
 def _latin_runs(text: str) -> list[str]:
