@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 from fixtures import rotated_quad
 
-from imtrans.detect.geometry import Box, merge_glyphs, merge_passes, order_quad, reading_order, separated
+from imtrans.detect.geometry import (
+    Box,
+    add_unseen,
+    merge_glyphs,
+    merge_passes,
+    order_quad,
+    reading_order,
+    separated,
+)
 from imtrans.types import Direction
 
 
@@ -194,3 +202,13 @@ def test_reading_order_is_rows_then_left_to_right_and_columns_right_to_left():
     assert reading_order([c, a, b]) == [b, a, c]
     left, right = rect(0, 0, 40, 300), rect(100, 0, 140, 200)
     assert reading_order([left, right]) == [right, left]
+
+
+def test_add_unseen_keeps_only_lines_nothing_found_overlaps():
+    kept = [rect(0, 0, 100, 20)]
+    inside_kept = rect(10, 2, 60, 18)  # a piece of a line already found
+    sticker = rect(200, 100, 280, 128)  # a line the main pass missed
+    again = rect(201, 100, 280, 129)  # the same line from an overlapping window
+    under = rect(214, 122, 270, 142)  # the sticker's next line: boxes of neighbours overlap a little
+    out = add_unseen(kept, [inside_kept, sticker, again, under])
+    assert out == [kept[0], sticker, under]

@@ -151,15 +151,18 @@ def overlap(a: Box, b: Box) -> tuple[float, float, float]:
 
 
 def add_unseen(kept: list[Box], found: list[Box]) -> list[Box]:
-    """`kept` and each box of `found` that overlaps none of them (a line `kept` missed).
+    """`kept` and each box of `found` that overlaps none of them: a line `kept` missed.
 
-    Overlap as `merge_passes` counts it: IoU over 0.05, or a fifth of either box inside the other.
+    Overlap with `kept` as `merge_passes` counts it: IoU over 0.05, or a fifth of either box
+    inside the other. Among `found`, only the same line found twice (IoU over 0.5, where
+    windows searched again overlap) is dropped: neighbouring lines' boxes overlap a little.
     """
     out = list(kept)
     for box in found:
-        if not any(
+        near = any(
             iou > 0.05 or a_in > 0.2 or k_in > 0.2 for iou, a_in, k_in in (overlap(box, k) for k in kept)
-        ):
+        )
+        if not near and not any(overlap(box, f)[0] > 0.5 for f in out[len(kept) :]):
             out.append(box)
     return out
 

@@ -263,18 +263,17 @@ class PPOCRDetector:
                 min(mh, y + hh + reach),
             ]
             spots.append((float(pred[y : y + hh, x : x + ww][inside].max()), window))
-        windows: list[tuple[float, list[float]]] = []
-        for strength, win in sorted(spots, key=lambda s: -s[0]):
-            for other in windows:
-                o = other[1]
+        windows: list[list[float]] = []
+        for _, win in sorted(spots, key=lambda s: -s[0]):
+            for o in windows:
                 if win[0] < o[2] and o[0] < win[2] and win[1] < o[3] and o[1] < win[3]:
                     o[:] = [min(o[0], win[0]), min(o[1], win[1]), max(o[2], win[2]), max(o[3], win[3])]
                     break
             else:
-                windows.append((strength, win))
+                windows.append(win)
         budget = _FINE_MAX_SHARE * mh * mw
         out: list[Box] = []
-        for _, (x0, y0, x1, y1) in windows:
+        for x0, y0, x1, y1 in windows:
             X0, Y0, X1, Y1 = int(x0 / sx), int(y0 / sy), int(np.ceil(x1 / sx)), int(np.ceil(y1 / sy))
             rh, rw = max(32, round((Y1 - Y0) / 32) * 32), max(32, round((X1 - X0) / 32) * 32)
             if rh * rw > budget:
