@@ -10,6 +10,7 @@
     python training/train_recognizer.py --smoke --out /tmp/x --export /tmp/x/rec.onnx
     python training/train_recognizer.py --out runs/r8 --init src/imtrans/recognize/models/korean_rec.onnx --warp 0.3 ...
                                                                                     # from the shipped file
+    python training/train_recognizer.py --out runs/korean_rec --workers 1          # render batches on another core
 
 Every field of `Config` is a command-line option (``--lr 3e-4``); a JSON or YAML file given with
 ``--config`` sets defaults first. The resolved config is written to ``OUT/config.json``;
@@ -36,10 +37,13 @@ import argparse
 import dataclasses
 import json
 import math
+import multiprocessing
 import platform
 import random
 import sys
 import time
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,6 +85,9 @@ class Config:
     # an exported korean_rec.onnx to start from instead of PP-OCRv6 (its run's checkpoints gone)
     init: str = ""
     warp: float = 0.0  # share of training lines whose glyphs are bent (recdata._bend; round 8)
+    # processes that render training batches ahead of the step (0: the training process does);
+    # the batches are the same either way. Rendering is a fifth of a step on one thread here.
+    workers: int = 0
 
 
 SMOKE = {
@@ -158,6 +165,45 @@ def batch_at(maker: LineMaker, step: int, cfg: Config) -> tuple[list[np.ndarray]
     rng = np.random.default_rng([cfg.seed, step])
     pairs = [maker.sample(rng) for _ in range(cfg.batch)]
     return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+#: The training line maker of a batch-rendering worker (set before the workers are forked).
+_WORKER_MAKER: LineMaker | None = None
+
+
+def _worker_batch(step: int, cfg: Config) -> tuple[list[np.ndarray], list[str], int, int]:
+    """`batch_at` in a worker, with the lines it skipped for missing glyphs and redrew as blank."""
+    assert _WORKER_MAKER is not None
+    skipped, blank = _WORKER_MAKER.skipped, _WORKER_MAKER.blank
+    crops, labels = batch_at(_WORKER_MAKER, step, cfg)
+    return crops, labels, _WORKER_MAKER.skipped - skipped, _WORKER_MAKER.blank - blank
+
+
+def batches(maker: LineMaker, start: int, cfg: Config) -> Iterator[tuple[list[np.ndarray], list[str]]]:
+    """The training batches from step ``start`` on, in step order.
+
+    With ``cfg.workers`` > 0 they are rendered ahead by that many forked processes (at most two
+    batches each waiting), so the training process only trains; each batch is a function of
+    (seed, step), so they are the batches the training process would render itself. ``maker``'s
+    counters (lines skipped, blank lines redrawn) are kept up to date either way.
+    """
+    if cfg.workers <= 0:
+        for step in range(start, cfg.steps):
+            yield batch_at(maker, step, cfg)
+        return
+    global _WORKER_MAKER
+    _WORKER_MAKER = maker
+    with multiprocessing.get_context("fork").Pool(cfg.workers) as pool:
+        waiting: deque[Any] = deque()
+        ahead = start
+        for _ in range(start, cfg.steps):
+            while ahead < cfg.steps and len(waiting) < 2 * cfg.workers:
+                waiting.append(pool.apply_async(_worker_batch, (ahead, cfg)))
+                ahead += 1
+            crops, labels, skipped, blank = waiting.popleft().get()
+            maker.skipped += skipped
+            maker.blank += blank
+            yield crops, labels
 
 
 def fixed_set(maker: LineMaker, n: int, seed: int) -> tuple[list[np.ndarray], list[str]]:
@@ -317,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
     t0, seen, loss_sum = time.time(), 0, 0.0
     step = start
+    training_batches = batches(train, start, cfg)
     for step in range(start, cfg.steps):
         # 5. validation (before the step, so step 0 shows the starting point)
         if step % cfg.val_every == 0 and not (args.resume and step == start and step > 0):
@@ -332,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         # 4. one step
         for g, base in zip(opt.param_groups, (cfg.lr, cfg.head_lr), strict=True):
             g["lr"] = base * lr_factor(step, cfg)
-        crops, labels = batch_at(train, step, cfg)
+        crops, labels = next(training_batches)
         x = torch.from_numpy(to_input(crops, max_width=cfg.max_width))
         targets, target_lens = encode(labels, index)
         logp = net.logits(x).log_softmax(2)  # (N, T, C)
@@ -355,6 +402,7 @@ def main(argv: list[str] | None = None) -> int:
         # 6. checkpoint
         if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
             save(last, net, opt, step + 1, cfg, {"best": best})
+    training_batches.close()  # the workers, if any, are stopped
     # final validation
     scores = validate(net, sets, charset)
     rec = {"event": "val", "step": cfg.steps, **scores}

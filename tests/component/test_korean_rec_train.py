@@ -407,3 +407,22 @@ def test_a_run_started_from_the_shipped_file_trains_exports_and_resumes(tmp_path
                           text=True, timeout=600, check=False)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "(step 2)" in proc.stdout and exported.is_file()
+
+
+def test_batches_rendered_by_workers_are_the_batches_the_training_process_renders() -> None:
+    sys.path.insert(0, str(ROOT / "training"))
+    from train_recognizer import Config, batches
+
+    from imtrans.nets.recdata import LineMaker, TextSource
+
+    texts = TextSource.load()
+    here = LineMaker("train", texts=texts)
+    forked = LineMaker("train", texts=texts)
+    mine = list(batches(here, 2, Config(batch=3, steps=6, workers=0)))
+    theirs = list(batches(forked, 2, Config(batch=3, steps=6, workers=2)))
+    assert len(mine) == len(theirs) == 4
+    for (crops_a, labels_a), (crops_b, labels_b) in zip(mine, theirs, strict=True):
+        assert labels_a == labels_b
+        assert all(np.array_equal(a, b) for a, b in zip(crops_a, crops_b, strict=True))
+    # What the workers counted reaches the training process's maker.
+    assert (forked.skipped, forked.blank) == (here.skipped, here.blank)
