@@ -188,7 +188,7 @@ class Pipeline:
         page = self._read(image, timings)
         erased, text, notes = self._erase(image, page.blocks, timings)
         page = page.with_(diagnostics=page.diagnostics + notes, timings=timings)
-        checked = self._check(image, erased, text.mask, None, page.blocks, [], [], "", timings)
+        checked = self._check(image, erased, text, None, page.blocks, [], [], "", timings)
         return _with_check(PageResult(page=page, image=erased, erased=erased, mask=text.mask), checked)
 
     def translate(self, image: np.ndarray) -> PageResult:
@@ -247,7 +247,7 @@ class Pipeline:
             target_lang=target,
         )
         # 7. check every block's output; repair what fails, within the time budget
-        checked = self._check(image, erased, text.mask, out, todo + unserved, renders, kept, target, timings)
+        checked = self._check(image, erased, text, out, todo + unserved, renders, kept, target, timings)
         result = PageResult(
             page=page, image=out, erased=erased, mask=text.mask, drawn=drawn_bounds(renders),
             ink=drawn_ink(renders),
@@ -260,7 +260,7 @@ class Pipeline:
         earlier = _making_time(page)
         erased, text, notes = self._erase(image, page.blocks, timings)
         page = page.with_(diagnostics=page.diagnostics + notes, timings=timings)
-        checked = self._check(image, erased, text.mask, None, page.blocks, [], [], "", timings, earlier)
+        checked = self._check(image, erased, text, None, page.blocks, [], [], "", timings, earlier)
         return _with_check(PageResult(page=page, image=erased, erased=erased, mask=text.mask), checked)
 
     def rerender(self, image: np.ndarray, page: Page) -> PageResult:
@@ -283,7 +283,7 @@ class Pipeline:
         earlier = _making_time(page)
         page = page.with_(styles=styles, diagnostics=erase_notes + tuple(notes), timings=timings)
         checked = self._check(
-            image, erased, text.mask, out, todo, renders, kept, page.target_lang, timings, earlier
+            image, erased, text, out, todo, renders, kept, page.target_lang, timings, earlier
         )
         result = PageResult(
             page=page, image=out, erased=erased, mask=text.mask, drawn=drawn_bounds(renders),
@@ -401,7 +401,7 @@ class Pipeline:
         self,
         image: np.ndarray,
         erased: np.ndarray,
-        mask: np.ndarray,
+        text: TextMask,
         out: np.ndarray | None,
         erased_blocks: Sequence[Block],
         renders: list[BlockRender],
@@ -428,8 +428,8 @@ class Pipeline:
             alternative=self._other_eraser,
         )
         page_seconds = earlier + sum(timings.values())
-        checked = check_page(image, erased, mask, out, erased_blocks, renders, kept, target, engines,
-                             self.settings, page_seconds)  # fmt: skip
+        checked = check_page(image, erased, text.mask, out, erased_blocks, renders, kept, target, engines,
+                             self.settings, page_seconds, whole_box=text.fallback_line_ids)  # fmt: skip
         for stage, seconds in checked.timings.items():
             timings[stage] = timings.get(stage, 0.0) + seconds
         return checked

@@ -345,6 +345,7 @@ class CheckCode(StrEnum):
     COLLISION = "collision"  # its ink lies on another block's text or on text left as is
     LOW_CONTRAST = "low_contrast"  # too little contrast with the new background
     DAMAGE = "damage"  # pixels changed outside the text mask and the drawn text
+    WHOLE_BOX = "whole_box"  # a line erased as its whole box: the fill may smear (reported, not repaired)
 
 
 #: Every diagnostic code by the stage that reports it (docs/diagnostics.md says what each means).

@@ -73,6 +73,23 @@ def test_repairs_stop_at_the_time_budget_and_what_is_left_is_reported(pipeline: 
     assert [d.block_id for d in result.diagnostics] == ["b0"] and np.array_equal(result.erased, erased)
 
 
+def test_a_line_erased_as_its_whole_box_is_reported_and_not_repaired(pipeline: Pipeline) -> None:
+    """The erase stage could not tell the line's lettering from its background and erased its
+    whole box: whatever else the box held is filled over, which no other check sees."""
+    image, block, letters = _exit_sign()
+    box = np.zeros_like(letters)
+    x0, y0, x1, y1 = (int(v) for v in block.quad.bbox)
+    box[y0:y1, x0:x1] = 255
+    erased = TeleaEraser().erase(image, box)
+    args = (image, erased, box, None, [block], [], [], "en", _engines(pipeline), _settings("repair"), 10.0)
+    flagged = check_page(*args, whole_box=["l0"])
+    q = flagged.quality["b0"]
+    assert q.failed == (CheckCode.WHOLE_BOX,) and q.values["whole_box_lines"] == 1
+    assert q.attempts == 0 and np.array_equal(flagged.erased, erased)
+    assert [d.code for d in flagged.diagnostics] == [CheckCode.WHOLE_BOX]
+    assert check_page(*args).quality["b0"].passed  # the same erasing, masked letter by letter
+
+
 def test_text_drawn_in_the_backgrounds_colour_is_redrawn_legible(pipeline: Pipeline) -> None:
     image, block, letters = _exit_sign()
     mask = cv2.dilate(letters, np.ones((5, 5), np.uint8))

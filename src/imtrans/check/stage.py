@@ -26,14 +26,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
 
 from imtrans.check.contrast import GOOD_CONTRAST, contrast_finding, lettering_contrast, text_contrast
-from imtrans.check.damage import damage_finding
+from imtrans.check.damage import damage_finding, whole_box_finding
 from imtrans.check.findings import Finding, quality_of, rank
 from imtrans.check.fit import INK_ALPHA, SHRUNK_SHARE, collision_finding, fit_finding, size_finding, spill
 from imtrans.check.legibility import legibility_finding, read_back, read_language
@@ -138,6 +138,8 @@ class _Canvas:
     out: np.ndarray | None
     renders: dict[str, BlockRender]
     kept: list[Quad]
+    #: Ids of the lines the erase stage masked as their whole boxes.
+    whole_box: frozenset[str] = frozenset()
     read_back: set[str] = field(default_factory=set)
     copied: bool = False
     #: Per pixel, how many drawings put ink there (alpha > `INK_ALPHA`), and touch it at all.
@@ -180,6 +182,7 @@ def check_page(
     engines: Engines,
     settings: Settings,
     page_seconds: float,
+    whole_box: Collection[str] = (),
 ) -> CheckResult:
     """Check every block's output and, with ``settings.check.mode == "repair"``, repair it.
 
@@ -195,6 +198,8 @@ def check_page(
         engines: The page's detector, recogniser and eraser.
         settings: The page's settings (check, render and erase sections).
         page_seconds: The page's time before the check; repairs may take ``check.budget`` of it.
+        whole_box: Ids of the lines erased as their whole boxes (`TextMask.fallback_line_ids`):
+            their blocks fail `CheckCode.WHOLE_BOX` (reported, not repaired).
 
     Returns:
         A `CheckResult`; its images are the inputs themselves when no repair was kept, else
@@ -209,6 +214,7 @@ def check_page(
         out=out,
         renders={r.block.id: r for r in renders},
         kept=[b.quad for b in kept],
+        whole_box=frozenset(whole_box),
     )
     for r in renders:
         canvas.count(r, 1)
@@ -275,6 +281,8 @@ def _check_block(
     if render is not None and render.drawing.patch is not None:
         findings += _drawn(canvas, block, render, target, engines, settings, findings[0], force_read)
     findings.append(_damage(canvas, block, render))
+    if canvas.whole_box:
+        findings.append(whole_box_finding(sum(ln.id in canvas.whole_box for ln in block.lines)))
     return findings
 
 
@@ -437,6 +445,7 @@ def _repair(
         CheckCode.RESIDUE,
         CheckCode.DAMAGE,
         CheckCode.SHRUNK,
+        CheckCode.WHOLE_BOX,
     }
     if render is None or not drawn_failed:
         return findings, repairs, attempts
@@ -696,5 +705,7 @@ def _message(code: CheckCode, q: BlockQuality) -> str:
         CheckCode.COLLISION: f"{100 * v.get('collision', 0):.0f}% of the drawn text lies on other text",
         CheckCode.LOW_CONTRAST: f"the drawn text's contrast with its background is {v.get('contrast', 0):.1f}:1",
         CheckCode.DAMAGE: f"{100 * v.get('damage', 0):.1f}% of the pixels around the block changed outside its mask",
+        CheckCode.WHOLE_BOX: f"{v.get('whole_box_lines', 0):.0f} line(s) erased as their whole box; the fill "
+        "may smear what else the box held",
     }[code]
     return text + tried
