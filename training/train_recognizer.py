@@ -86,7 +86,7 @@ class Config:
     init: str = ""
     warp: float = 0.0  # share of training lines whose glyphs are bent (recdata._bend; round 8)
     # processes that render training batches ahead of the step (0: the training process does);
-    # the batches are the same either way. Rendering is a fifth of a step on one thread here.
+    # the batches are the same either way. Rendering is about a quarter of a step on one thread here.
     workers: int = 0
 
 
