@@ -150,18 +150,22 @@ def overlap(a: Box, b: Box) -> tuple[float, float, float]:
     return inter / (aa + ab - inter), inter / aa, inter / ab
 
 
-def add_unseen(kept: list[Box], found: list[Box]) -> list[Box]:
-    """`kept` and each box of `found` that overlaps none of them: a line `kept` missed.
+def meets(overlaps: tuple[float, float, float]) -> bool:
+    """Whether two boxes, given their `overlap`, meet as passes count it: IoU over 0.05, or a
+    fifth of either box inside the other."""
+    iou, a_in, b_in = overlaps
+    return iou > 0.05 or a_in > 0.2 or b_in > 0.2
 
-    Overlap with `kept` as `merge_passes` counts it: IoU over 0.05, or a fifth of either box
-    inside the other. Among `found`, only the same line found twice (IoU over 0.5, where
-    windows searched again overlap) is dropped: neighbouring lines' boxes overlap a little.
+
+def add_unseen(kept: list[Box], found: list[Box]) -> list[Box]:
+    """`kept` and each box of `found` that `meets` none of them: a line `kept` missed.
+
+    Among `found`, only the same line found twice (IoU over 0.5, where windows searched again
+    overlap) is dropped: neighbouring lines' boxes overlap a little.
     """
     out = list(kept)
     for box in found:
-        near = any(
-            iou > 0.05 or a_in > 0.2 or k_in > 0.2 for iou, a_in, k_in in (overlap(box, k) for k in kept)
-        )
+        near = any(meets(overlap(box, k)) for k in kept)
         if not near and not any(overlap(box, f)[0] > 0.5 for f in out[len(kept) :]):
             out.append(box)
     return out
@@ -209,7 +213,7 @@ def merge_passes(
             hits = []
             for j, k in enumerate(kept):
                 iou, in_k, k_in = overlap(box, k)
-                if iou > 0.05 or in_k > 0.2 or k_in > 0.2:
+                if meets((iou, in_k, k_in)):
                     hits.append((j, in_k, k_in))
             if not hits:
                 kept.append(box)
