@@ -85,6 +85,8 @@ class Config:
     # an exported korean_rec.onnx to start from instead of PP-OCRv6 (its run's checkpoints gone)
     init: str = ""
     warp: float = 0.0  # share of training lines whose glyphs are bent (recdata._bend; round 8)
+    # share of planned training lines written by a made-up hand (recdata.MadeUpHand; round 9)
+    made_up: float = 0.0
     # processes that render training batches ahead of the step (0: the training process does);
     # the batches are the same either way. Rendering is about a quarter of a step on one thread here.
     workers: int = 0
@@ -345,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # 2. data
     texts = TextSource.load()
-    train = LineMaker("train", texts=texts, extra_fonts=cfg.extra_fonts, warp=cfg.warp)
+    train = LineMaker("train", texts=texts, extra_fonts=cfg.extra_fonts, warp=cfg.warp, made_up=cfg.made_up)
     sets = {
         "heldout": fixed_set(LineMaker("test", texts=texts, photos=train.photos), cfg.val_n, 10_000),
         "faces": fixed_set(LineMaker("faces", texts=texts, photos=train.photos), cfg.val_n, 20_000),

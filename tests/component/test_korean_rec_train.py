@@ -331,6 +331,53 @@ def test_bent_glyphs_are_training_only_and_leave_the_validation_lines_as_they_we
     assert tc == td and np.array_equal(c, d)  # the held-out split never bends
 
 
+def test_a_made_up_hand_writes_each_jamo_in_its_place_with_one_pen() -> None:
+    from imtrans.nets.recdata import MadeUpHand, korean_fonts
+
+    face = next(f for f in korean_fonts() if f.name == "NanumGothic.ttf")
+    hand = MadeUpHand(face, face, pen=0.08, wobble=0.0)
+    rng = np.random.default_rng(0)
+    em = 64
+    standing, lying, compound = (hand.write(c, em, rng) > 0.5 for c in ("가", "고", "과"))
+    for ink in (standing, lying, compound):
+        assert ink.shape == (em, em) and 0.05 < ink.mean() < 0.4
+    # 가: ㅏ's stem stands in the right half, nearly the square's height
+    assert max(standing[:, x].mean() for x in range(em // 2, em)) > 0.75
+    # 고: ㅗ's bar lies in the lower half, nearly the square's width; nothing of it in the upper rows
+    assert max(lying[y].mean() for y in range(em // 2, em)) > 0.75
+    # 과: ㅏ stands on the right and ㅗ lies under ㄱ on the left
+    assert max(compound[:, x].mean() for x in range(2 * em // 3, em)) > 0.75
+    assert max(compound[y, : 2 * em // 3].mean() for y in range(em // 2, em)) > 0.6
+    # 각, 곡, 괜: a final's bar across the lowest third, where 가 has only ㅏ's stem
+    assert max(standing[y].mean() for y in range(2 * em // 3, em)) < 0.2
+    for c in ("각", "곡", "괜"):
+        ink = hand.write(c, em, rng) > 0.5
+        assert max(ink[y].mean() for y in range(2 * em // 3, em)) > 0.5
+    # the pen keeps its width whatever each jamo was scaled by: a thinner pen, less ink
+    thin = MadeUpHand(face, face, pen=0.04, wobble=0.0).write("가", em, rng) > 0.5
+    assert thin.mean() < 0.75 * standing.mean()
+
+
+def test_made_up_hands_are_training_only_and_leave_the_validation_lines_as_they_were() -> None:
+    from imtrans.nets.recdata import LineMaker, TextSource
+
+    texts = TextSource.load()
+    plain = LineMaker("train", texts=texts, plan_share=1.0)
+    made = LineMaker("train", texts=texts, photos=plain.photos, plan_share=1.0, made_up=1.0)
+    differ = 0
+    for seed in range(6):
+        a, ta = plain.sample(np.random.default_rng(seed))
+        b, tb = made.sample(np.random.default_rng(seed))
+        assert ta == tb and b.shape[0] > 0
+        differ += a.shape != b.shape or np.abs(a.astype(int) - b.astype(int)).mean() > 1.0
+    assert differ >= 4
+    held = LineMaker("test", texts=texts, photos=plain.photos)
+    held_made = LineMaker("test", texts=texts, photos=plain.photos, made_up=1.0)
+    c, tc = held.sample(np.random.default_rng(9))
+    d, td = held_made.sample(np.random.default_rng(9))
+    assert tc == td and np.array_equal(c, d)  # the held-out split never writes by a made-up hand
+
+
 @pytest.mark.slow
 def test_a_net_from_the_shipped_file_exports_a_file_that_runs_at_any_width(
     net_from_shipped_file, tmp_path: Path

@@ -355,6 +355,8 @@ class LinePlan:
     #: glyph turned, sheared, scaled and shifted on its own as a hand draws it (`_jitter`), by this
     #: strength (0-1); digits and Latin stay straight.
     jitter: float = 0.0
+    #: Round 9: the line's Hangul syllables written by a made-up hand (`MadeUpHand`), not the font.
+    hand: MadeUpHand | None = None
 
     @property
     def text(self) -> str:
@@ -369,9 +371,11 @@ class LinePlan:
 
 
 def _runs_layer(runs: tuple[Run, ...], size: int, stroke: int, spacing: float, jitter: float = 0.0,
-                rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+                rng: np.random.Generator | None = None,
+                hand: MadeUpHand | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Like `_text_layer`, for runs of several faces and sizes sharing one baseline; with `jitter`
-    (round 5) each Hangul glyph is drawn on its own and moved by `_jitter`."""
+    (round 5) each Hangul glyph is drawn on its own and moved by `_jitter`; with a `hand` (round
+    9) each Hangul syllable is written by it (`MadeUpHand.write`) in its glyph's place."""
     glyphs = []
     for r in runs:
         px = max(8, round(size * r.scale))
@@ -392,7 +396,18 @@ def _runs_layer(runs: tuple[Run, ...], size: int, stroke: int, spacing: float, j
     d_fill, d_out = ImageDraw.Draw(fill), ImageDraw.Draw(outline)
     x, base = float(pad), pad + ascent
     moved = []  # round 5: (glyph, font, weight, x) drawn apart and jittered
+    written = []  # round 9: (syllable, x, advance) written by the made-up hand
     for (c, font, b), wch in zip(glyphs, widths, strict=True):
+        if (
+            hand is not None
+            and rng is not None
+            and not isinstance(font, int)
+            and is_syllable(c)
+            and font.size >= 16
+        ):
+            written.append((c, x, wch))
+            x += wch + spacing * size
+            continue
         if jitter and rng is not None and not isinstance(font, int) and c >= "\u3131":
             moved.append((c, font, b, x))
             x += wch + spacing * size
@@ -416,7 +431,27 @@ def _runs_layer(runs: tuple[Run, ...], size: int, stroke: int, spacing: float, j
         fill_a, out_a = fill_a.copy(), out_a.copy()
         for c, font, b, gx in moved:
             _jitter(fill_a, out_a, c, font, b, stroke, gx, base, size, jitter, rng)
+    if written:
+        assert rng is not None and hand is not None
+        fill_a, out_a = fill_a.copy(), out_a.copy()
+        for c, gx, advance in written:
+            em = max(8, round(min(advance, 1.15 * size)))
+            glyph = hand.write(c, em, rng)
+            top, left = round(base - 0.86 * em), round(gx + (advance - em) / 2)
+            _lay(fill_a, glyph, top, left)
+            if stroke:
+                ker = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * stroke + 1, 2 * stroke + 1))
+                _lay(out_a, cv2.dilate(glyph, ker), top, left)
     return fill_a, out_a
+
+
+def _lay(dst: np.ndarray, src: np.ndarray, top: int, left: int) -> None:
+    """`src` laid on `dst` (the brighter wins) with its corner at (top, left), clipped to `dst`."""
+    h, w = src.shape
+    y0, x0, y1, x1 = max(0, top), max(0, left), min(dst.shape[0], top + h), min(dst.shape[1], left + w)
+    if y1 > y0 and x1 > x0:
+        part = src[y0 - top : y1 - top, x0 - left : x1 - left]
+        np.maximum(dst[y0:y1, x0:x1], part, out=dst[y0:y1, x0:x1])
 
 
 def _jitter(fill: np.ndarray, outline: np.ndarray, c: str, font: ImageFont.FreeTypeFont, b: int, stroke: int,
@@ -452,6 +487,108 @@ def _jitter(fill: np.ndarray, outline: np.ndarray, c: str, font: ImageFont.FreeT
     for src, dst in ((g_fill, fill), (g_out, outline)):
         moved = cv2.warpAffine(np.asarray(src, np.float32) / 255, mat, src.size, flags=cv2.INTER_LINEAR)
         np.maximum(dst[:, x0:x1], moved, out=dst[:, x0:x1])
+
+
+# --- round 9: made-up hands --------------------------------------------------------------------
+
+#: Compatibility jamo in Unicode's syllable order (initials, vowels, finals; a final's 0 is none).
+_INITIALS = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
+_VOWELS = "ㅏㅐㅑㅒㅓㅔㅕㅖㅗㅘㅙㅚㅛㅜㅝㅞㅟㅠㅡㅢㅣ"
+_FINALS = " ㄱㄲㄳㄴㄵㄶㄷㄹㄺㄻㄼㄽㄾㄿㅀㅁㅂㅄㅅㅆㅇㅈㅊㅋㅌㅍㅎ"
+#: A compound vowel written as its lying part under the initial and its standing part beside it.
+_COMPOUND = {"ㅘ": "ㅗㅏ", "ㅙ": "ㅗㅐ", "ㅚ": "ㅗㅣ", "ㅝ": "ㅜㅓ", "ㅞ": "ㅜㅔ", "ㅟ": "ㅜㅣ", "ㅢ": "ㅡㅣ"}
+_LYING = frozenset("ㅗㅛㅜㅠㅡ")
+#: Where each jamo sits in the syllable's square (x0, y0, x1, y1 in ems), by the vowel's kind
+#: (standing, lying, compound) and whether a final follows: L initial, S standing vowel (or
+#: part), Y lying vowel (or part), F final.
+_SLOTS: dict[tuple[str, bool], dict[str, tuple[float, float, float, float]]] = {
+    ("s", False): {"L": (0.04, 0.14, 0.54, 0.86), "S": (0.5, 0.0, 0.96, 1.0)},
+    ("s", True): {"L": (0.04, 0.04, 0.54, 0.5), "S": (0.5, 0.0, 0.96, 0.6), "F": (0.14, 0.62, 0.86, 0.98)},
+    ("y", False): {"L": (0.2, 0.02, 0.8, 0.5), "Y": (0.02, 0.52, 0.98, 0.88)},
+    ("y", True): {"L": (0.22, 0.0, 0.78, 0.34), "Y": (0.04, 0.34, 0.96, 0.58), "F": (0.16, 0.62, 0.84, 0.98)},
+    ("c", False): {"L": (0.06, 0.02, 0.58, 0.44), "Y": (0.0, 0.46, 0.7, 0.84), "S": (0.64, 0.0, 0.98, 1.0)},
+    ("c", True): {"L": (0.06, 0.0, 0.58, 0.3), "Y": (0.0, 0.32, 0.7, 0.56), "S": (0.64, 0.0, 0.98, 0.6),
+                  "F": (0.14, 0.62, 0.86, 0.98)},
+}  # fmt: skip
+COMPAT_JAMO = _INITIALS + _VOWELS + _FINALS.strip()
+
+
+def is_syllable(c: str) -> bool:
+    return "\uac00" <= c <= "\ud7a3"
+
+
+@lru_cache(maxsize=4096)
+def _jamo_skeleton(ch: str, face: FontFace) -> np.ndarray:
+    """The centre line of one compatibility jamo of `face` (drawn at 64 px), 3 px wide, cut to
+    its bounds: the path a pen follows, whatever the face's weight."""
+    from skimage.morphology import skeletonize
+
+    im = Image.new("L", (128, 128), 0)
+    ImageDraw.Draw(im).text((32, 32), ch, font=_font(face, 64), fill=255)
+    ink = np.asarray(im) > 127
+    ys, xs = np.nonzero(ink)
+    if not len(ys):
+        return np.zeros((1, 1), np.float32)
+    line = skeletonize(ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]).astype(np.uint8)
+    return cv2.dilate(line, np.ones((3, 3), np.uint8)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class MadeUpHand:
+    """Round 9: a hand no font has. Each syllable is put together from its jamo: the centre line
+    of each jamo taken from `consonants` or `vowels` (two faces, often pens), fitted to the jamo's
+    place in the square, turned, scaled and shifted a little on its own (x `wobble`), and the
+    whole syllable drawn over again with one round pen `pen` ems wide. Rounds 5-8 drew the
+    training faces' glyphs, jittered or bent; the held-out pens were still misread by their
+    glyphs' shapes (`MODEL_CARD.md`, sixth session): a made-up hand makes new shapes from the
+    jamo, as people write."""
+
+    consonants: FontFace
+    vowels: FontFace
+    pen: float = 0.08
+    wobble: float = 1.0
+
+    def write(self, c: str, em: int, rng: np.random.Generator) -> np.ndarray:
+        """Coverage (float 0-1, `em` x `em`) of syllable `c` written by this hand."""
+        from skimage.morphology import skeletonize
+
+        n = ord(c) - 0xAC00
+        vowel, final = _VOWELS[(n % 588) // 28], n % 28
+        kind = "c" if vowel in _COMPOUND else "y" if vowel in _LYING else "s"
+        slots = _SLOTS[(kind, final > 0)]
+        parts = [("L", _INITIALS[n // 588], self.consonants)]
+        if kind == "c":
+            parts += [("Y", _COMPOUND[vowel][0], self.vowels), ("S", _COMPOUND[vowel][1], self.vowels)]
+        else:
+            parts.append(("Y" if kind == "y" else "S", vowel, self.vowels))
+        if final:
+            parts.append(("F", _FINALS[final], self.consonants))
+        paths = np.zeros((em, em), np.float32)
+        for slot, jamo, face in parts:
+            self._place(paths, _jamo_skeleton(jamo, face), slots[slot], em, rng)
+        line = skeletonize(paths > 0.3).astype(np.uint8)
+        width = max(2, round(self.pen * em))
+        ink = cv2.dilate(line, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (width, width)))
+        return cv2.GaussianBlur(ink.astype(np.float32), (3, 3), 0.7)
+
+    def _place(self, canvas: np.ndarray, path: np.ndarray, slot: tuple[float, float, float, float], em: int,
+               rng: np.random.Generator) -> None:  # fmt: skip
+        """`path` fitted into `slot` (stretched at most 1.5 times more one way than the other),
+        turned by ~N(0, 4 degrees), scaled by 0.9-1.1 each way and shifted by ~N(0, 0.03) ems,
+        all x `wobble`, laid on `canvas`."""
+        x0, y0, x1, y1 = (v * em for v in slot)
+        gh, gw = path.shape
+        k = min((x1 - x0) / gw, (y1 - y0) / gh)
+        kx = min((x1 - x0) / gw, 1.5 * k) * (1 + rng.uniform(-0.1, 0.1) * self.wobble)
+        ky = min((y1 - y0) / gh, 1.5 * k) * (1 + rng.uniform(-0.1, 0.1) * self.wobble)
+        ang = np.deg2rad(rng.normal(0, 4 * self.wobble))
+        cx = (x0 + x1) / 2 + rng.normal(0, 0.03 * self.wobble) * em
+        cy = (y0 + y1) / 2 + rng.normal(0, 0.03 * self.wobble) * em
+        a = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]]) @ np.diag([kx, ky])
+        t = np.array([cx, cy]) - a @ np.array([gw / 2, gh / 2])
+        moved = cv2.warpAffine(path, np.hstack([a, t[:, None]]).astype(np.float32), canvas.shape[::-1],
+                               flags=cv2.INTER_LINEAR)  # fmt: skip
+        np.maximum(canvas, moved, out=canvas)
 
 
 #: The face path of a pictogram drawn as shapes (`_draw_shape`): a warning triangle with its
@@ -506,7 +643,7 @@ def _ink_rows(mask: np.ndarray) -> tuple[int, int]:
 def _plan_layer(plan: LinePlan, size: int, stroke: int, spacing: float,
                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """Coverage of the whole drawing (line and neighbours), of its outline, and of the line alone."""
-    fill, outline = _runs_layer(plan.runs, size, stroke, spacing, plan.jitter, rng)
+    fill, outline = _runs_layer(plan.runs, size, stroke, spacing, plan.jitter, rng, plan.hand)
     parts = [(fill, outline, 0, 0)]  # (fill, outline, top, left) on the canvas, line first
     top, bottom = _ink_rows(fill)
     for text, sign in ((plan.above, -1), (plan.below, 1)):
@@ -778,6 +915,9 @@ class LineMaker:
     #: Share of training lines whose glyphs are bent (`_bend`, 0.02-0.06 of their size); the
     #: other splits never bend (their lines stay the ones earlier rounds were measured on).
     warp: float = 0.0
+    #: Round 9: share of planned training lines (`plan`) whose Hangul a `MadeUpHand` writes; the
+    #: other splits never do.
+    made_up: float = 0.0
 
     def __post_init__(self) -> None:
         if self.plan_share is None:
@@ -842,6 +982,19 @@ class LineMaker:
         if self.split != "train" or not self.warp or rng.random() >= self.warp:
             return 0.0
         return float(rng.uniform(0.02, 0.06))
+
+    def _hand(self, rng: np.random.Generator) -> MadeUpHand | None:
+        """A made-up hand for `made_up` of the planned lines (None for the others): its jamo from
+        a pen, brush or handwriting face 60% of the time (else any), its vowels from a second face
+        30% of the time, a pen 0.04-0.10 ems wide. Draws from ``rng`` only when `made_up` is set,
+        so lines without it are drawn as before."""
+        if self.split != "train" or not self.made_up or rng.random() >= self.made_up:
+            return None
+        faces = [self._face(rng, COMPAT_JAMO, hand=rng.random() < 0.6) for _ in range(2)]
+        if faces[0] is None:
+            return None
+        vowels = faces[1] if faces[1] is not None and rng.random() < 0.3 else faces[0]
+        return MadeUpHand(faces[0], vowels, float(rng.uniform(0.04, 0.10)), float(rng.uniform(0.5, 1.2)))
 
     def _face(self, rng: np.random.Generator, text: str, display: bool = False,
               thin: bool = False, hand: bool = False) -> FontFace | None:  # fmt: skip
@@ -951,7 +1104,8 @@ class LineMaker:
                 # recogniser learnt to read `₩` after prices. Drawn again.
                 self.skipped += 1
                 continue
-            plan = LinePlan(runs, tiny=tiny, jitter=jitter)
+            hand = self._hand(rng) if not tiny else None
+            plan = LinePlan(runs, tiny=tiny, jitter=jitter, hand=hand)
             if not plan.text:
                 continue
             if rng.random() < 0.4:
@@ -960,7 +1114,7 @@ class LineMaker:
                 above = src.sample(rng) if which & 1 else ""
                 below = src.sample(rng) if which & 2 else ""
                 if covers(nface, above + below):
-                    plan = LinePlan(runs, above, below, nface, tiny=tiny, jitter=jitter)
+                    plan = LinePlan(runs, above, below, nface, tiny=tiny, jitter=jitter, hand=hand)
             return plan
         fallback = self._face(rng, "가") or self.fonts[0]
         return LinePlan((Run("가", fallback),))
