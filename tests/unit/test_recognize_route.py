@@ -177,3 +177,15 @@ def test_a_page_whose_korean_readings_are_weak_is_not_read_again_in_korean():
     read = {ln.id: ln.text for ln in router.recognize(None, _lines("zh", "art"), "auto")}
     assert read == {"zh": "分三~四小包裝100元", "art": ""}
     assert router.korean.asked == ["art"]
+
+
+def test_a_lone_hangul_or_han_glyph_counts_only_when_read_clearly():
+    # openmantra: a flower read "부" (0.59) and art read "又" (0.63) beside the bubbles; a giggle
+    # "ふふ" (0.63) and a flower read "*米" (0.34) are longer than one glyph and keep the lower bar
+    # (0.3); a lone kana or Latin letter keeps 0.5.
+    answers = {"petal": ("부", 0.59), "art": ("又", 0.63), "taste": ("味", 0.9), "giggle": ("ふふ", 0.63),
+               "flower": ("*米", 0.34), "kana": ("め", 0.55), "logo": ("Q", 0.53), "tail": ("a", 0.45)}  # fmt: skip
+    router = _router(ppocr=answers, tesseract={k: ("", 0.0) for k in answers})
+    read = {ln.id: ln.text for ln in router.recognize(None, _lines(*answers), "auto")}
+    assert read == {"petal": "", "art": "", "taste": "味", "giggle": "ふふ", "flower": "*米", "kana": "め",
+                    "logo": "Q", "tail": ""}  # fmt: skip
