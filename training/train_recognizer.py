@@ -10,6 +10,8 @@
     python training/train_recognizer.py --smoke --out /tmp/x --export /tmp/x/rec.onnx
     python training/train_recognizer.py --out runs/r8 --init src/imtrans/recognize/models/korean_rec.onnx --warp 0.3 ...
                                                                                     # from the shipped file
+    python training/train_recognizer.py --out runs/r9 --init src/imtrans/recognize/models/korean_rec.onnx --made-up 0.3 ...
+                                                                                    # made-up hands (round 9)
     python training/train_recognizer.py --out runs/korean_rec --workers 1          # render batches on another core
 
 Every field of `Config` is a command-line option (``--lr 3e-4``); a JSON or YAML file given with
