@@ -67,6 +67,11 @@ def target_language(code: str) -> str:
     return normalize(code, allowed=TARGET_LANGUAGES)
 
 
+def is_hangul_syllable(ch: str) -> bool:
+    """Whether `ch` is a precomposed Hangul syllable (가-힣)."""
+    return "\uac00" <= ch <= "\ud7a3"
+
+
 def script_counts(text: str) -> dict[str, int]:
     """Characters per script: hangul, kana, han, latin (other characters are not counted)."""
     counts = {"hangul": 0, "kana": 0, "han": 0, "latin": 0}

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from imtrans.languages import is_hangul_syllable
 from imtrans.recognize.korean import korean_charset
 from imtrans.synth.backgrounds import PhotoLibrary
 
@@ -116,7 +117,7 @@ class TextSource:
         chars = set(korean_charset())
         src = cls()
         raw = wordfreq.top_n_list("ko", 30000)
-        src.ko_words = [w for w in raw if set(w) <= chars and any("\uac00" <= c <= "\ud7a3" for c in w)]
+        src.ko_words = [w for w in raw if set(w) <= chars and any(is_hangul_syllable(c) for c in w)]
         src.dropped["ko_words_outside_charset_or_no_hangul"] = len(raw) - len(src.ko_words)
         src.ko_confusable = [w for w in src.ko_words if any(is_confusable(c) for c in w)]
         corpus = load_corpus("ko")
@@ -196,13 +197,13 @@ class TextSource:
 @lru_cache(maxsize=1)
 def ks_syllables() -> list[str]:
     """The 2,350 Hangul syllables of KS X 1001 (those of `korean_charset`)."""
-    return [c for c in korean_charset() if "\uac00" <= c <= "\ud7a3"]
+    return [c for c in korean_charset() if is_hangul_syllable(c)]
 
 
 def is_confusable(c: str) -> bool:
     """Whether `c` is a syllable that bold display faces and pens make look like another: initial
     ㅈ, ㅉ, ㅊ or ㅍ (찌/피/치), or ㄷ/ㄸ with ㅐ, ㅙ, ㅚ, ㅔ or ㅞ (돼/대/되/데)."""
-    if not "\uac00" <= c <= "\ud7a3":
+    if not is_hangul_syllable(c):
         return False
     i = ord(c) - 0xAC00
     lead, vowel = i // 588, (i % 588) // 28
@@ -402,7 +403,7 @@ def _runs_layer(runs: tuple[Run, ...], size: int, stroke: int, spacing: float, j
             hand is not None
             and rng is not None
             and not isinstance(font, int)
-            and is_syllable(c)
+            and is_hangul_syllable(c)
             and font.size >= 16
         ):
             written.append((c, x, wch))
@@ -511,10 +512,6 @@ _SLOTS: dict[tuple[str, bool], dict[str, tuple[float, float, float, float]]] = {
                   "F": (0.14, 0.62, 0.86, 0.98)},
 }  # fmt: skip
 COMPAT_JAMO = _INITIALS + _VOWELS + _FINALS.strip()
-
-
-def is_syllable(c: str) -> bool:
-    return "\uac00" <= c <= "\ud7a3"
 
 
 @lru_cache(maxsize=4096)

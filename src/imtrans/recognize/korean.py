@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from imtrans.errors import ModelMissingError
+from imtrans.languages import is_hangul_syllable
 from imtrans.recognize.crop import crop_line
 from imtrans.recognize.tesseract import restack_column as glyphs_in_a_row
 from imtrans.settings import RecognizeSettings
@@ -45,7 +46,7 @@ def korean_charset() -> list[str]:
     for lead in range(0xB0, 0xC9):
         for trail in range(0xA1, 0xFF):
             ch = bytes([lead, trail]).decode("euc-kr", errors="ignore")
-            if len(ch) == 1 and "\uac00" <= ch <= "\ud7a3":
+            if len(ch) == 1 and is_hangul_syllable(ch):
                 syllables.append(ch)
     jamo = [chr(c) for c in range(0x3131, 0x3164)]  # compatibility jamo ㄱ..ㅣ
     ascii_chars = [chr(c) for c in range(0x21, 0x7F)]

@@ -25,7 +25,7 @@ import numpy as np
 from pydantic import Field
 
 from imtrans.group import thickness
-from imtrans.languages import TARGET_LANGUAGES, has_letters, script_counts
+from imtrans.languages import TARGET_LANGUAGES, has_letters, is_hangul_syllable, script_counts
 from imtrans.recognize.base import LineReader
 from imtrans.recognize.ppocr import PPOCRRecognizer
 from imtrans.registry import RECOGNIZERS
@@ -113,11 +113,7 @@ def _worth_keeping(line: Line) -> bool:
 
 def hangul_syllables(text: str) -> int:
     """How many precomposed Hangul syllables `text` holds."""
-    return sum(1 for ch in text if _is_syllable(ch))
-
-
-def _is_syllable(ch: str) -> bool:
-    return "\uac00" <= ch <= "\ud7a3"
+    return sum(1 for ch in text if is_hangul_syllable(ch))
 
 
 def may_hide_korean(text: str) -> bool:
@@ -156,7 +152,7 @@ def _adds_hangul(pp_text: str, ko_text: str, syllables: int) -> bool:
     character more per Hangul syllable (`먹태 15,000` read `15,000`, `서R 1R2` read `MR1R2`).
     PP-OCR reads such digits and codes surely and the Hangul beside them not at all, so a
     Korean reading that agrees with it there wins though less sure of itself."""
-    rest = "".join(ch for ch in ko_text if not ch.isspace() and not _is_syllable(ch))
+    rest = "".join(ch for ch in ko_text if not ch.isspace() and not is_hangul_syllable(ch))
     pp = "".join(ch for ch in pp_text if not ch.isspace())
     return bool(rest) and rest in pp and len(pp) - len(rest) <= syllables
 
