@@ -39,7 +39,7 @@ _LATIN_WIDTH = 0.55  # a Latin letter's width over the line's thickness, roughly
 _LANGDETECT_MIN_WORDS = 4
 _LANGDETECT_MIN_SCORE = 0.9
 #: A line read as a single character must be read at least this confidently to count;
-#: a lone Hangul syllable or Han glyph, `_MIN_SINGLE_CJK`.
+#: a lone Hangul letter (syllable or jamo) or Han glyph, `_MIN_SINGLE_CJK`.
 _MIN_SINGLE_GLYPH = 0.5
 _MIN_SINGLE_CJK = 0.65
 #: A reading with at most this many Han glyphs, on a page with Korean, may be a Korean word.
@@ -316,7 +316,7 @@ class RoutingRecognizer:
             return replace(line, text="")
         # A lone glyph read with middling confidence is most often a bit of art or a
         # speech-bubble tail read as a character; real one-glyph lines read clearly. Art read as
-        # a Hangul syllable or a Han glyph reaches higher: on both development sets every such
+        # Hangul (a syllable or a jamo) or a Han glyph reaches higher: on both development sets every such
         # lone reading under 0.65 was art or a scrap of a line (on OpenMantra a flower read `부`
         # 0.59 and a drawing of a woman `소` 0.62, both erased and drawn over before; a bubble's
         # small `ハハ` read `끗` 0.58; a scrap `一` 0.64 over zh01's title); the real ones read at
