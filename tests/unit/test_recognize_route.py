@@ -179,13 +179,78 @@ def test_a_page_whose_korean_readings_are_weak_is_not_read_again_in_korean():
     assert router.korean.asked == ["art"]
 
 
-def test_a_lone_hangul_or_han_glyph_counts_only_when_read_clearly():
-    # openmantra: a flower read "부" (0.59) and art read "又" (0.63) beside the bubbles; a giggle
-    # "ふふ" (0.63) and a flower read "*米" (0.34) are longer than one glyph and keep the lower bar
-    # (0.3); a lone kana or Latin letter keeps 0.5.
+def test_a_lone_glyph_counts_only_when_read_clearly():
+    # openmantra: a flower read "부" (0.59), art read "又" (0.63), sound effects read "0" (0.68)
+    # and "H" (0.62); realphotos ko16: a round logo's big R read "Q" (0.53). A giggle "ふふ" (0.63)
+    # and a flower read "*米" (0.34) are longer than one glyph and keep the lower bar (0.3).
     answers = {"petal": ("부", 0.59), "art": ("又", 0.63), "taste": ("味", 0.9), "giggle": ("ふふ", 0.63),
-               "flower": ("*米", 0.34), "kana": ("め", 0.55), "logo": ("Q", 0.53), "tail": ("a", 0.45)}  # fmt: skip
+               "flower": ("*米", 0.34), "kana": ("め", 0.85), "sfx": ("0", 0.68), "logo": ("Q", 0.53),
+               "floor": ("B", 0.92), "tail": ("a", 0.45)}  # fmt: skip
     router = _router(ppocr=answers, tesseract={k: ("", 0.0) for k in answers})
     read = {ln.id: ln.text for ln in router.recognize(None, _lines(*answers), "auto")}
     assert read == {"petal": "", "art": "", "taste": "味", "giggle": "ふふ", "flower": "*米", "kana": "め",
-                    "logo": "Q", "tail": ""}  # fmt: skip
+                    "sfx": "", "logo": "", "floor": "B", "tail": ""}  # fmt: skip
+
+
+class _ColumnEngine(_Engine):
+    """A table recogniser that answers a line read down (a column) from `columns`."""
+
+    def __init__(self, answers, columns, name):
+        super().__init__(answers, name)
+        self.columns = columns
+
+    def read(self, image, lines):
+        self.asked += [ln.id for ln in lines]
+        return [
+            self.columns[ln.id] if ln.direction is Direction.VERTICAL else self.answers[ln.id] for ln in lines
+        ]
+
+
+def _japanese_page(korean_answers):
+    from imtrans.recognize.route import RoutingRecognizer
+
+    # openmantra boureisougi-009: a bubble's two-kana column `って` (23 x 33 px) read across by
+    # the Korean reader as `근` (0.73), an anger mark beside a head read `누` (0.70).
+    ppocr = _ColumnEngine(
+        {"speech": ("後悔だらけのお別れは", 0.95), "tte": ("", 0.2), "mark": ("", 0.1), "sign": ("", 0.1),
+         "word": ("", 0.1)},
+        {"tte": ("って", 0.99), "mark": ("", 0.0)},
+        "ppocr",
+    )  # fmt: skip
+    lines = [
+        Line("speech", Quad.from_rect(0, 0, 400, 36)),
+        Line("tte", Quad.from_rect(300, 100, 323, 133)),
+        Line("mark", Quad.from_rect(400, 700, 484, 800)),
+        Line("sign", Quad.from_rect(0, 300, 60, 340)),
+        Line("word", Quad.from_rect(0, 400, 200, 440)),
+    ]
+    router = RoutingRecognizer(ppocr=ppocr, korean=_Engine(korean_answers, "korean-ctc"))
+    return {ln.id: ln.text for ln in router.recognize(None, lines, "auto")}
+
+
+def test_on_a_japanese_page_a_lone_hangul_reading_is_read_as_a_column_or_dropped():
+    read = _japanese_page(
+        {
+            "speech": ("", 0.0),
+            "tte": ("근", 0.73),
+            "mark": ("누", 0.70),
+            "sign": ("문", 0.9),
+            "word": ("", 0.0),
+        }
+    )
+    assert read == {"speech": "後悔だらけのお別れは", "tte": "って", "mark": "", "sign": "", "word": ""}
+
+
+def test_a_lone_hangul_reading_stays_where_the_page_has_korean_besides_kana():
+    # A Korean sign with a Japanese line: the page has a confident Korean line of two syllables.
+    read = _japanese_page(
+        {"speech": ("", 0.0), "tte": ("근", 0.73), "mark": ("누", 0.70), "sign": ("문", 0.9),
+         "word": ("화장실", 0.95)}
+    )  # fmt: skip
+    assert read == {
+        "speech": "後悔だらけのお別れは",
+        "tte": "근",
+        "mark": "누",
+        "sign": "문",
+        "word": "화장실",
+    }

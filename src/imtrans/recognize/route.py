@@ -38,10 +38,8 @@ _MIN_FILL = 0.45  # characters read / characters the line's length suggests
 _LATIN_WIDTH = 0.55  # a Latin letter's width over the line's thickness, roughly
 _LANGDETECT_MIN_WORDS = 4
 _LANGDETECT_MIN_SCORE = 0.9
-#: A line read as a single character must be read at least this confidently to count;
-#: a lone Hangul letter (syllable or jamo) or Han glyph, `_MIN_SINGLE_CJK`.
-_MIN_SINGLE_GLYPH = 0.5
-_MIN_SINGLE_CJK = 0.65
+#: A line read as a single character must be read at least this confidently to count.
+_MIN_SINGLE_GLYPH = 0.7
 #: A reading with at most this many Han glyphs, on a page with Korean, may be a Korean word.
 _FEW_HAN = 2
 #: A page is Korean when the Korean reader read one of its lines at least this confidently as
@@ -157,6 +155,18 @@ def _adds_hangul(pp_text: str, ko_text: str, syllables: int) -> bool:
     return bool(rest) and rest in pp and len(pp) - len(rest) <= syllables
 
 
+def _lone_hangul(text: str) -> bool:
+    """A reading that is one Hangul syllable or jamo and nothing else."""
+    text = text.strip()
+    return len(text) == 1 and bool(script_counts(text)["hangul"])
+
+
+def _confident_korean(line: Line) -> bool:
+    """A line read as Korean of two syllables or more, confidently: the page has Korean."""
+    syllables = sum(is_hangul_syllable(ch) for ch in line.text)
+    return syllables >= 2 and line.confidence >= _KOREAN_PAGE_CONF and mostly_hangul_syllables(line.text)
+
+
 def mostly_hangul_syllables(text: str) -> bool:
     """A Korean reader reads non-Korean lettering as loose jamo and symbols; real Korean is syllables."""
     chars = [ch for ch in text if not ch.isspace()]
@@ -217,19 +227,28 @@ class RoutingRecognizer:
         return [self._keep_confident(ln) for ln in read]
 
     def _short_columns(self, image: np.ndarray, lines: list[Line], language: str) -> list[Line]:
-        """Boxes taller than wide that read as nothing across, read again down as columns."""
+        """Boxes taller than wide that read as nothing across, read again down as columns.
+
+        On a Japanese page (kana read, no Korean line of two syllables or more read confidently)
+        a lone Hangul syllable is a misreading: a two-kana column read across as one syllable
+        (`って` as `근`) or a bit of art (an anger mark as `누`). It is read down as a column
+        too, and dropped when that fails.
+        """
+        page_has_kana = any(script_counts(ln.text)["kana"] for ln in lines)
+        stray = set()
+        if page_has_kana and not any(_confident_korean(ln) for ln in lines):
+            stray = {i for i, ln in enumerate(lines) if _lone_hangul(ln.text)}
         which = [
             i
             for i, ln in enumerate(lines)
             if ln.direction is Direction.HORIZONTAL
             and ln.quad.height > ln.quad.width
-            and not self._keep_confident(ln).text
+            and (i in stray or not self._keep_confident(ln).text)
         ]
+        out = [replace(ln, text="") if i in stray else ln for i, ln in enumerate(lines)]
         if not which:
-            return lines
+            return out
         columns = [replace(lines[i], direction=Direction.VERTICAL) for i in which]
-        out = list(lines)
-        page_has_kana = any(script_counts(ln.text)["kana"] for ln in lines)
         for i, col, (text, conf) in zip(
             which, columns, self.ppocr.read_lines(image, columns, language), strict=True
         ):
@@ -315,16 +334,11 @@ class RoutingRecognizer:
         if line.confidence < self.settings.min_confidence or not _worth_keeping(line):
             return replace(line, text="")
         # A lone glyph read with middling confidence is most often a bit of art or a
-        # speech-bubble tail read as a character; real one-glyph lines read clearly. Art read as
-        # Hangul (a syllable or a jamo) or a Han glyph reaches higher: on both development sets every such
-        # lone reading under 0.65 was art or a scrap of a line (on OpenMantra a flower read `부`
-        # 0.59 and a drawing of a woman `소` 0.62, both erased and drawn over before; a bubble's
-        # small `ハハ` read `끗` 0.58; a scrap `一` 0.64 over zh01's title); the real ones read at
-        # 0.85 and more (`味`, `餅`, `め`).
-        text = line.text.strip()
-        if len(text) == 1:
-            counts = script_counts(text)
-            bar = _MIN_SINGLE_CJK if counts["hangul"] + counts["han"] else _MIN_SINGLE_GLYPH
-            if line.confidence < bar:
-                return replace(line, text="")
+        # speech-bubble tail read as a character; real one-glyph lines read clearly. On both
+        # development sets every lone reading under 0.7 was art or a scrap of a line (on
+        # OpenMantra a flower read `부` 0.59, a drawing of a woman `소` 0.62, sound effects read
+        # `0` 0.68 and `H` 0.62; a scrap `一` 0.64 over zh01's title; ko16's round logo's big `R`
+        # read `Q` 0.53); the real ones read at 0.85 and more (`味`, `餅`, `め`).
+        if len(line.text.strip()) == 1 and line.confidence < _MIN_SINGLE_GLYPH:
+            return replace(line, text="")
         return line
