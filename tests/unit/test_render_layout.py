@@ -101,6 +101,15 @@ def test_text_that_cannot_fit_at_min_size_overflows_at_min_size() -> None:
     assert not _inside(layout, 60, 20)
 
 
+def test_text_that_cannot_fit_at_min_size_keeps_its_words_whole() -> None:
+    # realphotos ko16: a logo's word given to a 5 x 6 px fragment was drawn `R-`, `E-`, `D-`...
+    layout = _fit("REDROCK", 5, 6)
+    assert layout.overflow and layout.lines == ("REDROCK",)
+    sentence = _fit("This sentence is far too long to fit into such a tiny box", 30, 20)
+    assert sentence.overflow and not any(line.endswith("-") for line in sentence.lines)
+    assert " ".join(sentence.lines) == "This sentence is far too long to fit into such a tiny box"
+
+
 def test_centre_alignment_centres_lines_and_left_starts_at_the_edge() -> None:
     centre = _fit("one two three four", 200, 100, alignment=Alignment.CENTRE)
     assert centre.anchor == "ms"

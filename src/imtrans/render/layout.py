@@ -161,8 +161,8 @@ def fit_block(
     A size fits when the broken lines (or columns), including the outline, lie inside
     region_w x region_h. Words are kept whole if any size allows it; only when none does
     are they hyphenated or split (a second search). If nothing fits at `min_px`, `min_px`
-    is used anyway and the layout is flagged `overflow` (the text is centred on the region
-    and spills out).
+    is used anyway with whole words and the layout is flagged `overflow` (the text is centred
+    on the region and spills out).
 
     Args:
         text: The translation.
@@ -204,7 +204,10 @@ def fit_block(
                 else:
                     top = mid - 1
             return _place(best, region_w, region_h, direction, alignment)
-    return _place(best, region_w, region_h, direction, alignment)
+    # Nothing fits at min_px: the text overflows either way, so its words stay whole. Split to
+    # a region narrower than a letter or two, a word is broken letter by letter (`R-E-D-R-O-C-K`
+    # down a 5 x 6 px logo fragment), which no one can read.
+    return _place(attempt(min_px, False), region_w, region_h, direction, alignment)
 
 
 def fits_whole_words(
