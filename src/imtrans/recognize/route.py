@@ -235,7 +235,7 @@ class RoutingRecognizer:
         too, and dropped when that fails.
         """
         page_has_kana = any(script_counts(ln.text)["kana"] for ln in lines)
-        stray = set()
+        stray: set[int] = set()
         if page_has_kana and not any(_confident_korean(ln) for ln in lines):
             stray = {i for i, ln in enumerate(lines) if _lone_hangul(ln.text)}
         which = [

@@ -193,6 +193,8 @@ def fit_block(
     # Shrinking the font is better than splitting words: split only if no size fits whole words.
     for split in (False, True):
         best = attempt(min_px, split)
+        if not split:
+            whole_at_min = best
         if best.fits:
             # Whole words were already tried at the cap: search below it.
             lo, top = min_px, hi if split else hi - 1
@@ -207,7 +209,7 @@ def fit_block(
     # Nothing fits at min_px: the text overflows either way, so its words stay whole. Split to
     # a region narrower than a letter or two, a word is broken letter by letter (`R-E-D-R-O-C-K`
     # down a 5 x 6 px logo fragment), which no one can read.
-    return _place(attempt(min_px, False), region_w, region_h, direction, alignment)
+    return _place(whole_at_min, region_w, region_h, direction, alignment)
 
 
 def fits_whole_words(
