@@ -163,8 +163,11 @@ def _lone_hangul(text: str) -> bool:
 
 def _confident_korean(line: Line) -> bool:
     """A line read as Korean of two syllables or more, confidently: the page has Korean."""
-    syllables = sum(is_hangul_syllable(ch) for ch in line.text)
-    return syllables >= 2 and line.confidence >= _KOREAN_PAGE_CONF and mostly_hangul_syllables(line.text)
+    return (
+        hangul_syllables(line.text) >= 2
+        and line.confidence >= _KOREAN_PAGE_CONF
+        and mostly_hangul_syllables(line.text)
+    )
 
 
 def mostly_hangul_syllables(text: str) -> bool:
