@@ -8,6 +8,7 @@ the block's window must come back as it was. `damage_finding` counts those that 
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from imtrans.check.findings import Finding
@@ -30,7 +31,7 @@ def damage_finding(original: np.ndarray, final: np.ndarray, allowed: np.ndarray)
     """
     kept = ~allowed
     n = int(kept.sum())
-    changed = np.abs(original.astype(np.int16) - final.astype(np.int16)).max(axis=2) > CHANGED
+    changed = cv2.absdiff(original, final).max(axis=2) > CHANGED
     share = float((changed & kept).sum()) / n if n else 0.0
     return Finding(CheckCode.DAMAGE, share <= DAMAGE_SHARE, 1.0 - min(1.0, 10 * share), {"damage": share})
 

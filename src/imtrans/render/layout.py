@@ -431,8 +431,8 @@ def line_ink(font: ImageFont.FreeTypeFont, language: str, lines: tuple[str, ...]
     bottom = 0.0
     if lines:
         # Measuring text is most of the fitting search's time: one call when first is last.
-        first = font.getbbox(lines[0], anchor="ls")
-        last = first if len(lines) == 1 else font.getbbox(lines[-1], anchor="ls")
+        first = _ink_box(font, lines[0])
+        last = first if len(lines) == 1 else _ink_box(font, lines[-1])
         top = min(top, float(first[1]))
         bottom = max(bottom, float(last[3]))
     return top, bottom
@@ -443,6 +443,12 @@ def _length(font: ImageFont.FreeTypeFont, s: str) -> float:
     # The fit search measures the same words and lines at the same size again and again (each
     # rectangle of a bubble is tried); fonts come from fonts.py's cache, one object per size.
     return float(font.getlength(s))
+
+
+@lru_cache(maxsize=16384)
+def _ink_box(font: ImageFont.FreeTypeFont, s: str) -> tuple[float, float, float, float]:
+    # As `_length`: each rectangle of a bubble measures the same lines at the same size again.
+    return font.getbbox(s, anchor="ls")
 
 
 @lru_cache(maxsize=1024)
