@@ -147,3 +147,41 @@ def shared_dataset(name: str) -> Path:
             pytest.fail(f"{folder} is missing: CI keeps ../shared/data beside the checkout")
         pytest.skip(f"{folder} not found (the real development sets live in ../shared/data)")
     return folder
+
+
+def badge(
+    text: str,
+    size: int,
+    radius: float,
+    *,
+    width: int = 640,
+    height: int = 480,
+    ink: tuple[int, int, int] = (240, 230, 210),
+    plate: tuple[int, int, int] = (190, 90, 40),
+    lang: str = "en",
+) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """A round badge: `text` set along the top of a circle of `radius` (glyph by glyph, each turned
+    to the arc, as logos set it) above a ring of the same colour.
+
+    Returns:
+        The image (RGB uint8) and the ring's bounding box (x0, y0, x1, y1).
+    """
+    img = Image.new("RGB", (width, height), plate)
+    cx, cy = width / 2, height / 2 + radius / 2
+    font = font_for(lang, bold=True).load(size)
+    draw = ImageDraw.Draw(img)
+    widths = [draw.textlength(c, font=font) for c in text]
+    track = size * 0.08
+    angle = -math.pi / 2 - (sum(widths) + track * (len(text) - 1)) / radius / 2
+    for c, w in zip(text, widths, strict=True):
+        at = angle + w / 2 / radius
+        glyph = Image.new("RGBA", (size * 2, size * 2), (0, 0, 0, 0))
+        ImageDraw.Draw(glyph).text((size, size), c, font=font, fill=(*ink, 255), anchor="ms")
+        glyph = glyph.rotate(-math.degrees(at + math.pi / 2), resample=Image.BICUBIC, center=(size, size))
+        x, y = cx + radius * math.cos(at), cy + radius * math.sin(at)
+        img.paste(glyph, (int(x - size), int(y - size)), glyph)
+        angle += (w + track) / radius
+    r = radius * 0.8
+    ring = (round(cx - r), round(cy - r), round(cx + r), round(cy + r))
+    draw.ellipse(ring, outline=ink, width=max(1, size // 8))
+    return np.asarray(img), ring

@@ -111,9 +111,12 @@ class Line:
     language: str = ""
     confidence: float = 0.0
     recognizer: str = ""
+    #: A line set along an arc (`detect.curves`): quads along it, in reading order, each from
+    #: the glyphs' top-left; read straightened. Empty for a straight line, whose `quad` is all.
+    curve: tuple[Quad, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "id": self.id,
             "quad": self.quad.to_list(),
             "direction": self.direction.value,
@@ -123,6 +126,9 @@ class Line:
             "confidence": round(self.confidence, 4),
             "recognizer": self.recognizer,
         }
+        if self.curve:
+            out["curve"] = [q.to_list() for q in self.curve]
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Line:
@@ -135,6 +141,7 @@ class Line:
             language=d.get("language", ""),
             confidence=float(d.get("confidence", 0.0)),
             recognizer=d.get("recognizer", ""),
+            curve=tuple(Quad.from_list(q) for q in d.get("curve", ())),
         )
 
 

@@ -200,3 +200,16 @@ def test_never_reads_worse_than_the_engine_it_wraps_on_manga_pages(pipeline):
         for name, lines in found.items():
             edits[name] += sum(r.edits for r in score_reading(lines, regions, line_truth).regions)
     assert edits["imtrans"] <= edits["rapidocr"], edits
+
+
+def test_an_arched_line_is_read_straightened(pipeline):
+    # zh01's subtitle "外酥內柔 層次感豐富" sags over the stall's banner. As rectangles its glyphs
+    # were cut across the arc and read "外酥內美唇次感體售"; found as one curved line along the
+    # arc (its two words' arcs joined, detect/curves.py) and read straightened, it reads right
+    # but for PP-OCR's simplified 内.
+    image, _ = _realphoto("zh01_menu_scallion_pancake_stall")
+    page = pipeline.ocr(image).page
+    curved = [ln for ln in page.lines if ln.curve]
+    # Nothing else on the page is taken for an arc.
+    assert len(curved) == 1
+    assert cer(curved[0].text, "外酥內柔層次感豐富") <= 0.12, curved[0].text

@@ -31,6 +31,8 @@ class Box:
         direction: Horizontal line or vertical column.
         scale: Scale of the detection pass that found it (1.0 = main pass).
         parts: How many detector boxes were merged into this one.
+        curve: A line set along an arc: (K, 4, 2) quads along it (`curves.curve_from_component`);
+            `points` is then its bounding rectangle. None for a straight line.
     """
 
     points: np.ndarray
@@ -38,6 +40,7 @@ class Box:
     direction: Direction = Direction.HORIZONTAL
     scale: float = 1.0
     parts: int = 1
+    curve: np.ndarray | None = None
 
     @property
     def width(self) -> float:
@@ -322,7 +325,7 @@ def merge_glyphs(
     ids = [
         i
         for i, b in enumerate(boxes)
-        if _upright(b, max_angle if _kind(b.bbox) in ("word", "line") else 3 * max_angle)
+        if b.curve is None and _upright(b, max_angle if _kind(b.bbox) in ("word", "line") else 3 * max_angle)
     ]
     parent = {i: i for i in ids}
 

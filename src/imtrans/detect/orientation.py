@@ -104,7 +104,11 @@ def quad_to_stored(quad: Quad, angle: int, width: int, height: int) -> Quad:
 
 def line_to_stored(line: Line, angle: int, width: int, height: int) -> Line:
     """A line read on the turned image, placed in the stored frame (direction stays the text's own)."""
-    return replace(line, quad=quad_to_stored(line.quad, angle, width, height))
+    return replace(
+        line,
+        quad=quad_to_stored(line.quad, angle, width, height),
+        curve=tuple(quad_to_stored(q, angle, width, height) for q in line.curve),
+    )
 
 
 def block_to_stored(block: Block, angle: int, width: int, height: int) -> Block:
@@ -137,6 +141,7 @@ def turn_quad_reading(line: Line, angle: int) -> Line:
         language="",
         confidence=0.0,
         recognizer="",
+        curve=(),  # a curved line read turned is read as its bounding box
     )
 
 

@@ -11,10 +11,11 @@ import cv2
 import numpy as np
 from pydantic import Field
 
+from imtrans.detect.curves import curved_boxes, with_curves
 from imtrans.detect.geometry import Box, add_unseen, merge_glyphs, merge_passes, order_quad, reading_order
 from imtrans.errors import InputError, ModelMissingError
 from imtrans.settings import DetectSettings
-from imtrans.types import Line
+from imtrans.types import Line, Quad
 
 #: The detector weights rapidocr 3.10 bundles (no download is ever attempted for them).
 DET_MODEL_FILE = "PP-OCRv6_det_small.onnx"
@@ -64,6 +65,11 @@ class PPOCRDetectSettings(DetectSettings):
         description="Where the image was scaled down for the main pass, places its map scores at least "
         "this high but holds no box are detected again at full resolution (small text on large "
         "photos); 0 turns that off.",
+    )
+    curved: bool = Field(
+        True,
+        description="Lettering set along an arc (badges, logos, stamps) found as curved lines and "
+        "read straightened (`detect/curves.py`).",
     )
     merge_glyphs: bool = Field(
         True,
@@ -141,6 +147,7 @@ class PPOCRDetector:
         self._post: Any = None  # the main pass's post-processing
         self._coarse_post: Any = None  # the coarser passes'
         self._lut = _normalise_table([0.5] * 3, [0.5] * 3)
+        self._unclip_ratio = 1.6
         self._lock = threading.Lock()
 
     @classmethod
@@ -169,6 +176,7 @@ class PPOCRDetector:
                     min(self.settings.pixel_threshold, COARSE_PIXEL_THRESHOLD),
                 )
                 self._lut = _normalise_table(self._model.mean, self._model.std)
+                self._unclip_ratio = float(cfg.unclip_ratio)
         return self._model
 
     def _default_model(self) -> Path:
@@ -194,7 +202,13 @@ class PPOCRDetector:
             raise InputError(f"expected an RGB uint8 image (H, W, 3), got {image.dtype} {image.shape}")
         boxes = self.detect_boxes(image)
         return [
-            Line(id=f"l{i}", quad=b.to_quad(), direction=b.direction, det_score=round(b.score, 4))
+            Line(
+                id=f"l{i}",
+                quad=b.to_quad(),
+                direction=b.direction,
+                det_score=round(b.score, 4),
+                curve=() if b.curve is None else tuple(Quad.from_list(q) for q in b.curve),
+            )
             for i, b in enumerate(boxes)
         ]
 
@@ -205,6 +219,10 @@ class PPOCRDetector:
         h, w = bgr.shape[:2]
         main_scale = min(1.0, self.settings.max_side / max(h, w))
         main, pred = self._run_pass(model, bgr, main_scale, self._post)
+        if self.settings.curved:
+            rh, rw = pred.shape
+            main = with_curves(main, curved_boxes(pred, self.settings.pixel_threshold, self.settings.box_threshold,
+                                                  self._unclip_ratio, w / rw, h / rh))  # fmt: skip
         if main_scale < 1 and self.settings.fine_threshold > 0:
             main = add_unseen(main, self._fine_boxes(model, bgr, pred, main, main_scale))
         factors = [

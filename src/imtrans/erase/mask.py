@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from imtrans.detect.curves import straighten, unstraighten
 from imtrans.erase.background import dominant_colour, fit_plane, vector_norm
 from imtrans.erase.lettering import MIN_CONTRAST as _MIN_CONTRAST
 from imtrans.erase.lettering import refine_by_lettering_colour
@@ -188,7 +189,11 @@ def build_text_mask(image: np.ndarray, lines: list[Line], dilate: int, kept: Seq
     with ThreadPoolExecutor(max_workers=workers(len(lines))) as pool:
         results = list(
             pool.map(
-                lambda ln: line_mask(image, ln.quad, dilate, _neighbours(ln, kept), _neighbours(ln, every)),
+                lambda ln: (
+                    curved_line_mask(image, ln, dilate)
+                    if ln.curve
+                    else line_mask(image, ln.quad, dilate, _neighbours(ln, kept), _neighbours(ln, every))
+                ),
                 lines,
             )
         )
@@ -311,6 +316,62 @@ def line_mask(
         text_u8 = cv2.dilate(text_u8, kernel)
     text_u8[~keep_inside] = 0
     return (y0, x0), text_u8, fell_back
+
+
+def curved_line_mask(
+    image: np.ndarray, line: Line, dilate: int
+) -> tuple[tuple[int, int], np.ndarray, bool] | None:
+    """`line_mask` of a curved line (`Line.curve`), worked out on the line straightened.
+
+    Laid out straight, a badge's ring or a logo's arc under the lettering becomes a rule along
+    the line and the band around the lettering its ring, as for a straight line; the mask goes
+    back to the page quad by quad. Returns as `line_mask` does.
+    """
+    segments = np.array([q.points for q in line.curve], np.float64)
+    thick = float(np.mean(np.linalg.norm(segments[:, 3] - segments[:, 0], axis=1)))
+    if thick < 1.0:
+        return None
+    # Room around the line in the strip for `line_mask`'s ring (it grows the quad by as much).
+    margin = max(3, dilate + 2, round(_PAD * thick)) + 1
+    share = margin / thick
+    strip = straighten(image, segments, share)
+    sh, sw = strip.shape[:2]
+    m = (sh - thick) / 2
+    found = line_mask(strip, Quad.from_rect(m, m, sw - m, sh - m), dilate)
+    if found is None:
+        return None
+    (sy, sx), crop, fell_back = found
+    on_strip = np.zeros((sh, sw), np.uint8)
+    on_strip[sy : sy + crop.shape[0], sx : sx + crop.shape[1]] = crop
+    if not fell_back:
+        on_strip = _drop_bent_rules(on_strip, thick, dilate)
+    page = unstraighten(on_strip, segments, share, image.shape[:2])
+    ys, xs = np.nonzero(page)
+    if len(xs) == 0:
+        return None
+    y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+    return (y0, x0), page[y0:y1, x0:x1], fell_back
+
+
+def _drop_bent_rules(strip_mask: np.ndarray, thick: float, dilate: int) -> np.ndarray:
+    """A curved line's strip mask without the thin strokes that run along it: a badge's ring
+    or a logo's arc under the lettering, which the line's band takes in and which bends
+    otherwise than the lettering (so `_drop_rules`, for straight rules, does not see it).
+    A part at least `_RULE_LENGTH` thicknesses long, on average at most `_RULE_WIDTH` of a
+    thickness thick and nowhere more than twice that (besides the mask's dilation, ``dilate``
+    px each side) is one."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        (strip_mask > 0).astype(np.uint8), connectivity=8
+    )
+    out = strip_mask.copy()
+    for i in range(1, count):
+        length = int(stats[i, cv2.CC_STAT_WIDTH])
+        thin = _RULE_WIDTH * thick + 2 * dilate
+        # Thin on average and nowhere much thicker (a word of thin strokes is as tall as its letters).
+        flat = stats[i, cv2.CC_STAT_HEIGHT] <= 2 * _RULE_WIDTH * thick + 2 * dilate
+        if length >= _RULE_LENGTH * thick and stats[i, cv2.CC_STAT_AREA] / length <= thin and flat:
+            out[labels == i] = 0
+    return out
 
 
 def _quads_mask(quads: Sequence[Quad], offset: np.ndarray, h: int, w: int) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from imtrans.detect.curves import straighten
 from imtrans.types import Direction, Line
 
 
@@ -14,7 +15,11 @@ def crop_line(image: np.ndarray, line: Line, pad: float = 0.15, horizontal: bool
     Recognisers read padded crops much better than tight ones. Vertical columns come back
     rotated 90 degrees counter-clockwise (reading left to right, as PP-OCR expects) when
     `horizontal` is true, or upright when false (for Tesseract's vertical Japanese model).
+    A curved line (`Line.curve`) comes back straightened along its arc.
     """
+    if line.curve:
+        segments = np.array([q.points for q in line.curve], dtype=np.float64)
+        return straighten(image, segments, pad)
     p = np.asarray(line.quad.points, dtype=np.float32)
     e1 = p[1] - p[0]
     e2 = p[3] - p[0]
