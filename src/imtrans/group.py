@@ -87,6 +87,10 @@ def lines_belong_together(a: Line, b: Line, settings: GroupSettings) -> bool:
     """Whether two lines are part of one block (symmetric up to the frame of `a`)."""
     if a.direction is not b.direction:
         return False
+    if a.curve or b.curve:
+        # Lettering set along an arc is a piece of its own (a badge's name, a banner's
+        # subtitle), and its bounding box, as tall as the arc's sag, says nothing of its size.
+        return False
     if a.language and b.language and a.language != b.language:
         return False  # bilingual signs and captions: each language is its own block
     if _angle_diff(a.quad.angle, b.quad.angle) > _MAX_ANGLE_DIFF:

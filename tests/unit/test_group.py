@@ -224,3 +224,16 @@ def test_single_line_blocks_that_start_together_are_left_aligned_labels(lines, a
     blocks = group_lines(lines, S)
     assert [len(b.lines) for b in blocks] == [1] * len(lines)
     assert [b.alignment for b in blocks] == alignments
+
+
+def test_a_curved_line_is_a_block_of_its_own():
+    # A banner's arched subtitle over a price line: its bounding box (as tall as the arc sags)
+    # overlaps the line under it, which would join them as two lines of a paragraph.
+    arc = (Quad(((0, 0), (100, 10), (100, 35), (0, 25))), Quad(((100, 10), (200, 0), (200, 25), (100, 35))))
+    subtitle = Line("a", Quad.from_rect(0, 0, 200, 35), text="外酥內柔", language="zh", curve=arc)
+    prices = line("b", 0, 42, 200, 72, text="一份25", lang="zh")
+    assert not lines_belong_together(subtitle, prices, S) and not lines_belong_together(prices, subtitle, S)
+    assert ids(group_lines([subtitle, prices])) == [["a"], ["b"]]
+    # As straight lines of those boxes they would be one paragraph.
+    straight = Line("a", subtitle.quad, text="外酥內柔", language="zh")
+    assert lines_belong_together(straight, prices, S)
