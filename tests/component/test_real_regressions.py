@@ -213,3 +213,17 @@ def test_an_arched_line_is_read_straightened(pipeline):
     # Nothing else on the page is taken for an arc.
     assert len(curved) == 1
     assert cer(curved[0].text, "外酥內柔層次感豐富") <= 0.12, curved[0].text
+
+
+def test_a_logos_small_arched_name_is_found_whole(pipeline):
+    # ko16's cafe logo sets REDROCK along an arc in 8 px letters on a 1920 px photo. The main
+    # pass's map lights only the arc's flat middle (boxes "D" and "DRO"), so the name was
+    # erased in part and its translation overflowed a 9 x 8 px box. Looked at again 4x enlarged
+    # around those small boxes (detect/ppocr.py `_small_arcs`), it is one curved line.
+    image, truth = _realphoto("ko16_notice_toilet_key")
+    page = pipeline.ocr(image).page
+    curved = [ln for ln in page.lines if ln.curve]
+    assert [ln.text for ln in curved] == ["REDROCK"]
+    x0, y0, x1, y1 = curved[0].quad.bbox
+    tx0, ty0, tx1, ty1 = truth["lines"][0]["box"]
+    assert x0 <= tx0 + 8 and x1 >= tx1 - 8 and y0 <= ty0 and y1 >= ty1 - 4

@@ -22,6 +22,14 @@ DET_MODEL_FILE = "PP-OCRv6_det_small.onnx"
 #: The same detector quantized to int8 by scripts/quantize_detector.py, shipped with imtrans.
 DET_INT8_MODEL = Path(__file__).resolve().parent / "models" / "PP-OCRv6_det_small_int8.onnx"
 
+#: Small lettering on an arc (`_small_arcs`): boxes at most this thick (pixels) are looked
+#: around again, in windows of at most `_ARC_WINDOW_PX` pixels, this many times enlarged, the
+#: map binarised there at `_ARC_PIXEL_THRESHOLD`.
+_ARC_SEED_PX = 16
+_ARC_WINDOW_PX = 200 * 200
+_ARC_ZOOM = 4
+_ARC_PIXEL_THRESHOLD = 0.3
+
 #: The coarser passes binarise at most here: they are there for very large glyphs, which break
 #: into strokes at the main pass's threshold (see `_post_process`).
 COARSE_PIXEL_THRESHOLD = 0.45
@@ -221,8 +229,11 @@ class PPOCRDetector:
         main, pred = self._run_pass(model, bgr, main_scale, self._post)
         if self.settings.curved:
             rh, rw = pred.shape
-            main = with_curves(main, curved_boxes(pred, self.settings.pixel_threshold, self.settings.box_threshold,
-                                                  self._unclip_ratio, w / rw, h / rh))  # fmt: skip
+            curved = curved_boxes(pred, self.settings.pixel_threshold, self.settings.box_threshold,
+                                  self._unclip_ratio, w / rw, h / rh)  # fmt: skip
+            if main_scale == 1:
+                curved += self._small_arcs(model, bgr, pred, main)
+            main = with_curves(main, curved)
         if main_scale < 1 and self.settings.fine_threshold > 0:
             main = add_unseen(main, self._fine_boxes(model, bgr, pred, main, main_scale))
         factors = [
@@ -301,6 +312,58 @@ class PPOCRDetector:
             boxes = self._boxes(model.session(_blob(crop, self._lut)), (rh, rw), self._post, 1.0,
                                 (X1 - X0) / rw, (Y1 - Y0) / rh)  # fmt: skip
             out += [Box(b.points + [X0, Y0], b.score, b.direction, scale) for b in boxes]
+        return out
+
+    def _small_arcs(self, model: Any, bgr: np.ndarray, pred: np.ndarray, found: list[Box]) -> list[Box]:
+        """Curved lines of small lettering, looked for again around the main pass's small boxes.
+
+        An 8 px name along a logo's arc (ko16's `REDROCK` on a 1920 px photo) lights the map
+        only along its flat middle, which the main pass cuts into glyph-sized boxes. Around
+        each box at most `_ARC_SEED_PX` thick (windows that meet are merged), the image is
+        detected again `_ARC_ZOOM` times enlarged; enlarged, the arc's steep ends light up but
+        its middle may fade, so the window's map is the greater of the enlarged pass's and the
+        main pass's there. Its curved components (`curves.curved_boxes`, binarised at
+        `_ARC_PIXEL_THRESHOLD`) are kept; straight ones are left to the main pass.
+        """
+        h, w = bgr.shape[:2]
+        rh, rw = pred.shape
+        windows: list[list[int]] = []
+        for b in found:
+            if b.short_side > _ARC_SEED_PX:
+                continue
+            x0, y0, x1, y1 = b.bbox
+            reach = max(3 * b.short_side, 24.0)
+            win = [
+                max(0, int(x0 - reach)),
+                max(0, int(y0 - reach)),
+                min(w, int(x1 + reach) + 1),
+                min(h, int(y1 + reach) + 1),
+            ]
+            for o in windows:
+                if win[0] < o[2] and o[0] < win[2] and win[1] < o[3] and o[1] < win[3]:
+                    o[:] = [min(o[0], win[0]), min(o[1], win[1]), max(o[2], win[2]), max(o[3], win[3])]
+                    break
+            else:
+                windows.append(win)
+        out: list[Box] = []
+        for x0, y0, x1, y1 in windows:
+            if x1 - x0 < 8 or y1 - y0 < 8 or (x1 - x0) * (y1 - y0) > _ARC_WINDOW_PX:
+                continue
+            crop = cv2.resize(
+                bgr[y0:y1, x0:x1], None, fx=_ARC_ZOOM, fy=_ARC_ZOOM, interpolation=cv2.INTER_CUBIC
+            )
+            zh, zw = crop.shape[:2]
+            ph, pw = -(-zh // 32) * 32, -(-zw // 32) * 32
+            padded = cv2.copyMakeBorder(crop, 0, ph - zh, 0, pw - zw, cv2.BORDER_REPLICATE)
+            zoomed = model.session(_blob(padded, self._lut))[0, 0][:zh, :zw]
+            main_part = pred[round(y0 * rh / h) : max(round(y1 * rh / h), round(y0 * rh / h) + 1),
+                             round(x0 * rw / w) : max(round(x1 * rw / w), round(x0 * rw / w) + 1)]  # fmt: skip
+            prob = np.maximum(zoomed, cv2.resize(main_part, (zw, zh), interpolation=cv2.INTER_LINEAR))
+            for b in curved_boxes(prob, _ARC_PIXEL_THRESHOLD, self.settings.box_threshold, self._unclip_ratio,
+                                  1 / _ARC_ZOOM, 1 / _ARC_ZOOM):  # fmt: skip
+                shift = np.array([x0, y0], np.float64)
+                curve = None if b.curve is None else b.curve + shift
+                out.append(Box(b.points + shift, b.score, b.direction, curve=curve))
         return out
 
     @staticmethod
