@@ -294,12 +294,7 @@ class PPOCRDetector:
             spots.append((float(pred[y : y + hh, x : x + ww][inside].max()), window))
         windows: list[list[float]] = []
         for _, win in sorted(spots, key=lambda s: -s[0]):
-            for o in windows:
-                if win[0] < o[2] and o[0] < win[2] and win[1] < o[3] and o[1] < win[3]:
-                    o[:] = [min(o[0], win[0]), min(o[1], win[1]), max(o[2], win[2]), max(o[3], win[3])]
-                    break
-            else:
-                windows.append(win)
+            _add_window(windows, win)
         budget = _FINE_MAX_SHARE * mh * mw
         out: list[Box] = []
         for x0, y0, x1, y1 in windows:
@@ -327,7 +322,7 @@ class PPOCRDetector:
         """
         h, w = bgr.shape[:2]
         rh, rw = pred.shape
-        windows: list[list[int]] = []
+        windows: list[list[float]] = []
         for b in found:
             if b.short_side > _ARC_SEED_PX:
                 continue
@@ -339,14 +334,9 @@ class PPOCRDetector:
                 min(w, int(x1 + reach) + 1),
                 min(h, int(y1 + reach) + 1),
             ]
-            for o in windows:
-                if win[0] < o[2] and o[0] < win[2] and win[1] < o[3] and o[1] < win[3]:
-                    o[:] = [min(o[0], win[0]), min(o[1], win[1]), max(o[2], win[2]), max(o[3], win[3])]
-                    break
-            else:
-                windows.append(win)
+            _add_window(windows, win)
         out: list[Box] = []
-        for x0, y0, x1, y1 in windows:
+        for x0, y0, x1, y1 in (map(int, win) for win in windows):
             if x1 - x0 < 8 or y1 - y0 < 8 or (x1 - x0) * (y1 - y0) > _ARC_WINDOW_PX:
                 continue
             crop = cv2.resize(
@@ -377,6 +367,15 @@ class PPOCRDetector:
             ordered, direction = order_quad(p)
             out.append(Box(points=ordered, score=float(score), direction=direction, scale=scale))
         return out
+
+
+def _add_window(windows: list[list[float]], win: list[float]) -> None:
+    """Add window ``win`` (x0, y0, x1, y1) to ``windows``, merged into the first one it meets."""
+    for o in windows:
+        if win[0] < o[2] and o[0] < win[2] and win[1] < o[3] and o[1] < win[3]:
+            o[:] = [min(o[0], win[0]), min(o[1], win[1]), max(o[2], win[2]), max(o[3], win[3])]
+            return
+    windows.append(win)
 
 
 def _blob(bgr: np.ndarray, lut: np.ndarray) -> np.ndarray:
