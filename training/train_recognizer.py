@@ -13,6 +13,7 @@
     python training/train_recognizer.py --out runs/r9 --init src/imtrans/recognize/models/korean_rec.onnx --made-up 0.3 ...
                                                                                     # made-up hands (round 9)
     python training/train_recognizer.py --out runs/korean_rec --workers 1          # render batches on another core
+    python training/train_recognizer.py --out runs/r11 --device cuda --workers 12 --threads 2  # on a GPU
 
 Every field of `Config` is a command-line option (``--lr 3e-4``); a JSON or YAML file given with
 ``--config`` sets defaults first. The resolved config is written to ``OUT/config.json``;
@@ -92,6 +93,9 @@ class Config:
     # processes that render training batches ahead of the step (0: the training process does);
     # the batches are the same either way. Rendering is about a quarter of a step on one thread here.
     workers: int = 0
+    # where the network trains: cpu, or cuda / cuda:N on a machine with a GPU (the lines are
+    # rendered on the CPU either way: give --workers to keep a GPU fed); export runs on the CPU
+    device: str = "cpu"
 
 
 SMOKE = {
@@ -216,13 +220,33 @@ def fixed_set(maker: LineMaker, n: int, seed: int) -> tuple[list[np.ndarray], li
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
+def training_device(name: str) -> torch.device:
+    """The torch device ``--device`` names.
+
+    Raises:
+        SystemExit: it names no device torch knows, or a GPU this machine does not have.
+    """
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise SystemExit(f"--device {name!r} is not a torch device (cpu, cuda, cuda:1, ...)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit(
+            f"--device {name}: this machine has no CUDA GPU torch can use; train with --device cpu"
+        )
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise SystemExit(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA GPU(s)")
+    return device
+
+
 @torch.no_grad()
 def read(net: KoreanRecognizerNet, crops: list[np.ndarray], charset: list[str], batch: int = 16) -> list[str]:
+    device = next(net.parameters()).device
     order = sorted(range(len(crops)), key=lambda i: crops[i].shape[1] / max(1, crops[i].shape[0]))
     out = [""] * len(crops)
     for s in range(0, len(order), batch):
         idx = order[s : s + batch]
-        probs = net(torch.from_numpy(to_input([crops[i] for i in idx]))).numpy()
+        probs = net(torch.from_numpy(to_input([crops[i] for i in idx])).to(device)).cpu().numpy()
         for i, (text, _) in zip(idx, ctc_decode(probs, charset), strict=True):
             out[i] = text
     return out
@@ -277,6 +301,7 @@ def export(net: KoreanRecognizerNet, charset: list[str], path: Path) -> float:
     """
     import onnxruntime as ort
 
+    net = net.cpu()  # a run on a GPU is exported and checked on the CPU, where it will run
     path.parent.mkdir(parents=True, exist_ok=True)
     export_onnx(net, charset, path)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -310,10 +335,11 @@ def main(argv: list[str] | None = None) -> int:
         cfg = Config(**{k: v for k, v in merged.items() if k in Config.__dataclass_fields__})
     elif args.new_round:
         raise SystemExit("--new-round continues a saved run: give --resume and an OUT with last.pt")
+    device = training_device(cfg.device)
     torch.set_num_threads(cfg.threads)
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
+    torch.manual_seed(cfg.seed)  # seeds the GPUs' generators too
     charset = korean_charset()
     index = {c: i + 1 for i, c in enumerate(charset)}
 
@@ -334,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
             f"exported {args.export_from} (step {state['step']}) to {args.export}; max |ort - torch| = {diff:.2e}"
         )
         return 0
+    net.to(device)  # before the optimiser is built: its state lives where the parameters do
     head_params = list(net.head.parameters())
     body_params = [p for n, p in net.named_parameters() if not n.startswith("head.")]
     opt = torch.optim.AdamW(
@@ -360,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     log = (out / "log.jsonl").open("a", encoding="utf-8")
     head = {"event": "start", "step": start, "params": count_parameters(net), "classes": len(charset) + 1,
             "texts": texts.stats(), "train_fonts": len(train.fonts), "machine": platform.machine(),
-            "threads": cfg.threads, "torch": torch.__version__}  # fmt: skip
+            "threads": cfg.threads, "device": str(device), "torch": torch.__version__}  # fmt: skip
     log.write(json.dumps(head) + "\n")
     print(json.dumps(head))
 
@@ -384,8 +411,9 @@ def main(argv: list[str] | None = None) -> int:
         for g, base in zip(opt.param_groups, (cfg.lr, cfg.head_lr), strict=True):
             g["lr"] = base * lr_factor(step, cfg)
         crops, labels = next(training_batches)
-        x = torch.from_numpy(to_input(crops, max_width=cfg.max_width))
+        x = torch.from_numpy(to_input(crops, max_width=cfg.max_width)).to(device)
         targets, target_lens = encode(labels, index)
+        targets = targets.to(device)
         logp = net.logits(x).log_softmax(2)  # (N, T, C)
         in_lens = torch.full((x.shape[0],), logp.shape[1], dtype=torch.long)
         loss = ctc(logp.transpose(0, 1), targets, in_lens, target_lens)

@@ -42,7 +42,7 @@ def test_training_script_runs_one_step_and_exports_a_model_onnxruntime_agrees_wi
     out = tmp_path / "run"
     onnx_path = tmp_path / "rec.onnx"
     cmd = [sys.executable, str(ROOT / "training" / "train_recognizer.py"), "--smoke", "--out", str(out),
-           "--export", str(onnx_path)]  # fmt: skip
+           "--export", str(onnx_path), "--device", "cpu"]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     events = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
@@ -83,6 +83,22 @@ def test_training_script_runs_one_step_and_exports_a_model_onnxruntime_agrees_wi
         [*cmd[:-2], "--new-round"], capture_output=True, text=True, timeout=600, check=False
     )
     assert proc.returncode != 0 and "--resume" in proc.stderr
+
+
+def test_device_names_a_torch_device_this_machine_has() -> None:
+    sys.path.insert(0, str(ROOT / "training"))
+    import torch
+    from train_recognizer import training_device
+
+    assert training_device("cpu") == torch.device("cpu")
+    with pytest.raises(SystemExit, match="not a torch device"):
+        training_device("gpu0")
+    if not torch.cuda.is_available():
+        with pytest.raises(SystemExit, match="no CUDA GPU"):
+            training_device("cuda")
+    else:
+        with pytest.raises(SystemExit, match="CUDA GPU"):
+            training_device(f"cuda:{torch.cuda.device_count()}")
 
 
 def test_a_new_round_warms_up_and_decays_again_from_its_start_step() -> None:
