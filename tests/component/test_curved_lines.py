@@ -52,3 +52,31 @@ def test_erasing_an_arched_name_leaves_the_ring_under_it(pipeline):
     name = letters.copy()
     name[y0 - 2 :] = False
     assert changed[name].mean() > 0.9
+
+
+def test_a_badges_name_is_redrawn_along_its_arc_and_reads_back(tmp_path):
+    image, _ = badge("REDROCK COFFEE", 20, 120)
+    glossary = tmp_path / "g.csv"
+    glossary.write_text("source,target\nREDROCK COFFEE,CAFE ROCHE ROUGE\n", encoding="utf-8")
+    p = Pipeline(
+        Settings().with_overrides(
+            {"translate.target": "fr", "translate.glossary": str(glossary), "translate.cache": False}
+        )
+    )
+    result = p.translate(image)
+    (block,) = result.page.blocks
+    assert result.page.translations[block.id].text == "CAFE ROCHE ROUGE"
+    quality = result.page.quality[block.id]
+    assert quality.passed, quality.failed  # read back along the arc
+    # The new lettering follows the arch: its ends sit lower than its middle.
+    drawn = np.abs(result.image.astype(int) - result.erased.astype(int)).max(axis=2) > 60
+    ys, xs = np.nonzero(drawn)
+    left, right = xs.min(), xs.max()
+    third = (right - left) / 3
+    middle_y = ys[(xs > left + third) & (xs < right - third)].mean()
+    ends_y = ys[(xs < left + third / 2) | (xs > right - third / 2)].mean()
+    assert ends_y > middle_y + 5
+    # Exported as layers, its text is placed straight over the arc's place (editable as text).
+    svg = tmp_path / "page.svg"
+    result.save_layers(svg, original=image)
+    assert "CAFE ROCHE ROUGE" in svg.read_text(encoding="utf-8")

@@ -18,6 +18,8 @@ import numpy as np
 from imtrans.check.contrast import MIN_CONTRAST, contrast_ratio
 from imtrans.check.findings import Finding
 from imtrans.detect.base import Detector
+from imtrans.detect.curves import bounding_quad
+from imtrans.detect.geometry import order_quad
 from imtrans.evaluate.metrics import cer
 from imtrans.languages import NO_SPACE_LANGUAGES
 from imtrans.recognize.base import Recognizer
@@ -111,6 +113,42 @@ def read_back(
         lines = recognizer.recognize(crop, ink_lines(np.rot90(own, -(turns % 4)), text_px * scale), language)
     joiner = "" if language in NO_SPACE_LANGUAGES else " "
     return joiner.join(ln.text for ln in lines if ln.text)
+
+
+def read_along(
+    recognizer: Recognizer,
+    image: np.ndarray,
+    curve: np.ndarray,
+    language: str,
+    alone: tuple[DrawnInk, np.ndarray] | None = None,
+) -> str:
+    """The text drawn along an arc (`BlockDrawing.curve`: its quads in ``image``'s pixels), read
+    on the arc straightened, as the detector's curved lines are read (no detection: where it was
+    drawn is known, and a small arc's map may not bend enough to come out curved).
+
+    Args:
+        alone: As `read_back`'s: the drawing's ink and the page under it; the drawing is read
+            alone over that page.
+    """
+    h, w = image.shape[:2]
+    pts = curve.reshape(-1, 2)
+    x0, y0 = max(0, math.floor(pts[:, 0].min()) - 2), max(0, math.floor(pts[:, 1].min()) - 2)
+    x1, y1 = min(w, math.ceil(pts[:, 0].max()) + 3), min(h, math.ceil(pts[:, 1].max()) + 3)
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return ""
+    crop = image[y0:y1, x0:x1]
+    if alone is not None:
+        ink, under = alone
+        own = cv2.dilate(ink.within(x0, y0, x1, y1).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+        crop = np.where(own[..., None], crop, under[y0:y1, x0:x1])
+    segments = curve - np.array([x0, y0], np.float64)
+    line = Line(
+        "arc",
+        Quad.from_list(order_quad(bounding_quad(segments))[0]),
+        curve=tuple(Quad.from_list(q) for q in segments),
+    )
+    read = recognizer.recognize(np.ascontiguousarray(crop), [line], language)
+    return read[0].text if read else ""
 
 
 def ink_lines(own: np.ndarray, text_px: float) -> list[Line]:

@@ -36,7 +36,7 @@ from imtrans.check.contrast import GOOD_CONTRAST, contrast_finding, lettering_co
 from imtrans.check.damage import damage_finding, whole_box_finding
 from imtrans.check.findings import Finding, quality_of, rank
 from imtrans.check.fit import INK_ALPHA, SHRUNK_SHARE, collision_finding, fit_finding, size_finding, spill
-from imtrans.check.legibility import legibility_finding, read_back, read_language
+from imtrans.check.legibility import legibility_finding, read_along, read_back, read_language
 from imtrans.check.residue import (
     LETTER_DIFFERENCE,
     REGION_GROWTH,
@@ -365,10 +365,15 @@ def _drawn(
         turns = round(render.style.angle / 90.0) % 4  # text at 90 degrees reads upright after a turn
         own = DrawnInk(patch.x0 - read_win[0], patch.y0 - read_win[1], patch.alpha > 0, layout.font_px)
         under = canvas.erased[read_win[1] : read_win[3], read_win[0] : read_win[2]]
-        read = read_back(engines.detector(), engines.recognizer(), composed, box,
-                         read_language(render.text, target),
-                         turns=turns, min_pad=0.6 * layout.font_px, centred_inside=True,
-                         alone=(own, under))  # fmt: skip
+        if render.drawing.curve is not None:  # drawn along an arc: read along it
+            shift = np.array([read_win[0], read_win[1]], np.float64)
+            read = read_along(engines.recognizer(), composed, render.drawing.curve - shift,
+                              read_language(render.text, target), alone=(own, under))  # fmt: skip
+        else:
+            read = read_back(engines.detector(), engines.recognizer(), composed, box,
+                             read_language(render.text, target),
+                             turns=turns, min_pad=0.6 * layout.font_px, centred_inside=True,
+                             alone=(own, under))  # fmt: skip
         canvas.read_back.add(block.id)
         findings.append(legibility_finding(read, render.text))
     return findings

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from shapely.ops import unary_union
 
-from imtrans.check.legibility import ILLEGIBLE_CER, legibility_cer, read_back, read_language
+from imtrans.check.legibility import ILLEGIBLE_CER, legibility_cer, read_along, read_back, read_language
 from imtrans.errors import ConfigError, ImtransError
 from imtrans.evaluate.baselines import Baseline, make_baseline, package_version
 from imtrans.evaluate.dataset import Dataset, GTBlock, Sample
@@ -68,7 +68,7 @@ from imtrans.evaluate.reading import (
 )
 from imtrans.imageio import load_image
 from imtrans.pipeline import Pipeline
-from imtrans.render.draw import DrawnInk
+from imtrans.render.draw import DrawnInk, arc_of
 from imtrans.settings import Settings, settings_hash
 from imtrans.types import Block, Page, Quad, RenderCode, Stage, Style, Translation
 
@@ -520,6 +520,10 @@ class Evaluator:
         its ``ink`` and the ``erased`` page, the drawing is read alone, as the check reads it
         (`check.legibility.read_back`)."""
         turns = round(style.angle / 90.0) % 4 if style is not None else 0
+        curve = arc_of(block)
+        if curve is not None:  # drawn along its arc, as the check reads it
+            return read_along(self.pipeline.recognizer, image, curve, language,
+                              alone=(ink, erased) if ink is not None and erased is not None else None)  # fmt: skip
         if drawn is None:
             return read_back(
                 self.pipeline.detector,

@@ -20,6 +20,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
+from imtrans.detect.curves import bounding_quad, strip_pieces
+from imtrans.detect.geometry import order_quad
 from imtrans.languages import NO_SPACE_LANGUAGES, drawn_language, language_of_script
 from imtrans.render.colours import legible_on, source_angle, source_font_size
 from imtrans.render.fonts import FontSpec, font_for
@@ -104,17 +106,21 @@ class BlockDrawing:
     patch: Patch | None
     region: Region
     origin: tuple[float, float] = (0.0, 0.0)
+    #: Text drawn along an arc (`BlockLayout.curve`): `quad` is then the arc straightened.
+    curve: np.ndarray | None = None
 
     def to_image(self) -> np.ndarray:
         """The 3x3 homography from the layout's region coordinates to image pixels.
 
         `origin` is where the region's top-left corner lies in the quad's own frame (the
         bubble's rectangle, or the block's own box); the quad's frame is mapped onto
-        `quad`. An exporter places the layout's lines with it exactly where they were drawn.
+        `quad`. An exporter places the layout's lines with it exactly where they were drawn;
+        text drawn along an arc, straight over the arc's bounding rectangle.
         """
         qw, qh = self.quad.width, self.quad.height
         src = np.float32([[0, 0], [qw, 0], [qw, qh], [0, qh]])
-        h_quad = cv2.getPerspectiveTransform(src, np.float32(self.quad.points)).astype(np.float64)
+        dst = self.quad.points if self.curve is None else order_quad(bounding_quad(self.curve))[0]
+        h_quad = cv2.getPerspectiveTransform(src, np.float32(dst)).astype(np.float64)
         return h_quad @ _translation(*self.origin)
 
 
@@ -355,6 +361,9 @@ class BlockLayout:
     quad: Quad
     region: Region
     origin: tuple[float, float]
+    #: A block of one line set along an arc: its quads (`Line.curve`); the layout is then made
+    #: on the arc straightened (`quad` is that strip, at the origin) and bent back onto it.
+    curve: np.ndarray | None = None
 
 
 def layout_block(
@@ -392,7 +401,15 @@ def layout_block(
         The layout, the quad the text is mapped onto, the region found, and where the
         layout's region starts in the quad's frame.
     """
-    quad = placement_quad(block, style)
+    curve = arc_of(block)
+    if curve is None:
+        quad = placement_quad(block, style)
+    else:
+        # Lettering along an arc is drawn along it: laid out on the arc straightened, with no
+        # region around it (the strip is no place on the page), and bent back in `paint_block`.
+        pieces, strip_h = strip_pieces(curve)
+        quad = Quad.from_rect(0.0, 0.0, float(sum(width for _, width in pieces)), float(strip_h))
+        image = None
     qw, qh = quad.width, quad.height
     if qw < 1 or qh < 1:
         raise ValueError(f"degenerate block quad ({qw:.1f}x{qh:.1f} px)")
@@ -509,7 +526,14 @@ def layout_block(
                 trial = fit(room[2] - room[0], own_h, max_px=source_px)
                 if not trial.overflow and trial.font_px > layout.font_px:
                     layout, rx0, ry0 = trial, room[0], 0.0
-    return BlockLayout(layout, quad, region, (rx0, ry0))
+    return BlockLayout(layout, quad, region, (rx0, ry0), curve)
+
+
+def arc_of(block: Block) -> np.ndarray | None:
+    """The quads (K, 4, 2) of a block that is one line set along an arc, else None."""
+    if len(block.lines) != 1 or not block.lines[0].curve:
+        return None
+    return np.array([q.points for q in block.lines[0].curve], np.float64)
 
 
 def _level_with_source(layout: Layout, box: Box, own: Box) -> float:
@@ -565,10 +589,66 @@ def paint_block(
     premul, alpha = _colourise(fill, cover, style)
     # canvas pixel -> region coordinates -> the quad's own coordinates -> image.
     to_quad = _translation(cx0 + rx0, cy0 + ry0)
+    if plan.curve is not None:
+        patch = _warp_along(premul, alpha, to_quad, plan.curve, image_shape)
+        return BlockDrawing(layout, quad, patch, plan.region, (rx0, ry0), plan.curve)
     src = np.float32([[0, 0], [qw, 0], [qw, qh], [0, qh]])
     h_quad = cv2.getPerspectiveTransform(src, np.float32(quad.points)).astype(np.float64)
     patch = _warp(premul, alpha, h_quad @ to_quad, image_shape)
     return BlockDrawing(layout, quad, patch, plan.region, (rx0, ry0))
+
+
+def _warp_along(
+    premul: np.ndarray,
+    alpha: np.ndarray,
+    to_strip: np.ndarray,
+    curve: np.ndarray,
+    image_shape: tuple[int, int],
+) -> Patch | None:
+    """A canvas laid out on an arc straightened (``to_strip``: canvas pixel -> strip) bent back
+    onto the arc: each of its quads takes the canvas columns of its stretch of the strip (the
+    first and last also what runs past the strip's ends), each warped as `_warp` warps a quad's."""
+    pieces, strip_h = strip_pieces(curve)
+    cw = alpha.shape[1]
+    starts = np.cumsum([0] + [width for _, width in pieces])
+    columns = np.arange(cw) + to_strip[0, 2]  # the strip x of each canvas column
+    out: Patch | None = None
+    for i, (src, width) in enumerate(pieces):
+        lo = -np.inf if i == 0 else starts[i] - 1
+        hi = np.inf if i == len(pieces) - 1 else starts[i] + width + 1
+        kept = np.flatnonzero((columns >= lo) & (columns < hi))
+        if len(kept) == 0 or not alpha[:, kept[0] : kept[-1] + 1].any():
+            continue
+        c0, c1 = int(kept[0]), int(kept[-1]) + 1
+        rect = np.float32(
+            [[starts[i], 0], [starts[i] + width, 0], [starts[i] + width, strip_h], [starts[i], strip_h]]
+        )
+        h_piece = cv2.getPerspectiveTransform(rect, np.float32(src)).astype(np.float64)
+        # Only the piece's own columns are warped with its homography (far from its quad it
+        # runs off to infinity).
+        part = _warp(premul[:, c0:c1], alpha[:, c0:c1], h_piece @ to_strip @ _translation(c0, 0), image_shape)
+        out = part if out is None else _over(part, out)
+    return out
+
+
+def _over(top: Patch | None, under: Patch) -> Patch:
+    """Two patches as one over the window holding both, ``top`` composited over ``under``."""
+    if top is None:
+        return under
+    x0, y0 = min(top.x0, under.x0), min(top.y0, under.y0)
+    x1 = max(top.x0 + top.alpha.shape[1], under.x0 + under.alpha.shape[1])
+    y1 = max(top.y0 + top.alpha.shape[0], under.y0 + under.alpha.shape[0])
+    premul = np.zeros((y1 - y0, x1 - x0, 3), np.float32)
+    alpha = np.zeros((y1 - y0, x1 - x0), np.float32)
+    for p in (under, top):
+        ys, xs = (
+            slice(p.y0 - y0, p.y0 - y0 + p.alpha.shape[0]),
+            slice(p.x0 - x0, p.x0 - x0 + p.alpha.shape[1]),
+        )
+        a = p.alpha[..., None]
+        premul[ys, xs] = p.premul + premul[ys, xs] * (1.0 - a)
+        alpha[ys, xs] = p.alpha + alpha[ys, xs] * (1.0 - p.alpha)
+    return Patch(x0, y0, premul, alpha)
 
 
 def draw_masks(
