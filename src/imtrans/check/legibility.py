@@ -19,7 +19,6 @@ from imtrans.check.contrast import MIN_CONTRAST, contrast_ratio
 from imtrans.check.findings import Finding
 from imtrans.detect.base import Detector
 from imtrans.detect.curves import bounding_quad
-from imtrans.detect.geometry import order_quad
 from imtrans.evaluate.metrics import cer
 from imtrans.languages import NO_SPACE_LANGUAGES
 from imtrans.recognize.base import Recognizer
@@ -144,7 +143,7 @@ def read_along(
     segments = curve - np.array([x0, y0], np.float64)
     line = Line(
         "arc",
-        Quad.from_list(order_quad(bounding_quad(segments))[0]),
+        Quad.from_list(bounding_quad(segments)),
         curve=tuple(Quad.from_list(q) for q in segments),
     )
     read = recognizer.recognize(np.ascontiguousarray(crop), [line], language)

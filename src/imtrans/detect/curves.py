@@ -169,15 +169,23 @@ def outline(segments: np.ndarray) -> np.ndarray:
 
 
 def bounding_quad(segments: np.ndarray) -> np.ndarray:
-    """The minimum-area rectangle around a curved line (4, 2), corners in `cv2.boxPoints` order."""
-    return cv2.boxPoints(cv2.minAreaRect(outline(segments).astype(np.float32))).astype(np.float64)
+    """The minimum-area rectangle around a curved line (4, 2), its corners ordered as a line's
+    quad (`geometry.order_quad`: top-left first, as the text reads)."""
+    return order_quad(
+        cv2.boxPoints(cv2.minAreaRect(outline(segments).astype(np.float32))).astype(np.float64)
+    )[0]
+
+
+def band_thickness(segments: np.ndarray) -> float:
+    """How thick a curved line's band is: its quads' mean height."""
+    return float(np.mean(np.linalg.norm(segments[:, 3] - segments[:, 0], axis=1)))
 
 
 def strip_pieces(segments: np.ndarray, pad: float = 0.0) -> tuple[list[tuple[np.ndarray, int]], int]:
     """How `straighten` lays a curved line out: per segment, the image quad it takes (4, 2)
     float32 (grown by ``pad`` of the line's thickness above and below, and before the first and
     after the last segment) and its width in the strip; and the strip's height."""
-    thick = float(np.mean(np.linalg.norm(segments[:, 3] - segments[:, 0], axis=1)))
+    thick = band_thickness(segments)
     m = pad * thick
     out_h = max(1, round(thick + 2 * m))
     pieces = []
@@ -258,8 +266,9 @@ def curved_boxes(
     ]
     out = []
     for segments, score in _join_arcs(lines):
-        points, _ = order_quad(bounding_quad(segments))
-        out.append(Box(points=points, score=score, direction=Direction.HORIZONTAL, curve=segments))
+        out.append(
+            Box(points=bounding_quad(segments), score=score, direction=Direction.HORIZONTAL, curve=segments)
+        )
     return out
 
 
@@ -277,7 +286,7 @@ def _join_arcs(lines: list[tuple[np.ndarray, float]]) -> list[tuple[np.ndarray, 
             for j, (b, score_b) in enumerate(lines):
                 if i == j:
                     continue
-                ta, tb = _thickness(a), _thickness(b)
+                ta, tb = band_thickness(a), band_thickness(b)
                 end_a, start_b = (a[-1, 1] + a[-1, 2]) / 2, (b[0, 0] + b[0, 3]) / 2
                 gap = float(np.linalg.norm(start_b - end_a))
                 heading_a, heading_b = a[-1, 1] - a[-1, 0], b[0, 1] - b[0, 0]
@@ -308,10 +317,6 @@ def _join_arcs(lines: list[tuple[np.ndarray, float]]) -> list[tuple[np.ndarray, 
             if joined:
                 break
     return lines
-
-
-def _thickness(segments: np.ndarray) -> float:
-    return float(np.mean(np.linalg.norm(segments[:, 3] - segments[:, 0], axis=1)))
 
 
 def with_curves(boxes: list[Box], curved: list[Box], inside: float = 0.5) -> list[Box]:

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from imtrans.detect.curves import straighten, unstraighten
+from imtrans.detect.curves import band_thickness, straighten, unstraighten
 from imtrans.erase.background import dominant_colour, fit_plane, vector_norm
 from imtrans.erase.lettering import MIN_CONTRAST as _MIN_CONTRAST
 from imtrans.erase.lettering import refine_by_lettering_colour
@@ -328,7 +328,7 @@ def curved_line_mask(
     back to the page quad by quad. Returns as `line_mask` does.
     """
     segments = np.array([q.points for q in line.curve], np.float64)
-    thick = float(np.mean(np.linalg.norm(segments[:, 3] - segments[:, 0], axis=1)))
+    thick = band_thickness(segments)
     if thick < 1.0:
         return None
     # Room around the line in the strip for `line_mask`'s ring (it grows the quad by as much).

@@ -21,7 +21,6 @@ import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from imtrans.detect.curves import bounding_quad, strip_pieces
-from imtrans.detect.geometry import order_quad
 from imtrans.languages import NO_SPACE_LANGUAGES, drawn_language, language_of_script
 from imtrans.render.colours import legible_on, source_angle, source_font_size
 from imtrans.render.fonts import FontSpec, font_for
@@ -119,7 +118,7 @@ class BlockDrawing:
         """
         qw, qh = self.quad.width, self.quad.height
         src = np.float32([[0, 0], [qw, 0], [qw, qh], [0, qh]])
-        dst = self.quad.points if self.curve is None else order_quad(bounding_quad(self.curve))[0]
+        dst = self.quad.points if self.curve is None else bounding_quad(self.curve)
         h_quad = cv2.getPerspectiveTransform(src, np.float32(dst)).astype(np.float64)
         return h_quad @ _translation(*self.origin)
 
