@@ -346,9 +346,11 @@ class PPOCRDetector:
             ph, pw = -(-zh // 32) * 32, -(-zw // 32) * 32
             padded = cv2.copyMakeBorder(crop, 0, ph - zh, 0, pw - zw, cv2.BORDER_REPLICATE)
             zoomed = model.session(_blob(padded, self._lut))[0, 0][:zh, :zw]
-            main_part = pred[round(y0 * rh / h) : max(round(y1 * rh / h), round(y0 * rh / h) + 1),
-                             round(x0 * rw / w) : max(round(x1 * rw / w), round(x0 * rw / w) + 1)]  # fmt: skip
-            prob = np.maximum(zoomed, cv2.resize(main_part, (zw, zh), interpolation=cv2.INTER_LINEAR))
+            # The same window of the main pass's map (its pixels are the image's times rw / w).
+            my0, mx0 = round(y0 * rh / h), round(x0 * rw / w)
+            my1, mx1 = max(round(y1 * rh / h), my0 + 1), max(round(x1 * rw / w), mx0 + 1)
+            main_part = cv2.resize(pred[my0:my1, mx0:mx1], (zw, zh), interpolation=cv2.INTER_LINEAR)
+            prob = np.maximum(zoomed, main_part)
             for b in curved_boxes(prob, _ARC_PIXEL_THRESHOLD, self.settings.box_threshold, self._unclip_ratio,
                                   1 / _ARC_ZOOM, 1 / _ARC_ZOOM):  # fmt: skip
                 shift = np.array([x0, y0], np.float64)
