@@ -85,6 +85,9 @@ class Config:
     checkpoint_every: int = 50
     real: str = ""  # a realphotos-dev folder: also report CER on its Korean lines' true boxes
     extra_fonts: str = ""  # a folder of extra training faces (training/fetch_fonts.py); training only
+    # a folder standing in for fontconfig's Korean faces in every split (training/pack_fonts.py's
+    # system/: on a machine without Debian's Korean fonts, such as a lent GPU machine)
+    system_fonts: str = ""
     # an exported korean_rec.onnx to start from instead of PP-OCRv6 (its run's checkpoints gone)
     init: str = ""
     warp: float = 0.0  # share of training lines whose glyphs are bent (recdata._bend; round 8)
@@ -376,10 +379,12 @@ def main(argv: list[str] | None = None) -> int:
 
     # 2. data
     texts = TextSource.load()
-    train = LineMaker("train", texts=texts, extra_fonts=cfg.extra_fonts, warp=cfg.warp, made_up=cfg.made_up)
+    train = LineMaker("train", texts=texts, extra_fonts=cfg.extra_fonts, system_fonts=cfg.system_fonts,
+                      warp=cfg.warp, made_up=cfg.made_up)  # fmt: skip
+    held = {"texts": texts, "photos": train.photos, "system_fonts": cfg.system_fonts}
     sets = {
-        "heldout": fixed_set(LineMaker("test", texts=texts, photos=train.photos), cfg.val_n, 10_000),
-        "faces": fixed_set(LineMaker("faces", texts=texts, photos=train.photos), cfg.val_n, 20_000),
+        "heldout": fixed_set(LineMaker("test", **held), cfg.val_n, 10_000),
+        "faces": fixed_set(LineMaker("faces", **held), cfg.val_n, 20_000),
     }
     if cfg.real:
         real = real_korean_lines(Path(cfg.real))

@@ -85,6 +85,27 @@ def test_training_script_runs_one_step_and_exports_a_model_onnxruntime_agrees_wi
     assert proc.returncode != 0 and "--resume" in proc.stderr
 
 
+def test_packed_faces_stand_in_for_fontconfig(tmp_path: Path) -> None:
+    # A lent GPU machine has no Debian fonts: training/pack_fonts.py's subset faces stand in.
+    sys.path.insert(0, str(ROOT / "training"))
+    from pack_fonts import subset_face
+
+    from imtrans.nets.recdata import PICTOGRAMS, LineMaker, covers, korean_fonts
+    from imtrans.recognize.korean import korean_charset
+
+    text = "".join(korean_charset())
+    face = next(f for f in korean_fonts() if f.name == "UnPilgia.ttf")  # a held-out pen
+    (tmp_path / face.name).write_bytes(subset_face(face, text + PICTOGRAMS))
+    (packed,) = korean_fonts(system=str(tmp_path))
+    assert packed.name == face.name
+    assert Path(packed.path).stat().st_size < Path(face.path).stat().st_size
+    syllables = text[:2350]
+    assert covers(face, syllables) and covers(packed, syllables)
+    # Every split takes its faces from the folder: the held-out set finds its pen there.
+    held_out = LineMaker("test", system_fonts=str(tmp_path))
+    assert [f.name for f in held_out.fonts] == ["UnPilgia.ttf"]
+
+
 def test_device_names_a_torch_device_this_machine_has() -> None:
     sys.path.insert(0, str(ROOT / "training"))
     import torch

@@ -56,14 +56,25 @@ class FontFace:
         return Path(self.path).name + (f"#{self.index}" if self.index else "")
 
 
-def korean_fonts(extra: str = "") -> list[FontFace]:
+def korean_fonts(extra: str = "", system: str = "") -> list[FontFace]:
     """Every installed face that covers Hangul (fontconfig), in a fixed order; the Noto CJK
     collections at their Korean index (1). `extra`: a folder whose .ttf faces are added (round 6:
-    `training/fetch_fonts.py`'s Google Fonts faces)."""
-    out = subprocess.run(["fc-list", ":lang=ko", "file"], capture_output=True, text=True, check=False).stdout
+    `training/fetch_fonts.py`'s Google Fonts faces). `system`: a folder whose .ttf and .otf faces
+    stand in for fontconfig's (`training/pack_fonts.py`'s, on a machine without Debian's Korean
+    fonts); without fontconfig and without it, there are none."""
+    if system:
+        folder = Path(system).expanduser()
+        paths = [str(p) for p in [*folder.glob("*.ttf"), *folder.glob("*.otf")]]
+    else:
+        try:
+            out = subprocess.run(
+                ["fc-list", ":lang=ko", "file"], capture_output=True, text=True, check=False
+            ).stdout
+        except FileNotFoundError:  # no fontconfig (a bare machine)
+            out = ""
+        paths = [line.split(":")[0].strip() for line in out.splitlines()]
     faces = set()
-    for line in out.splitlines():
-        path = line.split(":")[0].strip()
+    for path in paths:
         if not path or any(s in path for s in _SKIP_FONTS):
             continue
         faces.add(FontFace(path, 1 if path.endswith(".ttc") else 0))
@@ -909,6 +920,8 @@ class LineMaker:
     plan_share: float | None = None
     #: A folder of extra training faces (`training/fetch_fonts.py`); never drawn by the other splits.
     extra_fonts: str = ""
+    #: A folder standing in for fontconfig's Korean faces, every split (`training/pack_fonts.py`).
+    system_fonts: str = ""
     #: Share of training lines whose glyphs are bent (`_bend`, 0.02-0.06 of their size); the
     #: other splits never bend (their lines stay the ones earlier rounds were measured on).
     warp: float = 0.0
@@ -921,7 +934,7 @@ class LineMaker:
             self.plan_share = 0.6 if self.split == "train" else 0.0
         self.texts = self.texts or TextSource.load()
         self.photos = self.photos or PhotoLibrary()
-        faces = korean_fonts(self.extra_fonts if self.split == "train" else "")
+        faces = korean_fonts(self.extra_fonts if self.split == "train" else "", self.system_fonts)
         if self.split == "train":
             self.fonts = [f for f in faces if not _held(f.name, HELD_OUT_FONTS)]
         elif self.split == "test":
