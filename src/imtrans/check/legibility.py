@@ -18,7 +18,7 @@ import numpy as np
 from imtrans.check.contrast import MIN_CONTRAST, contrast_ratio
 from imtrans.check.findings import Finding
 from imtrans.detect.base import Detector
-from imtrans.detect.curves import bounding_quad
+from imtrans.detect.curves import bounding_quad, curve_quads
 from imtrans.evaluate.metrics import cer
 from imtrans.languages import NO_SPACE_LANGUAGES
 from imtrans.recognize.base import Recognizer
@@ -88,8 +88,7 @@ def read_back(
         # stand out from the page under it.
         ratios = contrast_ratio(crop[raw], under[ya:yb, xa:xb][raw])
         visible = ratios.size > 0 and float(np.percentile(ratios, 75)) >= MIN_CONTRAST
-        own = cv2.dilate(raw.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-        crop = np.where(own[..., None], crop, under[ya:yb, xa:xb])
+        crop, own = _drawing_alone(crop, raw, under[ya:yb, xa:xb])
     text_px = alone[0].font_px if alone is not None else 0
     scale = 1.0
     if 0 < text_px < READ_PX or text_px > READ_MAX_PX:
@@ -138,16 +137,22 @@ def read_along(
     crop = image[y0:y1, x0:x1]
     if alone is not None:
         ink, under = alone
-        own = cv2.dilate(ink.within(x0, y0, x1, y1).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-        crop = np.where(own[..., None], crop, under[y0:y1, x0:x1])
+        crop, _ = _drawing_alone(crop, ink.within(x0, y0, x1, y1), under[y0:y1, x0:x1])
     segments = curve - np.array([x0, y0], np.float64)
     line = Line(
         "arc",
         Quad.from_list(bounding_quad(segments)),
-        curve=tuple(Quad.from_list(q) for q in segments),
+        curve=curve_quads(segments),
     )
     read = recognizer.recognize(np.ascontiguousarray(crop), [line], language)
     return read[0].text if read else ""
+
+
+def _drawing_alone(crop: np.ndarray, ink: np.ndarray, under: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The drawing alone: its ``ink`` (bool, grown by a pixel) as ``crop`` has it, elsewhere the
+    page ``under`` it; and that grown ink."""
+    own = cv2.dilate(ink.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    return np.where(own[..., None], crop, under), own
 
 
 def ink_lines(own: np.ndarray, text_px: float) -> list[Line]:

@@ -17,7 +17,7 @@ import numpy as np
 from shapely.geometry import Polygon
 
 from imtrans.detect.geometry import Box, order_quad
-from imtrans.types import Direction
+from imtrans.types import Direction, Line, Quad
 
 #: A centre line bending off its chord by at least this share of the line's thickness is curved.
 MIN_SAGITTA = 0.3
@@ -174,6 +174,16 @@ def bounding_quad(segments: np.ndarray) -> np.ndarray:
     return order_quad(
         cv2.boxPoints(cv2.minAreaRect(outline(segments).astype(np.float32))).astype(np.float64)
     )[0]
+
+
+def segments_of(line: Line) -> np.ndarray:
+    """A curved line's quads (`Line.curve`) as the (K, 4, 2) float array this module works on."""
+    return np.array([q.points for q in line.curve], np.float64)
+
+
+def curve_quads(segments: np.ndarray) -> tuple[Quad, ...]:
+    """The (K, 4, 2) quads as `Line.curve` holds them."""
+    return tuple(Quad.from_list(q) for q in segments)
 
 
 def band_thickness(segments: np.ndarray) -> float:

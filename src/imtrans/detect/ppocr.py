@@ -11,11 +11,11 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from imtrans.detect.curves import curved_boxes, with_curves
+from imtrans.detect.curves import curve_quads, curved_boxes, with_curves
 from imtrans.detect.geometry import Box, add_unseen, merge_glyphs, merge_passes, order_quad, reading_order
 from imtrans.errors import InputError, ModelMissingError
 from imtrans.settings import DetectSettings
-from imtrans.types import Line, Quad
+from imtrans.types import Line
 
 #: The detector weights rapidocr 3.10 bundles (no download is ever attempted for them).
 DET_MODEL_FILE = "PP-OCRv6_det_small.onnx"
@@ -215,7 +215,7 @@ class PPOCRDetector:
                 quad=b.to_quad(),
                 direction=b.direction,
                 det_score=round(b.score, 4),
-                curve=() if b.curve is None else tuple(Quad.from_list(q) for q in b.curve),
+                curve=() if b.curve is None else curve_quads(b.curve),
             )
             for i, b in enumerate(boxes)
         ]

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from imtrans.detect.curves import band_thickness, straighten, unstraighten
+from imtrans.detect.curves import band_thickness, segments_of, straighten, unstraighten
 from imtrans.erase.background import dominant_colour, fit_plane, vector_norm
 from imtrans.erase.lettering import MIN_CONTRAST as _MIN_CONTRAST
 from imtrans.erase.lettering import refine_by_lettering_colour
@@ -327,7 +327,7 @@ def curved_line_mask(
     the line and the band around the lettering its ring, as for a straight line; the mask goes
     back to the page quad by quad. Returns as `line_mask` does.
     """
-    segments = np.array([q.points for q in line.curve], np.float64)
+    segments = segments_of(line)
     thick = band_thickness(segments)
     if thick < 1.0:
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from imtrans.detect.curves import straighten
+from imtrans.detect.curves import segments_of, straighten
 from imtrans.types import Direction, Line
 
 
@@ -18,8 +18,7 @@ def crop_line(image: np.ndarray, line: Line, pad: float = 0.15, horizontal: bool
     A curved line (`Line.curve`) comes back straightened along its arc.
     """
     if line.curve:
-        segments = np.array([q.points for q in line.curve], dtype=np.float64)
-        return straighten(image, segments, pad)
+        return straighten(image, segments_of(line), pad)
     p = np.asarray(line.quad.points, dtype=np.float32)
     e1 = p[1] - p[0]
     e2 = p[3] - p[0]

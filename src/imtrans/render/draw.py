@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
-from imtrans.detect.curves import bounding_quad, strip_pieces
+from imtrans.detect.curves import bounding_quad, segments_of, strip_pieces
 from imtrans.languages import NO_SPACE_LANGUAGES, drawn_language, language_of_script
 from imtrans.render.colours import legible_on, source_angle, source_font_size
 from imtrans.render.fonts import FontSpec, font_for
@@ -532,7 +532,7 @@ def arc_of(block: Block) -> np.ndarray | None:
     """The quads (K, 4, 2) of a block that is one line set along an arc, else None."""
     if len(block.lines) != 1 or not block.lines[0].curve:
         return None
-    return np.array([q.points for q in block.lines[0].curve], np.float64)
+    return segments_of(block.lines[0])
 
 
 def _level_with_source(layout: Layout, box: Box, own: Box) -> float:
