@@ -276,3 +276,17 @@ def test_blurred_grey_digits_are_not_read_as_a_pale_fill_in_a_dark_rim() -> None
     style = estimate_style(img, _block([quad]), mask)
     assert style.outline_color is None, style
     assert sum(style.text_color) < 3 * 130, style
+
+
+def test_dark_frames_across_coloured_letters_do_not_give_the_letters_colour() -> None:
+    # en02: red SALE on a shop window, its dark frames running through the word; the frames
+    # stand out more from the grey background than the red does, but are fewer pixels
+    red, grey, frame = (110, 28, 30), (142, 132, 120), (20, 18, 18)
+    img, mask, quad = _lettering("SALE", 90, red, grey)
+    img = img.copy()
+    x0, y0, x1, y1 = (int(v) for v in quad.bbox)
+    for x in range(x0 + 40, x1, 70):
+        img[y0 - 10 : y1 + 10, x : x + 4] = frame
+        mask[y0 - 10 : y1 + 10, x : x + 4] = 255  # the eraser's mask takes the frames in as well
+    style = estimate_style(img, _block([quad]), mask)
+    assert _close(style.text_color, red, 40)

@@ -48,6 +48,9 @@ _MIN_LEVEL = 4
 # (synthetic training sets, 187 blocks: CIEDE2000 to the true colour, median 6.1 with all
 # pixels, 2.7 with the farthest half, 1.8 with the farthest tenth).
 _PURE_SHARE = 0.1
+#: Lab distance from the background-to-pure-colour blends beyond which the lettering's commonest
+#: colour is another colour, not a paler tone of the pure one (about 10 reads as another colour).
+_OTHER_HUE = 20.0
 # Background read inside the quads: at least this many free pixels, this share of them
 # within `_PLATE_SPREAD` (RGB distance) of their commonest colour.
 _MIN_BACKGROUND = 20
@@ -234,7 +237,18 @@ def _solid(colours: np.ndarray, touching: np.ndarray, bg: np.ndarray) -> np.ndar
     inner = colours[~touching]
     pool = inner if len(inner) >= _MIN_LEVEL else colours
     far = vector_norm(pool - bg)
-    return np.median(pool[far >= np.percentile(far, 100 * (1 - _PURE_SHARE))], axis=0)
+    pure = np.median(pool[far >= np.percentile(far, 100 * (1 - _PURE_SHARE))], axis=0)
+    # A few pixels of another colour can stand out more than the lettering does (a shop
+    # window's dark frames across red letters): the pure colour must lie on the way from the
+    # background to the lettering's commonest colour, else it is taken from that colour's pixels.
+    main = dominant_colour(pool[far >= np.median(far)])
+    if _segment_dist(*_lab(main, bg, pure)) <= _OTHER_HUE:
+        return pure
+    own = pool[vector_norm(_lab(*pool) - _lab(main)) < _OTHER_HUE]
+    if len(own) < _MIN_LEVEL:
+        return pure
+    own_far = vector_norm(own - bg)
+    return np.median(own[own_far >= np.percentile(own_far, 100 * (1 - _PURE_SHARE))], axis=0)
 
 
 def _two_means(colours: np.ndarray, bg: np.ndarray, iterations: int = 10) -> tuple[np.ndarray, np.ndarray]:
@@ -363,6 +377,12 @@ def _segment_dist(c: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
     ab = b - a
     t = float(np.clip(np.dot(c - a, ab) / max(np.dot(ab, ab), 1e-9), 0.0, 1.0))
     return float(np.linalg.norm(c - (a + t * ab)))
+
+
+def _lab(*colours: np.ndarray) -> np.ndarray:
+    """CIE Lab of sRGB colours (0-255 per channel): distances there follow what the eye sees."""
+    rgb = np.asarray(colours, np.float32).reshape(1, -1, 3) / 255.0
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[0]
 
 
 def _luma(c: np.ndarray | RGB) -> float:
