@@ -3,17 +3,19 @@ in Japanese lines.
 
 PP-OCRv6 learnt Chinese mostly from Simplified text, so on a Taiwanese or Hong Kong sign it
 reads some glyphs as their Simplified forms (`蔥油餅` as `葱油饼`, `親愛` as `親爱`), and in a
-Japanese line now and then a Simplified glyph for the Japanese one (`満腹` as `满腹`). Such a
-glyph cannot be right there: a Simplified-only glyph is outside Big5 (the Traditional
-character set) and a Chinese-only glyph outside JIS X 0213 (the Japanese one). So, per page:
+Japanese line now and then a Chinese glyph for the Japanese one (`満腹` as `满腹`, `毎日` as
+`每日`). Such a glyph is not right there: a Simplified-only glyph is outside Big5 (the
+Traditional character set), and a Chinese form outside JIS X 0208 (the Japanese one of
+everyday print; `每` is only in JIS X 0213's additions). So, per page:
 
 - a page is Traditional when its Chinese lines hold more Traditional-only glyphs (in Big5, not
   in GB 2312) than Simplified-only ones (in GB 2312, not in Big5), and at least
   `_MIN_TRADITIONAL`; on it, every glyph of a Chinese line outside Big5 becomes OpenCC's
   Traditional form (`s2t`, phrase by phrase, so `发` goes to `發` or `髮` by its word) when
   that form is in Big5;
-- in a Japanese line, every Han glyph outside JIS X 0213 in a run of Han glyphs that touches
-  kana becomes OpenCC's Japanese form (`s2t`, then `t2jp`) when that form is in JIS X 0213.
+- in a Japanese line, every Han glyph outside JIS X 0208 (everyday Japanese print) in a run of
+  Han glyphs that touches kana becomes OpenCC's Japanese form (`s2t`, then `t2jp`) when that
+  form is in JIS X 0208 (`每日` -> `毎日`, `满腹` -> `満腹`).
 
 Glyphs inside the character set are never changed (`台` stays `台`, `干物` stays `干物`): only
 glyphs that cannot belong to the line's script are, so a Simplified page is left as it was.
@@ -71,6 +73,12 @@ def in_japanese(ch: str) -> bool:
     return _in(ch, "euc_jis_2004")
 
 
+def in_common_japanese(ch: str) -> bool:
+    """Whether JIS X 0208, the Japanese set of everyday print, has the glyph (JIS X 0213 adds
+    old and Chinese forms such as `每` and `黑`, which PP-OCR reads for `毎` and `黒`)."""
+    return _in(ch, "euc_jp")
+
+
 def outside_japanese(text: str) -> int:
     """How many Han glyphs of `text` JIS X 0213 lacks (Simplified Chinese forms, mostly)."""
     return sum(1 for ch in text if is_han(ch) and not in_japanese(ch))
@@ -115,10 +123,10 @@ def to_traditional(text: str) -> str:
 
 
 def to_japanese(text: str) -> str:
-    """`text` with its glyphs outside JIS X 0213 in their Japanese forms (where those are in it),
+    """`text` with its glyphs outside JIS X 0208 in their Japanese forms (where those are in it),
     in runs of Han glyphs that touch kana: a Chinese name set beside Japanese in one line
     (`展览馆A/展示ホールA`, a sign's Chinese and Japanese side by side) is left as it is."""
-    if not any(is_han(ch) and not in_japanese(ch) for ch in text):
+    if not any(is_han(ch) and not in_common_japanese(ch) for ch in text):
         return text
     s2t, t2jp = _converter("s2t"), _converter("t2jp")
 
@@ -126,7 +134,7 @@ def to_japanese(text: str) -> str:
         before, after = text[run.start() - 1 : run.start()], text[run.end() : run.end() + 1]
         if not any(script_counts(ch)["kana"] for ch in before + after):
             return run.group()
-        return _replace_outside(run.group(), lambda t: t2jp.convert(s2t.convert(t)), in_japanese)
+        return _replace_outside(run.group(), lambda t: t2jp.convert(s2t.convert(t)), in_common_japanese)
 
     return _HAN_RUN.sub(japanese, text)
 
