@@ -25,6 +25,7 @@ from imtrans.errors import ModelMissingError
 from imtrans.group import group_lines
 from imtrans.languages import has_letters
 from imtrans.recognize.base import Recognizer
+from imtrans.recognize.grid import grid_columns
 from imtrans.settings import Settings
 from imtrans.translate.base import Translator
 from imtrans.types import (
@@ -316,6 +317,12 @@ class Pipeline:
                 lines = self.detector.detect(upright)
             with _timed(timings, "recognize"):
                 lines = self.recognizer.recognize(upright, lines, source)
+        if self.settings.recognize.grid_columns:
+            read_on = upright if angle else image
+            with _timed(timings, "recognize"):
+                lines = grid_columns(
+                    lines, lambda columns: self.recognizer.recognize(read_on, columns, source)
+                )
         with _timed(timings, "group"):
             blocks = group_lines(lines, self.settings.group, upright if angle else image)
         if angle:

@@ -52,6 +52,11 @@ class RecognizeSettings(_Section):
     backend: str = Field("auto", description="Recogniser backend; auto picks an engine per line by script.")
     source: str = Field("auto", description="Source language: ko, en, ja, zh or auto (per line by script).")
     min_confidence: float = Field(0.3, ge=0, le=1, description="Lines read with less confidence are dropped.")
+    grid_columns: bool = Field(
+        True,
+        description="Rows of Han glyphs closer together than their glyphs (short columns set side by "
+        "side, a menu's items) are read again down the columns.",
+    )
 
     @field_validator("source")
     @classmethod

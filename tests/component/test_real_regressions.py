@@ -206,13 +206,22 @@ def test_an_arched_line_is_read_straightened(pipeline):
     # zh01's subtitle "外酥內柔 層次感豐富" sags over the stall's banner. As rectangles its glyphs
     # were cut across the arc and read "外酥內美唇次感體售"; found as one curved line along the
     # arc (its two words' arcs joined, detect/curves.py) and read straightened, it reads right
-    # but for PP-OCR's simplified 内.
+    # (PP-OCR's Simplified 内 written back in Traditional: recognize/han_forms.py).
     image, _ = _realphoto("zh01_menu_scallion_pancake_stall")
     page = pipeline.ocr(image).page
     curved = [ln for ln in page.lines if ln.curve]
     # Nothing else on the page is taken for an arc.
     assert len(curved) == 1
     assert cer(curved[0].text, "外酥內柔層次感豐富") <= 0.12, curved[0].text
+    # The stall's seven flavours are short columns side by side (`1. 原味` ... `7. 咖哩`), found
+    # by the detector as rows read `咖辣海梅芥胡原` / `哩粉苔子茉椒味`: read down the columns
+    # (recognize/grid.py), right to left.
+    columns = read_order([ln for ln in page.lines if ln.direction is Direction.VERTICAL and ln.quad.bbox[1] > 1100
+                          and ln.quad.bbox[3] < 1400 and ln.quad.bbox[0] > 800 and ln.quad.bbox[2] < 1600])  # fmt: skip
+    flavours = ["1原味", "2胡椒", "3芥茉", "4梅子", "5海苔", "6辣粉", "7咖哩"]
+    assert len(columns) == 7 and cer("".join(ln.text for ln in columns), "".join(flavours)) <= 0.1, columns
+    # Taiwanese lettering read with Simplified glyphs is written back in Traditional ones.
+    assert any(ln.text == "小張脆皮蔥油餅" for ln in page.lines)
 
 
 def test_a_logos_small_arched_name_is_found_whole(pipeline):

@@ -27,6 +27,7 @@ def test_chinese_glyphs_in_a_japanese_line_become_japanese():
     assert to_japanese("满腹だけど、おつまみが必要なとき！") == "満腹だけど、おつまみが必要なとき！"
     # OpenMantra page 34: a Chinese form that JIS X 0213 lists, but everyday Japanese print does not use
     assert to_japanese("每日每日誰かの泣き顔見て") == "毎日毎日誰かの泣き顔見て"
+    assert to_japanese("每日每日") == "毎日毎日"  # the same bubble's column alone: Japanese by its page
     assert to_japanese("干物系の大人気") == "干物系の大人気"  # all JIS glyphs: unchanged
     # a Chinese name beside the Japanese one on a sign (ko22): the run touching no kana stays
     assert to_japanese("展览馆A/展示ホールA") == "展览馆A/展示ホールA"

@@ -13,9 +13,9 @@ everyday print; `每` is only in JIS X 0213's additions). So, per page:
   `_MIN_TRADITIONAL`; on it, every glyph of a Chinese line outside Big5 becomes OpenCC's
   Traditional form (`s2t`, phrase by phrase, so `发` goes to `發` or `髮` by its word) when
   that form is in Big5;
-- in a Japanese line, every Han glyph outside JIS X 0208 (everyday Japanese print) in a run of
-  Han glyphs that touches kana becomes OpenCC's Japanese form (`s2t`, then `t2jp`) when that
-  form is in JIS X 0208 (`每日` -> `毎日`, `满腹` -> `満腹`).
+- in a Japanese line, every Han glyph outside JIS X 0208 (everyday Japanese print), in a run
+  of Han glyphs that touches kana where the line has kana, becomes OpenCC's Japanese form
+  (`s2t`, then `t2jp`) when that form is in JIS X 0208 (`每日` -> `毎日`, `满腹` -> `満腹`).
 
 Glyphs inside the character set are never changed (`台` stays `台`, `干物` stays `干物`): only
 glyphs that cannot belong to the line's script are, so a Simplified page is left as it was.
@@ -123,16 +123,19 @@ def to_traditional(text: str) -> str:
 
 
 def to_japanese(text: str) -> str:
-    """`text` with its glyphs outside JIS X 0208 in their Japanese forms (where those are in it),
-    in runs of Han glyphs that touch kana: a Chinese name set beside Japanese in one line
-    (`展览馆A/展示ホールA`, a sign's Chinese and Japanese side by side) is left as it is."""
+    """`text` (a Japanese line) with its glyphs outside JIS X 0208 in their Japanese forms (where
+    those are in it). In a line with kana, only in runs of Han glyphs that touch kana: a Chinese
+    name set beside Japanese in one line (`展览馆A/展示ホールA`, a sign's Chinese and Japanese side
+    by side) is left as it is. A line of Han glyphs alone is Japanese by its page's kana (a
+    bubble's column `每日每日` beside `誰かの泣き顔見て`), and is converted whole."""
     if not any(is_han(ch) and not in_common_japanese(ch) for ch in text):
         return text
     s2t, t2jp = _converter("s2t"), _converter("t2jp")
+    has_kana = bool(script_counts(text)["kana"])
 
     def japanese(run: re.Match[str]) -> str:
         before, after = text[run.start() - 1 : run.start()], text[run.end() : run.end() + 1]
-        if not any(script_counts(ch)["kana"] for ch in before + after):
+        if has_kana and not any(script_counts(ch)["kana"] for ch in before + after):
             return run.group()
         return _replace_outside(run.group(), lambda t: t2jp.convert(s2t.convert(t)), in_common_japanese)
 
