@@ -7,9 +7,11 @@ readings apart is what tells a reader: in text written across, the glyphs of a l
 closer together than the lines do; in a grid of columns, the rows stand closer together than
 the glyphs in them (`_ROWS_CLOSER`). So rows of Han glyphs, each with the same number of glyphs,
 spanning the same width and closer to each other than their glyph pitch, are cut into that
-many columns (with any row beside them holding as many words over the same width, such as the
-item numbers `7. 6. 5. 4. 3. 2. 1.`), and the columns are read again; the columns replace the
-rows when they read as confidently as `_MIN_CONFIDENCE`, each holding a glyph per row of glyphs.
+many columns, and the columns are read again; the columns replace the rows when they read as
+confidently as `_MIN_CONFIDENCE`, each holding a glyph per row. A row of item numbers over the
+columns (`7. 6. 5. 4. 3. 2. 1.`) is not taken into them: it stays a line of its own, which has
+no letters and so is left as drawn; taken in, the columns reached the sign's edge, where their
+eraser found no background and filled their whole boxes (zh01, looked at).
 """
 
 from __future__ import annotations
@@ -40,10 +42,6 @@ def _glyphs(line: Line) -> int:
     return c["han"] if text and c["han"] == len(text) else 0
 
 
-def _words(line: Line) -> int:
-    return len(line.text.split())
-
-
 def _pitch(line: Line, n: int) -> float:
     return line.quad.width / n
 
@@ -64,8 +62,7 @@ def _partners(a: Line, b: Line, n: int) -> bool:
 
 def grid_rows(lines: list[Line]) -> list[list[int]]:
     """Indices of the lines that are the rows of a grid of short columns, top to bottom, one
-    list per grid: at least two rows of as many Han glyphs (`_MIN_COLUMNS` or more), and any
-    row beside them with as many words."""
+    list per grid: at least two rows of as many Han glyphs (`_MIN_COLUMNS` or more)."""
     level = [
         i
         for i, ln in enumerate(lines)
@@ -84,11 +81,10 @@ def grid_rows(lines: list[Line]) -> list[list[int]]:
             for j, ln in enumerate(lines):
                 if j in rows or j in used or ln.direction is not Direction.HORIZONTAL:
                     continue
-                if (_glyphs(ln) == n or _words(ln) == n) and any(_partners(lines[r], ln, n) for r in rows):
+                if _glyphs(ln) == n and any(_partners(lines[r], ln, n) for r in rows):
                     rows.append(j)
                     grew = True
-        han_rows = [r for r in rows if _glyphs(lines[r]) == n]
-        if len(han_rows) >= 2:
+        if len(rows) >= 2:
             rows.sort(key=lambda r: lines[r].quad.centre[1])
             grids.append(rows)
             used.update(rows)
@@ -98,12 +94,11 @@ def grid_rows(lines: list[Line]) -> list[list[int]]:
 def grid_columns(lines: list[Line], read: Reader) -> list[Line]:
     """`lines` with the rows of each grid (`grid_rows`) replaced by its columns, read by `read`
     (columns read as confidently as `_MIN_CONFIDENCE` on average, each with a glyph or more per
-    row of glyphs); other lines as they were, in their order."""
+    row); other lines as they were, in their order."""
     out = list(lines)
     drop: set[int] = set()
     for rows in grid_rows(lines):
-        n = max(_glyphs(lines[r]) for r in rows)
-        han_rows = sum(1 for r in rows if _glyphs(lines[r]) == n)
+        n = _glyphs(lines[rows[0]])
         boxes = np.array([lines[r].quad.bbox for r in rows])
         x0, x1 = float(np.median(boxes[:, 0])), float(np.median(boxes[:, 2]))
         y0, y1 = float(boxes[:, 1].min()), float(boxes[:, 3].max())
@@ -120,7 +115,7 @@ def grid_columns(lines: list[Line], read: Reader) -> list[Line]:
         ]
         read_columns = read(columns)
         confident = np.mean([c.confidence for c in read_columns]) >= _MIN_CONFIDENCE
-        whole = all(script_counts(c.text)["han"] >= han_rows for c in read_columns)
+        whole = all(script_counts(c.text)["han"] >= len(rows) for c in read_columns)
         if confident and whole:
             drop.update(rows)
             out.extend(read_columns)
