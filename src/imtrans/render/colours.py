@@ -242,9 +242,9 @@ def _solid(colours: np.ndarray, touching: np.ndarray, bg: np.ndarray) -> np.ndar
     # window's dark frames across red letters): the pure colour must lie on the way from the
     # background to the lettering's commonest colour, else it is taken from that colour's pixels.
     main = dominant_colour(pool[far >= np.median(far)])
-    if _segment_dist(*_lab(main, bg, pure)) <= _OTHER_HUE:
+    if _segment_dist(*_lab(np.stack([main, bg, pure]))) <= _OTHER_HUE:
         return pure
-    own = pool[vector_norm(_lab(*pool) - _lab(main)) < _OTHER_HUE]
+    own = pool[vector_norm(_lab(pool) - _lab(main)) < _OTHER_HUE]
     if len(own) < _MIN_LEVEL:
         return pure
     own_far = vector_norm(own - bg)
@@ -379,8 +379,8 @@ def _segment_dist(c: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(c - (a + t * ab)))
 
 
-def _lab(*colours: np.ndarray) -> np.ndarray:
-    """CIE Lab of sRGB colours (0-255 per channel): distances there follow what the eye sees."""
+def _lab(colours: np.ndarray) -> np.ndarray:
+    """CIE Lab of sRGB colours, (..., 3) at 0-255, as (N, 3): distances there follow the eye."""
     rgb = np.asarray(colours, np.float32).reshape(1, -1, 3) / 255.0
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[0]
 
