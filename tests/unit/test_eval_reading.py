@@ -81,6 +81,23 @@ def test_a_line_on_a_page_turned_sideways_is_joined_in_its_own_reading_order():
     assert [ln.text for ln in read_order([beside, *pieces])] == ["満腹だけど", "のおつまみ", "次"]
 
 
+def test_a_true_line_inside_a_large_ignored_region_is_still_found():
+    # ko35: a mural marked "don't care" holds a small shop sign's true line whole
+    mural = truth(900, 1880, 1850, 2250, "", ignore=True)
+    sign = truth(1215, 2042, 1293, 2065, "GiGAeyes", "en")
+    (r,) = score_reading([line(1211, 2038, 1294, 2067, "GiGAeyes")], [mural, sign]).regions
+    assert r.found and r.edits == 0
+    # a line in the mural alone is still absorbed by it: neither found nor unmatched
+    page = score_reading([line(1000, 1900, 1100, 1940, "###")], [mural, sign])
+    assert page.unmatched == 0 and not page.regions[0].found
+    # zh01: small print marked "don't care" under a true line that is not inside it; a found
+    # line half on the true line, more on the small print, stays the small print's
+    small_print = truth(540, 1840, 1030, 2010, "", ignore=True)
+    heading = truth(586, 1768, 1020, 1864, "早餐、點心、宵夜的最佳選擇", "zh")
+    (r,) = score_reading([line(825, 1825, 1038, 1892, "直接下鍋煎即可")], [heading, small_print]).regions
+    assert not r.found
+
+
 def test_ignored_truth_is_neither_hit_nor_miss_and_absorbs_its_lines():
     page = score_reading([line(10, 10, 90, 40, "###")], [truth(10, 10, 90, 40, "", ignore=True)])
     assert page.regions == [] and page.unmatched == 0

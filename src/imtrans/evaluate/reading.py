@@ -3,7 +3,8 @@
 One scoring for every reader, so that imtrans and the engine it wraps are compared on equal
 terms in the same run. The unit of truth is a *region*: a true line where the dataset has line
 truth (synthetic sets, real photos, ICDAR), a true block where it has only boxes (OpenMantra
-bubbles). Each found line goes to the region holding most of its area (at least half); a region
+bubbles). Each found line goes to the region holding most of its area (at least half; a true
+line inside an ignored region, holding half of it, before that region); a region
 is *found* when a line went to it, and its *reading* is the text of those lines joined in
 reading order (columns right to left, rows top to bottom). CER counts a missed region as all
 of its characters deleted, so one figure says how much of the page's text came out right.
@@ -38,6 +39,8 @@ OWN_SHARE = 0.5
 MISREAD_CER = 0.2
 #: A found line covering at least this share of two regions merged them.
 MERGE_SHARE = 0.5
+#: A true line lies inside an ignored region when this share of it does.
+_INSIDE = 0.9
 READING_FAILURES = ("missed", "misread", "merged", "split", "unmatched")
 
 
@@ -182,6 +185,17 @@ def score_reading(
         area = max(mine.area, 1e-9)
         shares = [mine.intersection(p).area for p in polys]
         best = max(range(len(regions)), key=lambda i: shares[i], default=None)
+        if best is not None and regions[best].ignore:
+            # A "don't care" region (a mural, a shop front's clutter) may hold a true line whole:
+            # that line, holding enough of the found line, takes it.
+            inside = [
+                i
+                for i, r in enumerate(regions)
+                if not r.ignore and shares[i] >= OWN_SHARE * area
+                and polys[i].intersection(polys[best]).area >= _INSIDE * polys[i].area
+            ]  # fmt: skip
+            if inside:
+                best = max(inside, key=lambda i: shares[i])
         if best is not None and shares[best] / area >= OWN_SHARE:
             owned.setdefault(best, []).append(ln)
         else:
