@@ -72,6 +72,12 @@ def is_hangul_syllable(ch: str) -> bool:
     return "\uac00" <= ch <= "\ud7a3"
 
 
+def is_han(ch: str) -> bool:
+    """Whether `ch` is a Han glyph: a CJK unified ideograph (extension A too) or a compatibility one."""
+    o = ord(ch)
+    return 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0xF900 <= o <= 0xFAFF
+
+
 def script_counts(text: str) -> dict[str, int]:
     """Characters per script: hangul, kana, han, latin (other characters are not counted)."""
     counts = {"hangul": 0, "kana": 0, "han": 0, "latin": 0}
@@ -81,7 +87,7 @@ def script_counts(text: str) -> dict[str, int]:
             counts["hangul"] += 1
         elif 0x3040 <= o <= 0x30FF or 0x31F0 <= o <= 0x31FF or 0xFF66 <= o <= 0xFF9D:
             counts["kana"] += 1
-        elif 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0xF900 <= o <= 0xFAFF:
+        elif is_han(ch):
             counts["han"] += 1
         elif ch.isalpha() and o < 0x250:
             counts["latin"] += 1

@@ -30,13 +30,13 @@ from functools import lru_cache
 
 import opencc
 
-from imtrans.languages import script_counts
+from imtrans.languages import is_han, script_counts
 from imtrans.types import Line
 
 #: A page needs this many Traditional-only glyphs (and more than Simplified-only ones) to count
 #: as Traditional: a lone misreading on a Simplified page does not make it one.
 _MIN_TRADITIONAL = 3
-_HAN_RUN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]+")
+_HAN_RUN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")  # `is_han`'s glyphs
 
 
 @lru_cache(maxsize=4)
@@ -50,12 +50,6 @@ def _in(ch: str, codec: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def is_han(ch: str) -> bool:
-    """A CJK unified ideograph (the basic block or extension A)."""
-    o = ord(ch)
-    return 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF
 
 
 def in_traditional(ch: str) -> bool:
