@@ -213,16 +213,22 @@ def test_an_arched_line_is_read_straightened(pipeline):
     # Nothing else on the page is taken for an arc.
     assert len(curved) == 1
     assert cer(curved[0].text, "外酥內柔層次感豐富") <= 0.12, curved[0].text
+    # Taiwanese lettering read with Simplified glyphs is written back in Traditional ones.
+    assert any(ln.text == "小張脆皮蔥油餅" for ln in page.lines)
+
+
+def test_short_columns_side_by_side_are_read_down_the_columns_when_asked():
     # The stall's seven flavours are short columns side by side (`1. 原味` ... `7. 咖哩`), found
-    # by the detector as rows read `咖辣海梅芥胡原` / `哩粉苔子茉椒味`: read down the columns
+    # by the detector as rows read `咖辣海梅芥胡原` / `哩粉苔子茉椒味`: with recognize.grid_columns
+    # (off by default: the columns erase worse than the rows) they are read down the columns
     # (recognize/grid.py), right to left; the numbers over them stay a line of their own.
+    image, _ = _realphoto("zh01_menu_scallion_pancake_stall")
+    page = Pipeline(Settings().with_overrides({"recognize.grid_columns": True})).ocr(image).page
     columns = read_order([ln for ln in page.lines if ln.direction is Direction.VERTICAL and ln.quad.bbox[1] > 1100
                           and ln.quad.bbox[3] < 1400 and ln.quad.bbox[0] > 800 and ln.quad.bbox[2] < 1600])  # fmt: skip
     flavours = ["原味", "胡椒", "芥茉", "梅子", "海苔", "辣粉", "咖哩"]
     texts = ["".join(ch for ch in ln.text if not ch.isdigit()) for ln in columns]  # a number may be read in
     assert len(columns) == 7 and cer("".join(texts), "".join(flavours)) <= 0.1, columns
-    # Taiwanese lettering read with Simplified glyphs is written back in Traditional ones.
-    assert any(ln.text == "小張脆皮蔥油餅" for ln in page.lines)
 
 
 def test_a_logos_small_arched_name_is_found_whole(pipeline):

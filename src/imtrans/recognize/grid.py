@@ -12,6 +12,9 @@ confidently as `_MIN_CONFIDENCE`, each holding a glyph per row. A row of item nu
 columns (`7. 6. 5. 4. 3. 2. 1.`) is not taken into them: it stays a line of its own, which has
 no letters and so is left as drawn; taken in, the columns reached the sign's edge, where their
 eraser found no background and filled their whole boxes (zh01, looked at).
+
+Off by default (`recognize.grid_columns`): the columns erase worse than the rows, whose
+margins lie clear of other glyphs (recognize/README.md).
 """
 
 from __future__ import annotations
