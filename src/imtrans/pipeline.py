@@ -469,12 +469,16 @@ class Pipeline:
             The erased image, the mask (with the lines masked as whole boxes), and a
             warning per such line: its fill may smear, and its style is not read from it.
         """
-        from imtrans.erase import build_text_mask
+        from imtrans.erase.mask import build_text_mask, mask_lines
 
         with _timed(timings, "erase"):
             lines = [ln for b in blocks for ln in b.lines]
             kept = [ln for b in page_blocks for ln in b.lines if ln.id not in {x.id for x in lines}]
-            text = build_text_mask(image, lines, self.settings.erase.dilate, kept)
+            masked, owner = mask_lines(lines)
+            text = build_text_mask(image, masked, self.settings.erase.dilate, mask_lines(kept)[0])
+            text = replace(
+                text, fallback_line_ids=tuple(dict.fromkeys(owner[i] for i in text.fallback_line_ids))
+            )
             erased = self.eraser.erase(image, text.mask) if lines else image.copy()
         block_of = {ln.id: b.id for b in blocks for ln in b.lines}
         notes = tuple(

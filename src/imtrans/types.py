@@ -114,6 +114,10 @@ class Line:
     #: A line set along an arc (`detect.curves`): quads along it, in reading order, each from
     #: the glyphs' top-left; read straightened. Empty for a straight line, whose `quad` is all.
     curve: tuple[Quad, ...] = ()
+    #: A column of a grid of short columns (`recognize.grid`): the grid's rows, top to bottom,
+    #: as the detector found them. Its lettering is masked by those rows, whose margins lie
+    #: clear of other glyphs (a column's margin holds its neighbours). Empty for other lines.
+    grid_rows: tuple[Quad, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -128,6 +132,8 @@ class Line:
         }
         if self.curve:
             out["curve"] = [q.to_list() for q in self.curve]
+        if self.grid_rows:
+            out["grid_rows"] = [q.to_list() for q in self.grid_rows]
         return out
 
     @classmethod
@@ -142,6 +148,7 @@ class Line:
             confidence=float(d.get("confidence", 0.0)),
             recognizer=d.get("recognizer", ""),
             curve=tuple(Quad.from_list(q) for q in d.get("curve", ())),
+            grid_rows=tuple(Quad.from_list(q) for q in d.get("grid_rows", ())),
         )
 
 

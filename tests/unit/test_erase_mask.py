@@ -488,3 +488,24 @@ def test_specks_on_a_panels_rim_outside_the_quad_are_not_text() -> None:
     # Where the bubble runs on past the region, its edge is no wall: a piece meeting it stays.
     region[:6] = False
     assert _drop_rim_specks(text, inner, area & region, region)[6:8, 10:12].all()
+
+
+def test_a_grids_columns_are_masked_by_the_grids_rows() -> None:
+    # Short columns side by side (recognize/grid.py), read down but found across: a column's
+    # margin holds its neighbours' glyphs, so the grid is masked as the rows it was found as.
+    r = render_lines(["咖辣海梅芥胡原", "哩粉苔子茉椒味"], "zh", size=40, spacing=1.05, width=400, height=160)
+    top, bottom = r.quads
+    x0, y0, x1, y1 = top.bbox[0], top.bbox[1], top.bbox[2], bottom.bbox[3]
+    pitch = (x1 - x0) / 7
+    columns = tuple(
+        Line(f"c{k}", Quad.from_rect(x0 + k * pitch, y0, x0 + (k + 1) * pitch, y1), grid_rows=(top, bottom))
+        for k in range(7)
+    )
+    page = Page(
+        width=400, height=160, blocks=(Block(id="b0", quad=Quad.from_rect(x0, y0, x1, y1), lines=columns),)
+    )
+    result = Pipeline().erase_page(r.image, page)
+    rows = build_text_mask(r.image, _lines([top, bottom]), DILATE)
+    assert np.array_equal(result.mask, rows.mask)
+    glyphs = r.mask > 0
+    assert ((result.mask > 0) & glyphs).sum() > 0.95 * glyphs.sum()

@@ -233,7 +233,7 @@ def test_collisions_counts_pairs_whose_ink_overlaps_over_the_share_of_the_smalle
 
 
 def test_residue_chars_counts_source_script_of_lines_centred_in_each_region() -> None:
-    regions = [(R(0, 0, 100, 40), "ko"), (R(200, 0, 300, 40), "ja")]
+    regions = [([R(0, 0, 100, 40)], "ko"), ([R(200, 0, 300, 40)], "ja")]
     found = [
         (R(10, 5, 60, 35), "시청 방면"),  # centre (35, 20) in the first: 4 Hangul
         (R(90, 5, 112, 35), "OK 역"),  # centre (101, 20): outside, but within the 4 px margin: 1 Hangul
@@ -246,6 +246,16 @@ def test_residue_chars_counts_source_script_of_lines_centred_in_each_region() ->
     assert residue_chars([], found) == []
     # A line centred in an unscored quad (an illegible line of the block) counts nowhere.
     assert residue_chars(regions, found, unscored=[R(0, 0, 50, 40)]) == [1, 2]
+
+
+def test_residue_chars_counts_only_on_a_blocks_lines() -> None:
+    # A logo's name over its emblem letter: the block's two true lines, and the letter
+    # between them, never text to erase, read once the name above it is gone.
+    block = ([R(0, 0, 100, 20), R(0, 40, 100, 60)], "en")
+    name, emblem = (R(10, 2, 90, 18), "REDROCK"), (R(40, 10, 60, 50), "R")
+    assert residue_chars([block], [name, emblem]) == [7]
+    assert residue_chars([block], [emblem]) == [0]
+    assert residue_chars([([R(0, 0, 100, 60)], "en")], [emblem]) == [1]  # the block's box alone
 
 
 # --------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ def test_illegible_regions_are_not_scored_for_residue():
     )
     regions = residue_regions(sample)
     assert [(text, lang) for _, text, lang in regions] == [("출구", "ko")]
-    assert regions[0][0].width == 100
+    assert [q.width for q in regions[0][0]] == [100]
     assert unscored_lines(sample) == []  # the illegible block is left out whole
 
 
@@ -32,6 +32,15 @@ def test_illegible_lines_inside_a_scored_block_are_unscored():
                     lines=[GTLine(quad=sign, text="SALE"), GTLine(quad=card, text="", ignore=True)])  # fmt: skip
     sample = Sample(id="s", image="s.png", source_language="en", width=100, height=100, blocks=[block])
     assert [q.bbox for q in unscored_lines(sample)] == [(60, 30, 100, 50)]
+    # Residue is counted on the readable line, not over the block's whole box.
+    assert [[q.bbox for q in quads] for quads, _, _ in residue_regions(sample)] == [[(0, 0, 100, 20)]]
+
+
+def test_a_block_without_line_truth_is_counted_over_its_box():
+    box = [[0, 0], [100, 0], [100, 50], [0, 50]]
+    sample = Sample(id="s", image="s.png", source_language="ja", width=100, height=100,
+                    blocks=[GTBlock(id="a", quad=box, text="ええ")])  # fmt: skip
+    assert [[q.bbox for q in quads] for quads, _, _ in residue_regions(sample)] == [[(0, 0, 100, 50)]]
 
 
 def _line(line_id: str, y: int, text: str = "") -> Line:

@@ -58,3 +58,10 @@ def test_columns_that_do_not_read_well_leave_the_rows():
     assert grid_columns([NUMBERS, TOP, BOTTOM], read) == [NUMBERS, TOP, BOTTOM]
     short, _ = _reader(["咖", *ITEMS[1:]])  # a column missing a row's glyph
     assert grid_columns([NUMBERS, TOP, BOTTOM], short) == [NUMBERS, TOP, BOTTOM]
+
+
+def test_each_column_carries_its_grids_rows_to_be_erased_by():
+    read, _ = _reader(ITEMS)
+    columns = grid_columns([NUMBERS, TOP, BOTTOM], read)[1:]
+    assert all(c.grid_rows == (TOP.quad, BOTTOM.quad) for c in columns)
+    assert NUMBERS.grid_rows == ()

@@ -49,7 +49,7 @@ from imtrans.check.residue import (
 )
 from imtrans.detect.base import Detector
 from imtrans.erase.base import Eraser
-from imtrans.erase.mask import line_mask
+from imtrans.erase.mask import line_mask, mask_lines
 from imtrans.evaluate.metrics import ink_overlap, source_script_chars
 from imtrans.languages import drawn_language
 from imtrans.recognize.base import Recognizer
@@ -493,10 +493,11 @@ def _erase_attempts(
     then the whole boxes with the other classical eraser."""
     dilate = settings.erase.dilate
     win = _block_window(block, canvas.original.shape, 1.5)
+    lines = mask_lines(block.lines)[0]  # a grid's columns by its rows, as the erase stage does
 
     def grown() -> np.ndarray:
         out = np.zeros((win[3] - win[1], win[2] - win[0]), np.uint8)
-        for ln in block.lines:
+        for ln in lines:
             grown_line = grow_quad(ln.quad, 0.15)
             found = line_mask(canvas.original, grown_line, dilate + max(3, round(0.1 * ln.quad.height)))
             if found is None:
@@ -506,9 +507,7 @@ def _erase_attempts(
         return out
 
     def boxes() -> np.ndarray:
-        return np.where(_quads_mask([grow_quad(ln.quad, 0.15) for ln in block.lines], win), 255, 0).astype(
-            np.uint8
-        )
+        return np.where(_quads_mask([grow_quad(ln.quad, 0.15) for ln in lines], win), 255, 0).astype(np.uint8)
 
     def attempt(
         make_mask: Callable[[], np.ndarray], eraser: Eraser | None

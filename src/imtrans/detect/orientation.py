@@ -108,6 +108,7 @@ def line_to_stored(line: Line, angle: int, width: int, height: int) -> Line:
         line,
         quad=quad_to_stored(line.quad, angle, width, height),
         curve=tuple(quad_to_stored(q, angle, width, height) for q in line.curve),
+        grid_rows=tuple(quad_to_stored(q, angle, width, height) for q in line.grid_rows),
     )
 
 
@@ -142,6 +143,7 @@ def turn_quad_reading(line: Line, angle: int) -> Line:
         confidence=0.0,
         recognizer="",
         curve=(),  # a curved line read turned is read as its bounding box
+        grid_rows=(),
     )
 
 

@@ -161,6 +161,26 @@ def text_mask(image: np.ndarray, lines: list[Line], dilate: int) -> np.ndarray:
     return build_text_mask(image, lines, dilate).mask
 
 
+def mask_lines(lines: Sequence[Line]) -> tuple[list[Line], dict[str, str]]:
+    """The lines a text mask is built on: each line itself, but a grid's columns by the grid's
+    rows (`Line.grid_rows`, each grid once), whose margins lie clear of other glyphs; and the
+    line each of them stands for (a row for its grid's first column)."""
+    out: list[Line] = []
+    owner: dict[str, str] = {}
+    grids: set[tuple[Quad, ...]] = set()
+    for ln in lines:
+        if not ln.grid_rows:
+            out.append(ln)
+            owner[ln.id] = ln.id
+        elif ln.grid_rows not in grids:
+            grids.add(ln.grid_rows)
+            for k, quad in enumerate(ln.grid_rows):
+                row = Line(f"{ln.id}r{k}", quad, det_score=ln.det_score)
+                out.append(row)
+                owner[row.id] = ln.id
+    return out, owner
+
+
 def build_text_mask(image: np.ndarray, lines: list[Line], dilate: int, kept: Sequence[Line] = ()) -> TextMask:
     """Like `text_mask`, also reporting the lines that fell back to their whole box.
 

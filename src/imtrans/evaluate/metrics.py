@@ -312,35 +312,38 @@ def ink_overlap(a: tuple[int, int, np.ndarray], b: tuple[int, int, np.ndarray]) 
 
 
 def residue_chars(
-    regions: Sequence[tuple[Quad, str]],
+    regions: Sequence[tuple[Sequence[Quad], str]],
     found: Sequence[tuple[Quad, str]],
     *,
     margin: float = 4.0,
     unscored: Sequence[Quad] = (),
 ) -> list[int]:
-    """Per true text region, the source-script characters read again there after erasing.
+    """Per true block, the source-script characters read again on its text after erasing.
 
-    A line read from the erased image belongs to every region that holds its centre (the region
-    grown by `margin` px, for detector boxes that sit a little off the truth); its characters
-    are counted in that region's language with `source_script_chars`. A line centred in an
-    `unscored` quad (text whose truth is not known, such as an illegible line inside a block)
-    counts nowhere: the true characters it would be weighed against are not counted either.
+    A block's text lies in its quads: its lines' where the truth has lines (so a logo's
+    letter between two true lines, never text to erase, is not counted), else the block's
+    own. A line read from the erased image belongs to every block with a quad holding its
+    centre (the quads grown by `margin` px, for detector boxes that sit a little off the
+    truth); its characters are counted in that block's language with `source_script_chars`.
+    A line centred in an `unscored` quad (text whose truth is not known, such as an illegible
+    line inside a block) counts nowhere: the true characters it would be weighed against are
+    not counted either.
 
     Args:
-        regions: ``(quad, language)`` per true block.
+        regions: ``(quads, language)`` per true block.
         found: ``(quad, text)`` per line read from the erased image.
-        margin: Pixels the regions are grown by.
+        margin: Pixels the quads are grown by.
         unscored: Quads where what is read is not scored.
     """
     centres = [quad_polygon(q).centroid for q, _ in found]
     holes = [quad_polygon(q) for q in unscored]
     scored = [not any(h.contains(c) for h in holes) for c in centres]
     out = []
-    for quad, lang in regions:
-        area = quad_polygon(quad).buffer(margin)
+    for quads, lang in regions:
+        areas = [quad_polygon(q).buffer(margin) for q in quads]
         out.append(sum(source_script_chars(text, lang)
                        for c, ok, (_, text) in zip(centres, scored, found, strict=True)
-                       if ok and area.contains(c)))  # fmt: skip
+                       if ok and any(a.contains(c) for a in areas)))  # fmt: skip
     return out
 
 

@@ -429,7 +429,7 @@ class Evaluator:
         again = self.pipeline.ocr(erased.image).page
         regions = residue_regions(sample)
         truth_chars = sum(source_script_chars(text, lang) for _, text, lang in regions)
-        per_block = residue_chars([(quad, lang) for quad, _, lang in regions],
+        per_block = residue_chars([(quads, lang) for quads, _, lang in regions],
                                   [(ln.quad, ln.text) for ln in again.lines],
                                   unscored=unscored_lines(sample))  # fmt: skip
         left = sum(per_block)
@@ -766,17 +766,21 @@ def _add_check_time(out: SampleOutcome, page: Page) -> None:
         out.timings[Stage.CHECK] = out.timings.get(Stage.CHECK, 0.0) + spent
 
 
-def residue_regions(sample: Sample) -> list[tuple[Quad, str, str]]:
-    """(quad, text, language) of each true block residue is counted in.
+def residue_regions(sample: Sample) -> list[tuple[list[Quad], str, str]]:
+    """(quads, text, language) of each true block residue is counted in.
 
-    Illegible regions ("###", null text) are left out, as everywhere else: what was written
-    there is not known, so what is read there after erasing cannot be scored.
+    The quads are where the block's known text lies: its readable lines' (a block with line
+    truth), else the block's own quad (box truth only, as OpenMantra's). Illegible regions
+    ("###", null text) are left out, as everywhere else: what was written there is not known,
+    so what is read there after erasing cannot be scored.
     """
-    return [
-        (gt.to_quad(), gt.text, gt.language or sample.source_language)
-        for gt in sample.blocks
-        if not _dont_care(gt)
-    ]
+    out = []
+    for gt in sample.blocks:
+        if _dont_care(gt):
+            continue
+        quads = [ln.to_quad() for ln in gt.lines if not ln.ignore] or [gt.to_quad()]
+        out.append((quads, gt.text, gt.language or sample.source_language))
+    return out
 
 
 def unscored_lines(sample: Sample) -> list[Quad]:

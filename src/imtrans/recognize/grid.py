@@ -13,8 +13,8 @@ columns (`7. 6. 5. 4. 3. 2. 1.`) is not taken into them: it stays a line of its 
 no letters and so is left as drawn; taken in, the columns reached the sign's edge, where their
 eraser found no background and filled their whole boxes (zh01, looked at).
 
-Off by default (`recognize.grid_columns`): the columns erase worse than the rows, whose
-margins lie clear of other glyphs (recognize/README.md).
+Each column carries its grid's rows (`Line.grid_rows`), and is erased by them: a column's
+margin holds its neighbours' glyphs, a row's lies clear of them (recognize/README.md).
 """
 
 from __future__ import annotations
@@ -107,12 +107,14 @@ def grid_columns(lines: list[Line], read: Reader) -> list[Line]:
         y0, y1 = float(boxes[:, 1].min()), float(boxes[:, 3].max())
         pitch = (x1 - x0) / n
         first = lines[rows[0]]
+        row_quads = tuple(lines[r].quad for r in rows)
         columns = [
             Line(
                 f"{first.id}c{k}",
                 Quad.from_rect(x0 + k * pitch, y0, x0 + (k + 1) * pitch, y1),
                 Direction.VERTICAL,
                 det_score=first.det_score,
+                grid_rows=row_quads,
             )
             for k in range(n)
         ]
