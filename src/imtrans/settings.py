@@ -53,10 +53,9 @@ class RecognizeSettings(_Section):
     source: str = Field("auto", description="Source language: ko, en, ja, zh or auto (per line by script).")
     min_confidence: float = Field(0.3, ge=0, le=1, description="Lines read with less confidence are dropped.")
     grid_columns: bool = Field(
-        False,
+        True,
         description="Rows of Han glyphs closer together than their glyphs (short columns set side by "
-        "side, a menu's items) are read again down the columns (reads them right, but the columns "
-        "erase worse than the rows did: off by default).",
+        "side, a menu's items) are read again down the columns, and erased as the rows.",
     )
 
     @field_validator("source")

@@ -19,7 +19,7 @@ from imtrans.evaluate.baselines import RapidOCRBaseline
 from imtrans.evaluate.metrics import cer
 from imtrans.evaluate.reading import read_order, score_reading, truth_regions
 from imtrans.imageio import load_image
-from imtrans.languages import has_letters
+from imtrans.languages import has_letters, script_counts
 from imtrans.pipeline import Pipeline
 from imtrans.settings import Settings
 from imtrans.types import Direction
@@ -217,18 +217,29 @@ def test_an_arched_line_is_read_straightened(pipeline):
     assert any(ln.text == "小張脆皮蔥油餅" for ln in page.lines)
 
 
-def test_short_columns_side_by_side_are_read_down_the_columns_when_asked():
+def test_short_columns_side_by_side_are_read_down_the_columns_and_erased_as_rows(pipeline):
     # The stall's seven flavours are short columns side by side (`1. 原味` ... `7. 咖哩`), found
-    # by the detector as rows read `咖辣海梅芥胡原` / `哩粉苔子茉椒味`: with recognize.grid_columns
-    # (off by default: the columns erase worse than the rows) they are read down the columns
-    # (recognize/grid.py), right to left; the numbers over them stay a line of their own.
+    # by the detector as rows read `咖辣海梅芥胡原` / `哩粉苔子茉椒味`: they are read down the
+    # columns (recognize/grid.py), right to left; the numbers over them stay a line of their own.
+    # Erased as columns, `原味` stood and two columns were filled whole (each column's margin
+    # holds its neighbours and the numbers row, left as drawn): they are erased by the rows.
     image, _ = _realphoto("zh01_menu_scallion_pancake_stall")
-    page = Pipeline(Settings().with_overrides({"recognize.grid_columns": True})).ocr(image).page
-    columns = read_order([ln for ln in page.lines if ln.direction is Direction.VERTICAL and ln.quad.bbox[1] > 1100
-                          and ln.quad.bbox[3] < 1400 and ln.quad.bbox[0] > 800 and ln.quad.bbox[2] < 1600])  # fmt: skip
+    result = pipeline.translate(image)  # no translator here: every block with letters is erased
+    strip = (800, 1100, 1600, 1400)
+
+    def inside(quad) -> bool:
+        x0, y0, x1, y1 = quad.bbox
+        return x0 > strip[0] and y0 > strip[1] and x1 < strip[2] and y1 < strip[3]
+
+    columns = read_order(
+        [ln for ln in result.page.lines if ln.direction is Direction.VERTICAL and inside(ln.quad)]
+    )
     flavours = ["原味", "胡椒", "芥茉", "梅子", "海苔", "辣粉", "咖哩"]
     texts = ["".join(ch for ch in ln.text if not ch.isdigit()) for ln in columns]  # a number may be read in
     assert len(columns) == 7 and cer("".join(texts), "".join(flavours)) <= 0.1, columns
+    x0, y0, x1, y1 = strip
+    again = pipeline.ocr(np.ascontiguousarray(result.image[y0:y1, x0:x1])).page
+    assert not any(script_counts(ln.text)["han"] for ln in again.lines), [ln.text for ln in again.lines]
 
 
 def test_a_logos_small_arched_name_is_found_whole(pipeline):
