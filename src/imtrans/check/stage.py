@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 from imtrans.check.contrast import GOOD_CONTRAST, contrast_finding, lettering_contrast, text_contrast
-from imtrans.check.damage import damage_finding, whole_box_finding
+from imtrans.check.damage import damage_finding, on_a_plain_plate, whole_box_finding
 from imtrans.check.findings import Finding, quality_of, rank
 from imtrans.check.fit import INK_ALPHA, SHRUNK_SHARE, collision_finding, fit_finding, size_finding, spill
 from imtrans.check.legibility import legibility_finding, read_along, read_back, read_language
@@ -282,7 +282,10 @@ def _check_block(
         findings += _drawn(canvas, block, render, target, engines, settings, findings[0], force_read)
     findings.append(_damage(canvas, block, render))
     if canvas.whole_box:
-        findings.append(whole_box_finding(sum(ln.id in canvas.whole_box for ln in block.lines)))
+        lost = [ln for ln in block.lines if ln.id in canvas.whole_box]
+        findings.append(
+            whole_box_finding(sum(not on_a_plain_plate(canvas.original, canvas.mask, ln.quad) for ln in lost))
+        )
     return findings
 
 

@@ -89,6 +89,12 @@ def fit_plane(ys: np.ndarray, xs: np.ndarray, values: np.ndarray) -> tuple[Colou
     return plane, residual
 
 
+#: A hole thicker than this (px from its middle to its border) is filled with the plane plus
+#: the ring's light where it runs off the plane (`_light_off_plane`): one plane over a big
+#: letter on a lightbox is a shade off somewhere, and the letter's shape shows.
+FOLLOW_LIGHT_PX = 8.0
+#: ... less this much (0-441): what runs off the plane by less is noise or compression ripple.
+UNEVEN_LIGHT = 3.0
 #: Share of the ring's largest residuals ignored when judging flatness (stray fringe pixels).
 FLAT_TRIM = 0.05
 #: A ring at least this share of one colour (within `WALL_COLOUR_FACTOR` times the tolerance),
@@ -115,8 +121,15 @@ def flat_fill(crop: np.ndarray, mine: np.ndarray, ring: np.ndarray, tolerance: f
     return fill
 
 
-def _plane_fill(crop: np.ndarray, mine: np.ndarray, ring: np.ndarray, tolerance: float) -> np.ndarray | None:
-    """`flat_fill` from the whole of `ring`."""
+def ring_plane(crop: np.ndarray, ring: np.ndarray, tolerance: float) -> ColourPlane | None:
+    """The colour plane of `ring` when the ring is smooth around it (the std of its residual,
+    the largest `FLAT_TRIM` left out, below `tolerance` in every channel), else None.
+
+    Args:
+        crop: Image around a hole, (h, w) or (h, w, C).
+        ring: Bool (h, w): unmasked pixels around the hole.
+        tolerance: Largest standard deviation (0-255) of the ring around its plane.
+    """
     ry, rx = np.nonzero(ring)
     if len(ry) < 8:
         return None
@@ -126,9 +139,58 @@ def _plane_fill(crop: np.ndarray, mine: np.ndarray, ring: np.ndarray, tolerance:
     keep = residual <= np.quantile(residual, 1.0 - FLAT_TRIM)
     if float(signed[keep].std(axis=0).max()) >= tolerance:
         return None
+    return plane
+
+
+def _plane_fill(crop: np.ndarray, mine: np.ndarray, ring: np.ndarray, tolerance: float) -> np.ndarray | None:
+    """`flat_fill` from the whole of `ring`."""
+    plane = ring_plane(crop, ring, tolerance)
+    if plane is None:
+        return None
     my, mx = np.nonzero(mine)
-    fill = np.clip(np.rint(plane.at(my, mx)), 0, 255).astype(np.uint8)
+    colours = plane.at(my, mx)
+    thickness = float(cv2.distanceTransform(mine.astype(np.uint8), cv2.DIST_L2, 3).max())
+    if thickness > FOLLOW_LIGHT_PX:
+        light = _light_off_plane(crop, ring, plane, thickness / 3, 3 * tolerance)[my, mx]
+        # Shrunk by `UNEVEN_LIGHT`: a plate lit evenly keeps its plane, whatever little is left
+        # (noise, or a screenshot's compression ripple around its letters: one-sided on white,
+        # it would grey the fill).
+        size = vector_norm(light)
+        colours += light * (np.maximum(size - UNEVEN_LIGHT, 0) / np.maximum(size, 1e-6))[:, None]
+    fill = np.clip(np.rint(colours), 0, 255).astype(np.uint8)
     return fill.reshape((len(my),) + crop.shape[2:])
+
+
+def _light_off_plane(
+    crop: np.ndarray, ring: np.ndarray, plane: ColourPlane, reach: float, limit: float
+) -> np.ndarray:
+    """Where the ring's light runs off its plane (a lightbox, a lamp's falloff), the same
+    departure spread into the hole: the ring's residuals from the plane averaged with Gaussian
+    weights of `reach` px (normalised convolution), for every pixel of the crop, (h, w, C)
+    float32. Residuals farther than `limit` from the plane are something else beside the plate
+    (a photo, a stroke) and are left out; a ring's noise averages away."""
+    h, w = ring.shape
+    ry, rx = np.nonzero(ring)
+    signed = crop[ry, rx].reshape(len(ry), -1).astype(np.float32) - plane.at(ry, rx)
+    near = vector_norm(signed) < limit
+    channels = signed.shape[1]
+    # Averaged at a scale where the reach is about 4 px: the result is smooth at that scale.
+    f = min(1.0, 4.0 / max(reach, 1.0))
+    sh, sw = max(1, round(h * f)), max(1, round(w * f))
+    sums = np.zeros((sh, sw, channels), np.float32)
+    weights = np.zeros((sh, sw), np.float32)
+    sy = np.minimum((ry[near] * f).astype(np.intp), sh - 1)
+    sx = np.minimum((rx[near] * f).astype(np.intp), sw - 1)
+    np.add.at(sums, (sy, sx), signed[near])
+    np.add.at(weights, (sy, sx), 1.0)
+    sigma = max(1.0, reach * f)
+    sums = cv2.GaussianBlur(sums, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+    weights = cv2.GaussianBlur(weights, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+    if sums.ndim == 2:
+        sums = sums[:, :, None]
+    light = sums / np.maximum(weights, 1e-6)[:, :, None]
+    light = cv2.resize(light, (w, h), interpolation=cv2.INTER_LINEAR)
+    return light.reshape(h, w, channels)
 
 
 def _beside_a_wall(
