@@ -95,6 +95,8 @@ def fit_plane(ys: np.ndarray, xs: np.ndarray, values: np.ndarray) -> tuple[Colou
 FOLLOW_LIGHT_PX = 8.0
 #: ... less this much (0-441): what runs off the plane by less is noise or compression ripple.
 UNEVEN_LIGHT = 3.0
+#: A plate whose every channel is at least this is clipped white: its light is not followed.
+CLIPPED_WHITE = 249.0
 #: Share of the ring's largest residuals ignored when judging flatness (stray fringe pixels).
 FLAT_TRIM = 0.05
 #: A ring at least this share of one colour (within `WALL_COLOUR_FACTOR` times the tolerance),
@@ -156,7 +158,11 @@ def _plane_fill(crop: np.ndarray, mine: np.ndarray, ring: np.ndarray, tolerance:
         # (noise, or a screenshot's compression ripple around its letters: one-sided on white,
         # it would grey the fill).
         size = vector_norm(light)
-        colours += light * (np.maximum(size - UNEVEN_LIGHT, 0) / np.maximum(size, 1e-6))[:, None]
+        shrink = np.maximum(size - UNEVEN_LIGHT, 0) / np.maximum(size, 1e-6)
+        # Light cannot be read off a plate clipped to white (a page, a bubble): what departs
+        # from it there is only ever darker (antialiasing, compression), never the light.
+        shrink[colours.min(axis=1) >= CLIPPED_WHITE] = 0.0
+        colours += light * shrink[:, None]
     fill = np.clip(np.rint(colours), 0, 255).astype(np.uint8)
     return fill.reshape((len(my),) + crop.shape[2:])
 
