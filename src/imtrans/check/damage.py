@@ -44,9 +44,9 @@ def whole_box_finding(lines: int) -> Finding:
     (`on_a_plain_plate` counts those apart).
 
     The fill then replaces everything in the box, and on anything but a flat plate it smears:
-    of the 16 such lines of both dev sets (2026-12-06), 15 lay on busy ground and were visibly
-    smeared when looked at (grey or blurred patches, a manga panel's art, a barcode's bars); the
-    one clean was a name on a flat wall, the only one whose surroundings are a plain plate. No
+    of the 17 such lines of both dev sets looked at (2026-12-06), 16 were visibly smeared (grey
+    or blurred patches, a manga panel's art, a barcode's bars); the one clean was a name on a
+    flat wall, and of the 16 such lines in a later run it is the only one on a plain plate. No
     repair is tried: no measure here tells a smear from a clean fill, so another eraser's
     attempt could not be ranked.
     """
