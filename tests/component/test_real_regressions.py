@@ -16,13 +16,13 @@ from fixtures import shared_dataset
 
 from imtrans.evaluate.adapters import load_dataset
 from imtrans.evaluate.baselines import RapidOCRBaseline
-from imtrans.evaluate.metrics import cer
+from imtrans.evaluate.metrics import cer, ink_overlap
 from imtrans.evaluate.reading import read_order, score_reading, truth_regions
 from imtrans.imageio import load_image
 from imtrans.languages import has_letters, script_counts
 from imtrans.pipeline import Pipeline
 from imtrans.settings import Settings
-from imtrans.types import Direction
+from imtrans.types import CheckCode, Direction, Translation
 
 pytestmark = pytest.mark.slow
 
@@ -254,3 +254,26 @@ def test_a_logos_small_arched_name_is_found_whole(pipeline):
     x0, y0, x1, y1 = curved[0].quad.bbox
     tx0, ty0, tx1, ty1 = truth["lines"][0]["box"]
     assert x0 <= tx0 + 8 and x1 >= tx1 - 8 and y0 <= ty0 and y1 >= ty1 - 4
+
+
+def test_a_collision_flag_means_the_final_drawing_lies_on_another(pipeline):
+    # zh01's card: a block drawn smaller to clear its neighbour was flagged for a collision
+    # with the neighbour's first drawing, which the neighbour's own repair later drew smaller
+    # still; the verdict was never taken again (the eye saw two blocks apart). Every block is
+    # given an English line, as a translator would give them.
+    image, _ = _realphoto("zh01_menu_scallion_pancake_stall")
+    page = pipeline.ocr(image).page
+    translations = {
+        b.id: Translation(b.id, f"Line {k} of the card, in English", b.language, "en", "test")
+        for k, b in enumerate(page.blocks)
+    }
+    result = pipeline.rerender(image, page.with_(translations=translations, target_lang="en"))
+    flagged = [bid for bid, q in result.page.quality.items() if CheckCode.COLLISION in q.failed]
+    for bid in flagged:
+        mine = result.ink[bid]
+        overlaps = [
+            ink_overlap((mine.x0, mine.y0, mine.mask), (other.x0, other.y0, other.mask))
+            for oid, other in result.ink.items()
+            if oid != bid
+        ]
+        assert max(overlaps, default=0.0) > 0, f"{bid} flagged for a collision its drawing does not have"

@@ -233,6 +233,13 @@ def check_page(
             if block.id in canvas.renders:
                 styles[block.id] = canvas.renders[block.id].style
         quality[block.id] = quality_of(findings, tuple(repairs), attempts)
+    # A collision can be mended by a later block's repair (its neighbour drawn smaller, zh01's
+    # card): what collided is checked again once every block has had its turn.
+    for block in blocks:
+        q = quality[block.id]
+        if CheckCode.COLLISION in q.failed:
+            findings = _check_block(canvas, block, target, engines, settings)
+            quality[block.id] = quality_of(findings, q.repairs, q.attempts)
     diagnostics = tuple(
         Diagnostic.of(code, _message(code, q), Severity.WARNING, block_id)
         for block_id, q in quality.items()
