@@ -13,7 +13,7 @@ pages of each. Per page, top to bottom:
 2. mask: `build_text_mask` once, so every backend fills exactly the same pixels;
 3. erase: the image and that mask through each backend of ``--backends`` (`make_eraser`);
 4. measure each result: residue = the pipeline reads the erased page again and the
-   source-script characters it finds inside true text regions are counted
+   source-script characters it finds on true text (a block's readable lines, or its box) are counted
    (`metrics.residue_chars`, as ``imtrans eval`` does), and among them those centred on a
    line that was erased (*erased residue*: text the eraser left, not text the first read
    missed, which stays on the page whatever the backend and which a second read may or may
@@ -62,6 +62,7 @@ from imtrans.errors import ConfigError, ImtransError, OutputError
 from imtrans.evaluate.adapters import load_dataset
 from imtrans.evaluate.dataset import Dataset, Sample
 from imtrans.evaluate.metrics import ghost_slope, psnr, quad_polygon, residue_chars, source_script_chars, ssim
+from imtrans.evaluate.runner import residue_regions
 from imtrans.imageio import atomic_writes, load_image
 from imtrans.pipeline import Pipeline
 from imtrans.registry import ERASERS
@@ -131,10 +132,10 @@ def report_page(
     rec = PageRecord(
         name, data.name, str(data.path(sample.image)), width=image.shape[1], height=image.shape[0]
     )
-    regions = [(gt.to_quad(), gt.language or sample.source_language) for gt in sample.blocks]
-    rec.truth_chars = sum(
-        source_script_chars(gt.text, lang) for gt, (_, lang) in zip(sample.blocks, regions, strict=True)
-    )
+    # Where each true block's text lies (its readable lines, or its box), as `imtrans eval` counts.
+    truth = residue_regions(sample)
+    regions = [(quads, lang) for quads, _, lang in truth]
+    rec.truth_chars = sum(source_script_chars(text, lang) for _, text, lang in truth)
 
     # 1. lines
     if lines_from == "truth":
