@@ -57,6 +57,15 @@ def test_page_round_trips_through_json():
     assert again.to_dict()["blocks"][0]["translation"]["text"] == "vertical"
 
 
+def test_a_grid_columns_rows_round_trip_through_json():
+    # `imtrans render PAGE.json` erases a grid's columns by its rows again (recognize/grid.py).
+    rows = (Quad.from_rect(0, 0, 70, 10), Quad.from_rect(0, 9, 70, 19))
+    column = Line("l0c0", Quad.from_rect(0, 0, 10, 19), Direction.VERTICAL, text="原味", grid_rows=rows)
+    again = Line.from_dict(column.to_dict())
+    assert again == column and again.grid_rows == rows
+    assert "grid_rows" not in Line("l1", rows[0]).to_dict()
+
+
 def test_block_text_joins_latin_with_spaces_and_cjk_without():
     q = Quad.from_rect(0, 0, 1, 1)
     en = Block("b", q, (Line("a", q, text="Hello"), Line("b", q, text="world")), language="en")
