@@ -475,6 +475,9 @@ class Pipeline:
             lines = [ln for b in blocks for ln in b.lines]
             kept = [ln for b in page_blocks for ln in b.lines if ln.id not in {x.id for x in lines}]
             masked, owner = mask_lines(lines)
+            # A grid erased by its rows is not also kept by a column left in another block.
+            erased_grids = {ln.grid_rows for ln in lines if ln.grid_rows}
+            kept = [ln for ln in kept if ln.grid_rows not in erased_grids]
             text = build_text_mask(image, masked, self.settings.erase.dilate, mask_lines(kept)[0])
             text = replace(
                 text, fallback_line_ids=tuple(dict.fromkeys(owner[i] for i in text.fallback_line_ids))

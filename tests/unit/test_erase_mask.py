@@ -15,7 +15,7 @@ from imtrans.erase.telea import TeleaSettings
 from imtrans.pipeline import Pipeline
 from imtrans.render.colours import estimate_style
 from imtrans.render.fonts import font_for
-from imtrans.types import Block, Line, Page, Quad, Severity
+from imtrans.types import Block, Line, Page, Quad, Severity, Translation
 
 DILATE = 2
 
@@ -509,3 +509,10 @@ def test_a_grids_columns_are_masked_by_the_grids_rows() -> None:
     assert np.array_equal(result.mask, rows.mask)
     glyphs = r.mask > 0
     assert ((result.mask > 0) & glyphs).sum() > 0.95 * glyphs.sum()
+    # Columns of one grid in two blocks, one translated: the grid is erased by its rows all the
+    # same, not walled off by the other block's columns kept as they are.
+    left = Block(id="b0", quad=Quad.from_rect(x0, y0, x0 + 4 * pitch, y1), lines=columns[:4])
+    right = Block(id="b1", quad=Quad.from_rect(x0 + 4 * pitch, y0, x1, y1), lines=columns[4:])
+    split = Page(width=400, height=160, blocks=(left, right), target_lang="en",
+                 translations={"b0": Translation("b0", "Curry, chilli, seaweed, plum", "zh", "en", "test")})  # fmt: skip
+    assert np.array_equal(Pipeline().rerender(r.image, split).mask, rows.mask)
