@@ -13,6 +13,7 @@ import numpy as np
 
 from imtrans.check.findings import Finding
 from imtrans.erase.background import ring_plane
+from imtrans.erase.mask import dilated
 from imtrans.erase.telea import FLAT_TOLERANCE
 from imtrans.types import CheckCode, Quad
 
@@ -77,7 +78,5 @@ def on_a_plain_plate(
     box = np.zeros(masked.shape, np.uint8)
     cv2.fillPoly(box, [np.round(np.asarray(quad.points) - [X0, Y0]).astype(np.int32)], 1)
     region = cv2.dilate(box, np.ones((9, 9), np.uint8)).astype(bool) & masked
-    ring = cv2.dilate(region.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))).astype(
-        bool
-    )
-    return ring_plane(original[Y0:Y1, X0:X1], ring & ~masked, tolerance) is not None
+    ring = dilated(region, 3) & ~masked  # the ring the eraser's plane fill reads (telea's 3 px)
+    return ring_plane(original[Y0:Y1, X0:X1], ring, tolerance) is not None
