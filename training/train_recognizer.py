@@ -14,6 +14,8 @@
                                                                                     # made-up hands (round 9)
     python training/train_recognizer.py --out runs/korean_rec --workers 1          # render batches on another core
     python training/train_recognizer.py --out runs/r11 --device cuda --workers 12 --threads 2  # on a GPU
+    python training/train_recognizer.py --out runs/r12 --minutes 6 ...            # ended by the clock
+    python training/pack_device.py train    # on a bare GPU machine, with --texts, --photos, --ppocr (its doc)
 
 Every field of `Config` is a command-line option (``--lr 3e-4``); a JSON or YAML file given with
 ``--config`` sets defaults first. The resolved config is written to ``OUT/config.json``;
@@ -57,6 +59,7 @@ import torch
 from imtrans.nets.recdata import LineMaker, TextSource
 from imtrans.nets.recognizer import KoreanRecognizerNet, count_parameters, export_onnx
 from imtrans.recognize.korean import ctc_decode, korean_charset, to_input
+from imtrans.synth.backgrounds import PhotoLibrary
 
 sys.path.insert(0, str(Path(__file__).parent))
 from korean_rec_eval import pooled_cer, real_korean_lines
@@ -99,6 +102,15 @@ class Config:
     # where the network trains: cpu, or cuda / cuda:N on a machine with a GPU (the lines are
     # rendered on the CPU either way: give --workers to keep a GPU fed); export runs on the CPU
     device: str = "cpu"
+    # wall-clock minutes for the steps (0: no limit): the cosine follows the larger of the steps'
+    # share and the time's, and the run stops, validates, saves and exports when the time is
+    # spent (a lent GPU machine's command runs 10 minutes at most); the batches stay a function
+    # of (seed, step), the step the run ends at depends on the machine
+    minutes: float = 0.0
+    # for a machine without wordfreq, konlpy, rapidocr or Debian's photos (training/pack_device.py):
+    texts: str = ""  # the training texts as TextSource.save wrote them
+    photos: str = ""  # a folder of more background photos (Debian's mate-backgrounds, packed)
+    ppocr: str = ""  # PP-OCRv6's recogniser graph to build the net on (recognizer.skeleton_graph)
 
 
 SMOKE = {
@@ -154,12 +166,14 @@ def parse_args(argv: list[str] | None = None) -> tuple[Config, argparse.Namespac
     return Config(**values), args, explicit
 
 
-def lr_factor(step: int, cfg: Config) -> float:
-    """Linear warmup, then cosine decay from 1 to ``lr_final``, both counted from ``round_start``."""
+def lr_factor(step: int, cfg: Config, time_share: float = 0.0) -> float:
+    """Linear warmup, then cosine decay from 1 to ``lr_final``, both counted from ``round_start``;
+    the decay follows the larger of the steps' share and `time_share` (the share of ``minutes``
+    spent, with a time budget)."""
     s = step - cfg.round_start
     if s < cfg.warmup:
         return (s + 1) / cfg.warmup
-    t = (s - cfg.warmup) / max(1, cfg.steps - cfg.round_start - cfg.warmup)
+    t = max(time_share, (s - cfg.warmup) / max(1, cfg.steps - cfg.round_start - cfg.warmup))
     return cfg.lr_final + (1 - cfg.lr_final) * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
 
 
@@ -350,10 +364,11 @@ def main(argv: list[str] | None = None) -> int:
     # from_ppocr's modules and names, so a checkpoint replaces its weights like any run's and the
     # file is read only at a run's start.
     from_checkpoint = bool(args.export_from) or (args.resume and last.exists())
+    graph = Path(cfg.ppocr) if cfg.ppocr else None
     net = (
-        KoreanRecognizerNet.from_onnx(Path(cfg.init), charset)
+        KoreanRecognizerNet.from_onnx(Path(cfg.init), charset, graph)
         if cfg.init and not from_checkpoint
-        else KoreanRecognizerNet.from_ppocr(charset)
+        else KoreanRecognizerNet.from_ppocr(charset, graph)
     )
     if args.export_from:
         state = torch.load(out / f"{args.export_from}.pt", map_location="cpu", weights_only=False)
@@ -378,9 +393,10 @@ def main(argv: list[str] | None = None) -> int:
     (out / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1), encoding="utf-8")
 
     # 2. data
-    texts = TextSource.load()
-    train = LineMaker("train", texts=texts, extra_fonts=cfg.extra_fonts, system_fonts=cfg.system_fonts,
-                      warp=cfg.warp, made_up=cfg.made_up)  # fmt: skip
+    texts = TextSource.from_file(Path(cfg.texts)) if cfg.texts else TextSource.load()
+    photos = PhotoLibrary(extra=[Path(cfg.photos)]) if cfg.photos else None
+    train = LineMaker("train", texts=texts, photos=photos, extra_fonts=cfg.extra_fonts,
+                      system_fonts=cfg.system_fonts, warp=cfg.warp, made_up=cfg.made_up)  # fmt: skip
     held = {"texts": texts, "photos": train.photos, "system_fonts": cfg.system_fonts}
     sets = {
         "heldout": fixed_set(LineMaker("test", **held), cfg.val_n, 10_000),
@@ -398,9 +414,11 @@ def main(argv: list[str] | None = None) -> int:
 
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
     t0, seen, loss_sum = time.time(), 0, 0.0
-    step = start
+    began, budget = time.time(), cfg.minutes * 60
+    end = cfg.steps
     training_batches = batches(train, start, cfg)
     for step in range(start, cfg.steps):
+        time_share = min(1.0, (time.time() - began) / budget) if budget else 0.0
         # 5. validation (before the step, so step 0 shows the starting point)
         if step % cfg.val_every == 0 and not (args.resume and step == start and step > 0):
             tv = time.time()
@@ -414,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
                 save(out / "best.pt", net, None, step, cfg, {"scores": scores})
         # 4. one step
         for g, base in zip(opt.param_groups, (cfg.lr, cfg.head_lr), strict=True):
-            g["lr"] = base * lr_factor(step, cfg)
+            g["lr"] = base * lr_factor(step, cfg, time_share)
         crops, labels = next(training_batches)
         x = torch.from_numpy(to_input(crops, max_width=cfg.max_width)).to(device)
         targets, target_lens = encode(labels, index)
@@ -439,16 +457,23 @@ def main(argv: list[str] | None = None) -> int:
         # 6. checkpoint
         if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
             save(last, net, opt, step + 1, cfg, {"best": best})
+        if budget and time.time() - began >= budget:
+            end = step + 1
+            break
     training_batches.close()  # the workers, if any, are stopped
+    if end < cfg.steps:
+        rec = {"event": "time_spent", "step": end, "minutes": cfg.minutes}
+        log.write(json.dumps(rec) + "\n")
+        print(json.dumps(rec), flush=True)
     # final validation
     scores = validate(net, sets, charset)
-    rec = {"event": "val", "step": cfg.steps, **scores}
+    rec = {"event": "val", "step": end, **scores}
     log.write(json.dumps(rec) + "\n")
     print(json.dumps(rec), flush=True)
     if scores["cer_heldout"] < best:
         best = scores["cer_heldout"]
-        save(out / "best.pt", net, None, cfg.steps, cfg, {"scores": scores})
-    save(last, net, opt, cfg.steps, cfg, {"best": best})
+        save(out / "best.pt", net, None, end, cfg, {"scores": scores})
+    save(last, net, opt, end, cfg, {"best": best})
     # 7. export
     if args.export:
         diff = export(net, charset, args.export)

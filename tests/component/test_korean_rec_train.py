@@ -510,3 +510,54 @@ def test_batches_rendered_by_workers_are_the_batches_the_training_process_render
         assert all(np.array_equal(a, b) for a, b in zip(crops_a, crops_b, strict=True))
     # What the workers counted reaches the training process's maker.
     assert (forked.skipped, forked.blank) == (here.skipped, here.blank)
+
+
+def test_a_time_budget_decays_the_rate_over_the_time_and_ends_the_run(tmp_path: Path) -> None:
+    # A lent GPU machine runs one command 10 minutes at most: the time, not the steps, ends a round there.
+    sys.path.insert(0, str(ROOT / "training"))
+    from train_recognizer import Config, lr_factor
+
+    cfg = Config(steps=100_000, warmup=100)
+    assert lr_factor(50, cfg, time_share=0.9) == pytest.approx(0.51)  # the warmup counts steps
+    assert lr_factor(1000, cfg, time_share=0.5) == pytest.approx(0.525, abs=1e-3)
+    assert lr_factor(1000, cfg, time_share=1.0) == pytest.approx(0.05)
+    out = tmp_path / "run"
+    cmd = [sys.executable, str(ROOT / "training" / "train_recognizer.py"), "--smoke", "--out", str(out),
+           "--steps", "50", "--minutes", "1e-6", "--device", "cpu"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    events = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    # one step, then the time is spent: validated, saved and exported at step 1 of the 50
+    assert [e["event"] for e in events] == ["start", "val", "train", "time_spent", "val"]
+    assert events[3]["step"] == 1 and events[4]["step"] == 1
+
+    import torch
+
+    assert torch.load(out / "last.pt", map_location="cpu", weights_only=False)["step"] == 1
+
+
+def test_what_a_bare_gpu_machine_is_carried_builds_the_same_texts_and_net(tmp_path: Path) -> None:
+    # training/pack_device.py: the texts as a file, PP-OCRv6's graph with its weights zeroed.
+    import lzma
+
+    from imtrans.nets.recdata import TextSource
+    from imtrans.nets.recognizer import KoreanRecognizerNet, skeleton_graph
+    from imtrans.recognize.korean import korean_charset
+
+    texts = TextSource.load()
+    texts.save(tmp_path / "texts.json")
+    again = TextSource.from_file(tmp_path / "texts.json")
+    assert again == texts and again.ko_phrases and again.en_words
+    # the same seed draws the same lines from either
+    first, second = np.random.default_rng(3), np.random.default_rng(3)
+    assert [again.sample(first) for _ in range(20)] == [texts.sample(second) for _ in range(20)]
+    (tmp_path / "other.json").write_text('{"ko_words": []}', encoding="utf-8")
+    with pytest.raises(ValueError, match="TextSource.save"):
+        TextSource.from_file(tmp_path / "other.json")
+
+    graph = tmp_path / "graph.onnx"
+    assert skeleton_graph(graph) > 50
+    assert len(lzma.compress(graph.read_bytes(), preset=6)) < 1_000_000  # 21 MB of weights gone
+    # built on the zeroed graph, the net still reads as the shipped file (from_onnx checks, 1e-4)
+    net = KoreanRecognizerNet.from_onnx(SHIPPED, korean_charset(), graph)
+    assert list(net.state_dict()) == list(KoreanRecognizerNet.from_ppocr(korean_charset()).state_dict())

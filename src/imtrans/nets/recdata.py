@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -139,6 +140,25 @@ class TextSource:
         src.en_words = [w for w in raw_en if w.isascii() and w.isalpha() and len(w) > 1]
         src.dropped["en_words_not_ascii_letters"] = len(raw_en) - len(src.en_words)
         return src
+
+    def save(self, path: Path) -> None:
+        """Write the lists as JSON (a temp file, then renamed), for a machine without wordfreq and
+        konlpy: `from_file` reads back the same texts, so a run draws the same lines there."""
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), ensure_ascii=False), encoding="utf-8")
+        tmp.replace(path)
+
+    @classmethod
+    def from_file(cls, path: Path) -> TextSource:
+        """The texts `save` wrote.
+
+        Raises:
+            ValueError: The file is not such a JSON object.
+        """
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or set(data) != {f.name for f in fields(cls)}:
+            raise ValueError(f"{path} is not a text list TextSource.save wrote")
+        return cls(**data)
 
     def stats(self) -> dict[str, int]:
         return {"ko_words": len(self.ko_words), "ko_phrases": len(self.ko_phrases), "en_words": len(self.en_words),

@@ -128,7 +128,7 @@ class KoreanRecognizerNet(nn.Module):
         return cls(backbone, head).train()
 
     @classmethod
-    def from_onnx(cls, path: Path, charset: list[str]) -> KoreanRecognizerNet:
+    def from_onnx(cls, path: Path, charset: list[str], graph: Path | None = None) -> KoreanRecognizerNet:
         """A net `export_onnx` wrote (the shipped ``korean_rec.onnx``), trainable and exportable
         again: a `from_ppocr` net (the same modules and state-dict names, so its checkpoints load
         like any run's) with the file's weights. A new round can start from the shipped file when
@@ -140,7 +140,9 @@ class KoreanRecognizerNet(nn.Module):
         keeps PP-OCR's statistics and ``gamma`` and takes ``W = W_f / s`` and ``beta`` so that conv
         then batch norm is the file's conv (its ``gamma`` may have trained: only the product is
         in the file). Last, the net must read as onnxruntime reads the file (width 160, within 1e-4;
-        2.4e-7 measured with the shipped file).
+        2.4e-7 measured with the shipped file). `graph` is the PP-OCRv6 file whose graph and
+        batch-norm statistics the net is built from (default the rapidocr wheel's; see
+        `skeleton_graph` for a machine without it).
 
         Raises:
             ValueError: The file's charset (its ``character`` metadata) is not ``charset``, its
@@ -154,7 +156,7 @@ class KoreanRecognizerNet(nn.Module):
         chars = {p.key: p.value for p in model.metadata_props}.get("character", "").split("\n")
         if chars != charset:
             raise ValueError(f"{path} reads another charset ({len(chars)} characters, not {len(charset)})")
-        net = cls.from_ppocr(charset)
+        net = cls.from_ppocr(charset, graph)
         nodes = list(model.graph.node)
         weights = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
         # The output layer: the graph's last MatMul (features x weight), then Add (bias), then Softmax.
@@ -176,6 +178,28 @@ class KoreanRecognizerNet(nn.Module):
                 f"the net rebuilt from {path} does not read as the file does (max difference {diff:.1e})"
             )
         return net.train()
+
+
+def skeleton_graph(dest: Path, src: Path | None = None) -> int:
+    """Write PP-OCRv6's recogniser (`src`, default the rapidocr wheel's) with every weight matrix
+    and kernel zeroed: the graph and batch-norm statistics `from_onnx(graph=dest)` builds on, on a
+    machine without rapidocr (a lent GPU machine), in a file that compresses to a few hundred KB.
+    Every zeroed tensor is one the loaded file replaces, and `from_onnx` checks that the net reads
+    as its file does. Returns the number of zeroed tensors."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(src or ppocr_rec_path()))
+    zeroed = 0
+    for i, tensor in enumerate(model.graph.initializer):
+        array = numpy_helper.to_array(tensor)
+        if array.ndim >= 2 and array.dtype.kind == "f":
+            model.graph.initializer[i].CopyFrom(numpy_helper.from_array(np.zeros_like(array), tensor.name))
+            zeroed += 1
+    tmp = Path(dest).with_suffix(".tmp")
+    onnx.save(model, str(tmp))
+    tmp.replace(dest)
+    return zeroed
 
 
 def _backbone(model, features: str) -> nn.Module:
