@@ -47,8 +47,15 @@ ROOT = Path(__file__).resolve().parent.parent
 CARRY = ROOT / "carry"
 LIMIT = 64 * 2**20  # the device tool's working tree, carried files included
 #: What the training imports beyond the device's packages (its KINDS.md), and onnx2torch.
-WHEELS = ("pydantic", "pydantic-core", "annotated-types", "typing-inspection", "shapely", "rapidfuzz", "pyphen",
-          "onnx2torch")  # fmt: skip
+WHEELS = (
+    "pydantic",
+    "pydantic-core",
+    "annotated-types",
+    "typing-inspection",
+    "shapely",
+    "rapidfuzz",
+    "onnx2torch",
+)
 #: Faces left out of the carry, the largest once packed (Nanum Eco's dotted outlines, two Euljiro
 #: display faces): with them repository and carry come to about 79 MB.
 LEAVE_OUT = ("*Eco*", "BMEuljiro10yearslater*", "BMEuljirooraeorae*")

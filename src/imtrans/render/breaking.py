@@ -16,8 +16,6 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 
-import pyphen
-
 from imtrans.languages import NO_SPACE_LANGUAGES
 
 Measure = Callable[[str], float]
@@ -366,6 +364,10 @@ def _syllables(word: str, language: str) -> list[str]:
     end = len(word) - next((k for k, ch in enumerate(reversed(word)) if ch.isalpha()), len(word))
     if dic_lang is None or end <= start:
         return [word]
+    # Imported here: the recogniser's training imports this module (through imtrans.synth) on a
+    # lent GPU machine, where pyphen's 2 MB of dictionaries are not worth carrying.
+    import pyphen
+
     # Hyphenate the letters only: pyphen finds nothing in "moment," with its comma.
     positions = pyphen.Pyphen(lang=dic_lang).positions(word[start:end])  # pyphen caches its dictionaries
     cuts = [0, *[start + int(p) for p in positions], len(word)]
