@@ -102,10 +102,10 @@ class Config:
     # where the network trains: cpu, or cuda / cuda:N on a machine with a GPU (the lines are
     # rendered on the CPU either way: give --workers to keep a GPU fed); export runs on the CPU
     device: str = "cpu"
-    # wall-clock minutes for the steps (0: no limit): the cosine follows the larger of the steps'
-    # share and the time's, and the run stops, validates, saves and exports when the time is
-    # spent (a lent GPU machine's command runs 10 minutes at most); the batches stay a function
-    # of (seed, step), the step the run ends at depends on the machine
+    # wall-clock minutes for the steps (0: no limit): after the warmup the cosine follows the larger
+    # of the steps' share and the share of the time left then, and the run stops, validates, saves
+    # and exports when the time is spent (a lent GPU machine's command runs 10 minutes at most);
+    # the batches stay a function of (seed, step), the step the run ends at depends on the machine
     minutes: float = 0.0
     # for a machine without wordfreq, konlpy, rapidocr or Debian's photos (training/pack_device.py):
     texts: str = ""  # the training texts as TextSource.save wrote them
@@ -168,8 +168,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[Config, argparse.Namespac
 
 def lr_factor(step: int, cfg: Config, time_share: float = 0.0) -> float:
     """Linear warmup, then cosine decay from 1 to ``lr_final``, both counted from ``round_start``;
-    the decay follows the larger of the steps' share and `time_share` (the share of ``minutes``
-    spent, with a time budget)."""
+    the decay follows the larger of the steps' share and `time_share` (with a time budget, the
+    share of what was left of ``minutes`` after the warmup that is spent)."""
     s = step - cfg.round_start
     if s < cfg.warmup:
         return (s + 1) / cfg.warmup
@@ -415,10 +415,15 @@ def main(argv: list[str] | None = None) -> int:
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
     t0, seen, loss_sum = time.time(), 0, 0.0
     began, budget = time.time(), cfg.minutes * 60
+    warm = began if start - cfg.round_start >= cfg.warmup else None  # when the warmup ended
     end = cfg.steps
     training_batches = batches(train, start, cfg)
     for step in range(start, cfg.steps):
-        time_share = min(1.0, (time.time() - began) / budget) if budget else 0.0
+        if warm is None and step - cfg.round_start >= cfg.warmup:
+            warm = time.time()
+        time_share = 0.0
+        if budget and warm is not None:
+            time_share = min(1.0, (time.time() - warm) / max(1e-9, budget - (warm - began)))
         # 5. validation (before the step, so step 0 shows the starting point)
         if step % cfg.val_every == 0 and not (args.resume and step == start and step > 0):
             tv = time.time()
