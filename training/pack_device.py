@@ -136,14 +136,14 @@ def unpack(carry: Path, work: Path) -> dict[str, Path]:
     graph.write_bytes(lzma.decompress((carry / "ppocr_rec.onnx.xz").read_bytes()))
     site = work / "site"
     wheels = sorted(str(p) for p in (carry / "wheels").glob("*.whl"))
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--target",
-                    str(site), *wheels], check=True)  # fmt: skip
+    if wheels:  # none where the machine has every package (the test here)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--target",
+                        str(site), *wheels], check=True)  # fmt: skip
     return {"fonts": work / "fonts", "graph": graph, "site": site}
 
 
-def train(carry: Path, out: Path, rest: list[str]) -> int:
-    """Unpack, the smoke step, then the round; its files into ``out``."""
-    work = Path(tempfile.gettempdir()) / "imtrans-device"
+def train(carry: Path, out: Path, rest: list[str], work: Path) -> int:
+    """Unpack under ``work``, the smoke step, then the round; its files into ``out``."""
     paths = unpack(carry, work)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(paths["site"])])}
     script = str(ROOT / "training" / "train_recognizer.py")
@@ -180,10 +180,12 @@ def main(argv: list[str] | None = None) -> int:
     t = verbs.add_parser("train", help="on the device: unpack carry/, smoke step, round; files to $OUT")
     t.add_argument("--carry", type=Path, default=CARRY)
     t.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "device-out")))
+    t.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "imtrans-device",
+                   help="where the carry is unpacked and the run kept")  # fmt: skip
     t.add_argument("rest", nargs="*", help="train_recognizer.py options, after --")
     args = parser.parse_args(argv)
     if args.verb == "train":
-        return train(args.carry, args.out, args.rest)
+        return train(args.carry, args.out, args.rest, args.work)
     carried = pack(args.dest, args.extra_fonts, args.python_version, tuple(args.leave_out))
     tree = tree_bytes()
     total = tree + carried

@@ -561,3 +561,51 @@ def test_what_a_bare_gpu_machine_is_carried_builds_the_same_texts_and_net(tmp_pa
     # built on the zeroed graph, the net still reads as the shipped file (from_onnx checks, 1e-4)
     net = KoreanRecognizerNet.from_onnx(SHIPPED, korean_charset(), graph)
     assert list(net.state_dict()) == list(KoreanRecognizerNet.from_ppocr(korean_charset()).state_dict())
+
+
+@pytest.mark.slow
+def test_a_carried_round_unpacks_and_trains_from_the_carry_alone(tmp_path: Path) -> None:
+    # training/pack_device.py's `train`, as a lent GPU machine runs it, from a small carry made
+    # here (no wheels: this machine has the packages; three faces, one photo of another name).
+    import lzma
+    import tarfile
+
+    from PIL import Image
+
+    sys.path.insert(0, str(ROOT / "training"))
+    from pack_fonts import subset_face
+
+    from imtrans.nets.recdata import PICTOGRAMS, TextSource, korean_fonts
+    from imtrans.nets.recognizer import skeleton_graph
+    from imtrans.recognize.korean import korean_charset
+
+    carry, fonts = tmp_path / "carry", tmp_path / "fonts"
+    (fonts / "system").mkdir(parents=True)
+    (fonts / "extra").mkdir()
+    text = "".join(korean_charset()) + PICTOGRAMS
+    for face in korean_fonts():  # a training face, a held-out one, a brush/pen/serif one
+        if face.name in ("NanumGothic.ttf", "UnPilgia.ttf", "NanumPen.ttf"):
+            (fonts / "system" / face.name).write_bytes(subset_face(face, text))
+    (carry / "photos").mkdir(parents=True)
+    (carry / "wheels").mkdir()
+    ramp = np.linspace(40, 220, 256 * 256 * 3).reshape(256, 256, 3).astype(np.uint8)
+    Image.fromarray(ramp).save(carry / "photos" / "carried_ramp.jpg")
+    with tarfile.open(carry / "fonts.tar.xz", "w:xz") as tar:
+        tar.add(fonts, arcname="fonts")
+    skeleton_graph(tmp_path / "graph.onnx")
+    (carry / "ppocr_rec.onnx.xz").write_bytes(lzma.compress((tmp_path / "graph.onnx").read_bytes()))
+    TextSource.load().save(carry / "texts.json")
+
+    out = tmp_path / "out"
+    cmd = [sys.executable, str(ROOT / "training" / "pack_device.py"), "train", "--carry", str(carry), "--out",
+           str(out), "--work", str(tmp_path / "work"), "--", "--device", "cpu", "--workers", "0", "--threads", "1",
+           "--minutes", "1e-6", "--batch", "2", "--val-n", "4"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert {p.name for p in out.iterdir()} == {"korean_rec_last.onnx", "korean_rec_best.onnx", "log.jsonl",
+                                               "config.json"}  # fmt: skip
+    config = json.loads((out / "config.json").read_text())
+    assert config["texts"] == str(carry / "texts.json") and config["device"] == "cpu"
+    assert config["init"].endswith("korean_rec.onnx") and config["ppocr"].endswith("ppocr_rec.onnx")
+    events = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert events[0]["train_fonts"] == 2 and "time_spent" in [e["event"] for e in events]
