@@ -57,13 +57,14 @@ WHEELS = (
     "onnx2torch",
 )
 #: Faces left out of the carry, the largest once packed (Nanum Eco's dotted outlines, two Euljiro
-#: display faces): with them repository and carry come to about 79 MB.
+#: display faces): with them repository and carry come to about 76 MB.
 LEAVE_OUT = ("*Eco*", "BMEuljiro10yearslater*", "BMEuljirooraeorae*")
-#: A round's options on the GPU (before those given after ``--``): the time, not the steps, ends
-#: it; the other core count renders lines.
+#: Where the smoke step and the round train (the other cores render lines).
+ON_GPU = ("--threads", "2", "--device", "cuda")
+#: A round's options on the GPU (before those given after ``--``): the time, not the steps, ends it.
 ROUND = ("--steps", "100000", "--minutes", "6", "--batch", "64", "--lr", "1e-4", "--head-lr", "4e-4",
          "--warmup", "100", "--val-every", "500", "--checkpoint-every", "500", "--made-up", "0.3",
-         "--seed", "11", "--threads", "2", "--device", "cuda")  # fmt: skip
+         "--seed", "11", *ON_GPU)  # fmt: skip
 MATE_PHOTOS = Path("/usr/share/backgrounds/mate/nature")
 
 
@@ -152,11 +153,13 @@ def train(carry: Path, out: Path, rest: list[str], work: Path) -> int:
             "--system-fonts", str(paths["fonts"] / "system"), "--extra-fonts", str(paths["fonts"] / "extra"),
             "--workers", str(max(1, (os.cpu_count() or 2) - 2))]  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
-    smoke = [sys.executable, script, "--smoke", "--out", str(work / "smoke"), *data, *ROUND[-4:], *rest]
+    run = work / "run"
+    for stale in (work / "smoke", run):  # a call again on the same machine starts afresh
+        shutil.rmtree(stale, ignore_errors=True)
+    smoke = [sys.executable, script, "--smoke", "--out", str(work / "smoke"), *data, *ON_GPU, *rest]
     if subprocess.run(smoke, env=env, check=False).returncode != 0:
         print("the smoke step failed: the round was not started", file=sys.stderr)
         return 1
-    run = work / "run"
     cmd = [sys.executable, script, "--out", str(run), *data, *ROUND, *rest, "--export",
            str(out / "korean_rec_last.onnx")]  # fmt: skip
     done = subprocess.run(cmd, env=env, check=False).returncode
