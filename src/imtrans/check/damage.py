@@ -8,6 +8,8 @@ is the box, so `damage_finding` cannot see the fill that replaced whatever else 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
@@ -75,8 +77,17 @@ def on_a_plain_plate(
     if X1 <= X0 or Y1 <= Y0:
         return False
     masked = mask[Y0:Y1, X0:X1] > 0
-    box = np.zeros(masked.shape, np.uint8)
-    cv2.fillPoly(box, [np.round(np.asarray(quad.points) - [X0, Y0]).astype(np.int32)], 1)
+    box = quads_mask([quad], (X0, Y0, X1, Y1)).astype(np.uint8)
     region = cv2.dilate(box, np.ones((9, 9), np.uint8)).astype(bool) & masked
     ring = dilated(region, 3) & ~masked  # the ring the eraser's plane fill reads (telea's 3 px)
     return ring_plane(original[Y0:Y1, X0:X1], ring, tolerance) is not None
+
+
+def quads_mask(quads: Sequence[Quad], win: tuple[int, int, int, int]) -> np.ndarray:
+    """The quads filled (corners rounded to pixels), as a bool mask of the window (x0, y0, x1, y1)."""
+    x0, y0, x1, y1 = win
+    out = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    for q in quads:
+        pts = np.round(np.asarray(q.points, np.float64) - (x0, y0)).astype(np.int32)
+        cv2.fillPoly(out, [pts], 1)
+    return out > 0

@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 from imtrans.check.contrast import GOOD_CONTRAST, contrast_finding, lettering_contrast, text_contrast
-from imtrans.check.damage import damage_finding, on_a_plain_plate, whole_box_finding
+from imtrans.check.damage import damage_finding, on_a_plain_plate, quads_mask, whole_box_finding
 from imtrans.check.findings import Finding, quality_of, rank
 from imtrans.check.fit import INK_ALPHA, SHRUNK_SHARE, collision_finding, fit_finding, size_finding, spill
 from imtrans.check.legibility import legibility_finding, read_along, read_back, read_language
@@ -303,8 +303,8 @@ def _residue(canvas: _Canvas, block: Block, engines: Engines, erased: np.ndarray
     x0, y0, x1, y1 = win
     e = canvas.erased[y0:y1, x0:x1] if erased is None else erased
     m = (canvas.mask[y0:y1, x0:x1] if mask is None else mask) > 0
-    region = _quads_mask([grow_quad(ln.quad, REGION_GROWTH) for ln in block.lines], win)
-    boxes = _quads_mask([grow_quad(ln.quad, 0.1) for ln in block.lines], win)
+    region = quads_mask([grow_quad(ln.quad, REGION_GROWTH) for ln in block.lines], win)
+    boxes = quads_mask([grow_quad(ln.quad, 0.1) for ln in block.lines], win)
     reach = max(2, round(0.2 * max(ln.quad.height for ln in block.lines))) if block.lines else 2
     near, far = residue_regions(m, boxes, region, reach)
     ink = ink_left(canvas.original[y0:y1, x0:x1], e, m, near, far)
@@ -338,7 +338,7 @@ def _drawn(
     layout = render.drawing.layout
     under = canvas.erased[y0:y1, x0:x1][ink]
     fit = fit_finding(layout.overflow, layout.font_px, settings.render.min_font_px, spill(under))
-    others = _quads_mask(canvas.kept, win)
+    others = quads_mask(canvas.kept, win)
     own = canvas.renders.get(block.id)
     own_ink = _alpha_in(own.drawing.patch, win) > INK_ALPHA if own and own.drawing.patch else False
     others |= canvas.inked[y0:y1, x0:x1] > own_ink  # more drawings than its own
@@ -418,7 +418,7 @@ def _source_contrast(canvas: _Canvas, block: Block) -> float:
     win = _block_window(block, canvas.original.shape, 0.1)
     x0, y0, x1, y1 = win
     o, e = canvas.original[y0:y1, x0:x1], canvas.erased[y0:y1, x0:x1]
-    region = _quads_mask([ln.quad for ln in block.lines], win)
+    region = quads_mask([ln.quad for ln in block.lines], win)
     letters = (canvas.mask[y0:y1, x0:x1] > 0) & region
     letters &= np.abs(o.astype(np.int16) - e.astype(np.int16)).max(axis=2) > LETTER_DIFFERENCE
     return lettering_contrast(o[letters], e[letters])
@@ -517,7 +517,7 @@ def _erase_attempts(
         return out
 
     def boxes() -> np.ndarray:
-        return np.where(_quads_mask([grow_quad(ln.quad, 0.15) for ln in lines], win), 255, 0).astype(np.uint8)
+        return np.where(quads_mask([grow_quad(ln.quad, 0.15) for ln in lines], win), 255, 0).astype(np.uint8)
 
     def attempt(
         make_mask: Callable[[], np.ndarray], eraser: Eraser | None
@@ -683,16 +683,6 @@ def _block_window(block: Block, shape: tuple[int, ...], heights: float) -> Windo
 
 def _union(a: Window, b: Window) -> Window:
     return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
-
-
-def _quads_mask(quads: Sequence[Quad], win: Window) -> np.ndarray:
-    """The quads filled, as a bool mask of the window."""
-    x0, y0, x1, y1 = win
-    out = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    for q in quads:
-        pts = np.round(np.asarray(q.points, np.float64) - (x0, y0)).astype(np.int32)
-        cv2.fillPoly(out, [pts], 1)
-    return out > 0
 
 
 def _paste_max(out: np.ndarray, m: np.ndarray, x: int, y: int) -> None:
