@@ -32,7 +32,6 @@ and ``config.json`` to ``$OUT``. Measure the files here (`korean_rec_eval.py --m
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import lzma
 import os
 import shutil
@@ -96,13 +95,10 @@ def pack(dest: Path, extra_fonts: str, python_version: str, leave_out: tuple[str
     dest.mkdir(parents=True)
     with tempfile.TemporaryDirectory() as tmp:
         fonts = Path(tmp) / "fonts"
-        pack_fonts(["--dest", str(fonts)] + (["--extra", extra_fonts] if extra_fonts else []))
-        left = [
-            p for p in fonts.rglob("*") if p.is_file() and any(fnmatch.fnmatch(p.name, g) for g in leave_out)
-        ]
-        for p in left:
-            p.unlink()
-        print(f"left out {len(left)} faces: {', '.join(sorted(p.name for p in left))}", flush=True)
+        pack_fonts(
+            ["--dest", str(fonts), "--leave-out", *leave_out]
+            + (["--extra", extra_fonts] if extra_fonts else [])
+        )
         with tarfile.open(dest / "fonts.tar.xz", "w:xz") as tar:
             tar.add(fonts, arcname="fonts")
         graph = Path(tmp) / "ppocr_rec.onnx"

@@ -2,6 +2,7 @@
 
     python training/pack_fonts.py --dest runs/font-pack                         # Debian's faces
     python training/pack_fonts.py --dest runs/font-pack --extra runs/train-fonts   # + fetched faces
+    python training/pack_fonts.py --dest runs/font-pack --leave-out '*Eco*'          # not these faces
     python training/train_recognizer.py --system-fonts runs/font-pack/system --extra-fonts runs/font-pack/extra ...
 
 A lent GPU machine starts bare, without Debian's Korean font packages, and takes at most 64 MiB
@@ -19,6 +20,7 @@ the script prints the totals, and ``DEST.tar.xz`` is written with ``--archive``.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import hashlib
 import io
 import json
@@ -74,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         "--extra", default="", help="a folder of fetched training faces (training/fetch_fonts.py)"
     )
     parser.add_argument("--archive", action="store_true", help="also write DEST.tar.xz")
+    parser.add_argument("--leave-out", nargs="*", default=[], help="face file name patterns not to pack")
     args = parser.parse_args(argv)
     text = "".join(korean_charset()) + PICTOGRAMS
     system = korean_fonts()
@@ -81,10 +84,15 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(
             "fontconfig lists no Korean face here (install fonts-nanum, fonts-unfonts-core, ...)"
         )
-    rows = {"system": pack(system, args.dest / "system", text)}
+    fetched = sorted(set(korean_fonts(args.extra)) - set(system), key=lambda f: f.name) if args.extra else []
+    left = [
+        f for f in system + fetched if any(fnmatch.fnmatch(f.name.split("#")[0], g) for g in args.leave_out)
+    ]
+    if left:
+        print(f"left out {len(left)} faces: {', '.join(sorted(f.name for f in left))}", flush=True)
+    rows = {"system": pack([f for f in system if f not in left], args.dest / "system", text)}
     if args.extra:
-        fetched = sorted(set(korean_fonts(args.extra)) - set(system), key=lambda f: f.name)
-        rows["extra"] = pack(fetched, args.dest / "extra", text)
+        rows["extra"] = pack([f for f in fetched if f not in left], args.dest / "extra", text)
     (args.dest / "fonts.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
     for part, items in rows.items():
         before = sum(int(r["bytes_before"]) for r in items) / 1e6  # type: ignore[call-overload]
